@@ -1,1 +1,60 @@
-//! placeholder
+//! The runtime of `streaming`: Spark Streaming's DStream model in Rust.
+//!
+//! A [`StreamingContext`] cuts its inputs into batches at every batch
+//! interval; a [`DStream`] is the resulting sequence of [`Batch`]es, one per
+//! batch time, and its operations build a typed graph that runs once the
+//! context starts.
+//!
+//! Where things live:
+//! - [`batch`](Batch): the partitioned collection of one batch time and the
+//!   parallel shuffle kernels (rayon);
+//! - `dstream`: the typed graph: nodes, operators (narrow, batch, binary,
+//!   union), key-value operations and outputs;
+//! - `context`: configuration, lifecycle, the job generator (tokio) and the
+//!   executor, listeners;
+//! - `input`: the [`InputSource`] trait and the queue input;
+//! - [`testing`]: a harness driving batches with a manual clock.
+//!
+//! ```
+//! use streaming_core::testing::run_operation;
+//! let out = run_operation(
+//!     vec![vec!["a", "b", "a"]],
+//!     |s| s.count_by_value(),
+//!     1,
+//! );
+//! let mut counts = out[0].clone();
+//! counts.sort();
+//! assert_eq!(counts, vec![("a", 2), ("b", 1)]);
+//! ```
+#![deny(missing_docs)]
+
+mod batch;
+mod clock;
+mod conf;
+mod context;
+mod dstream;
+mod error;
+mod input;
+mod time;
+
+pub mod testing;
+
+pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
+pub use clock::{Clock, ManualClock};
+pub use conf::StreamingConf;
+pub use context::listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};
+pub use context::{StopMode, StreamingContext, StreamingContextState};
+pub use dstream::output::print_layout;
+pub use dstream::DStream;
+pub use error::{Result, StreamingError};
+pub use input::{BatchQueue, FnSource, InputContext, InputSource, QueueSource};
+pub use time::Time;
+
+/// Everything a pipeline needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        Batch, BatchQueue, DStream, Data, Key, StopMode, StreamingConf, StreamingContext,
+        StreamingError, StreamingListener, Time,
+    };
+    pub use std::time::Duration;
+}

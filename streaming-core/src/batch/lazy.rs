@@ -1,0 +1,73 @@
+//! Lazily computed batches: how chains of narrow operators avoid
+//! materializing a collection per operator.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{Batch, Data, PartitionIter, Partitioned};
+
+type PartitionGen<T> = Arc<dyn Fn(usize) -> PartitionIter<T> + Send + Sync>;
+
+/// A batch not yet materialized: for each partition, a function producing an
+/// iterator over its elements. Narrow operators wrap the parent's iterators, so
+/// a chain of them runs as one pass per partition with no intermediate
+/// collection; the chain is materialized once, in parallel, where a shuffle, an
+/// output or a memoized stream needs the data.
+pub(crate) struct Lazy<T> {
+    num_partitions: usize,
+    gen: PartitionGen<T>,
+}
+
+impl<T> Clone for Lazy<T> {
+    fn clone(&self) -> Self {
+        Lazy {
+            num_partitions: self.num_partitions,
+            gen: self.gen.clone(),
+        }
+    }
+}
+
+impl<T: Data> Lazy<T> {
+    pub(crate) fn new(
+        num_partitions: usize,
+        gen: impl Fn(usize) -> PartitionIter<T> + Send + Sync + 'static,
+    ) -> Self {
+        Lazy {
+            num_partitions,
+            gen: Arc::new(gen),
+        }
+    }
+
+    pub(crate) fn from_batch(b: Batch<T>) -> Self {
+        let n = b.num_partitions();
+        Lazy::new(n, move |i| b.partition_iter(i))
+    }
+
+    /// Wraps every partition iterator with `f` (the partition index is given).
+    pub(crate) fn map_iter<U: Data>(
+        self,
+        f: impl Fn(usize, PartitionIter<T>) -> PartitionIter<U> + Send + Sync + 'static,
+    ) -> Lazy<U> {
+        let gen = self.gen;
+        Lazy::new(self.num_partitions, move |i| f(i, gen(i)))
+    }
+
+    /// Runs every partition in parallel and collects the results.
+    pub(crate) fn materialize(&self) -> Batch<T> {
+        let parts = (0..self.num_partitions)
+            .into_par_iter()
+            .map(|i| (self.gen)(i).collect::<Vec<T>>())
+            .collect();
+        Batch::from_partitions(parts)
+    }
+}
+
+impl<T: Data> Partitioned<T> for Lazy<T> {
+    fn num_partitions(&self) -> usize {
+        self.num_partitions
+    }
+    fn partition_iter(&self, i: usize) -> PartitionIter<T> {
+        (self.gen)(i)
+    }
+}

@@ -1,0 +1,277 @@
+//! Shuffle kernels: hash partitioning with map-side combining.
+//!
+//! Every kernel runs in two parallel phases. The map side walks each input
+//! partition once and combines into one hash map per output partition; the
+//! reduce side merges, for each output partition, the maps every input
+//! partition produced for it. Hashing uses a fixed-seed hasher (FxHash) so that
+//! partition assignment and output order are the same on every run.
+
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasher, Hash};
+
+use rayon::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use super::{Batch, Data, Key, Partitioned};
+
+/// The output partition of `key` among `n`.
+#[inline]
+pub(crate) fn partition_of<K: Hash + ?Sized>(key: &K, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let h = FxBuildHasher.hash_one(key);
+    // Multiply-shift range reduction: uses the well-mixed high bits.
+    ((h as u128 * n as u128) >> 64) as usize
+}
+
+/// Map side shared by every kernel: per input partition, one map per output
+/// partition, filled by `insert`.
+fn map_side<T, M, P, I>(src: &P, n: usize, insert: I) -> Vec<Vec<M>>
+where
+    T: Data,
+    M: Default + Send,
+    P: Partitioned<T> + ?Sized,
+    I: Fn(&mut [M], T) + Send + Sync,
+{
+    (0..src.num_partitions())
+        .into_par_iter()
+        .map(|i| {
+            let mut buckets: Vec<M> = (0..n).map(|_| M::default()).collect();
+            for x in src.partition_iter(i) {
+                insert(&mut buckets, x);
+            }
+            buckets
+        })
+        .collect()
+}
+
+/// Regroups map-side output by output partition: `out[j]` holds, in input
+/// partition order, what every input partition produced for `j`.
+fn transpose<M>(map_out: Vec<Vec<M>>, n: usize) -> Vec<Vec<M>> {
+    let mut cols: Vec<Vec<M>> = (0..n).map(|_| Vec::with_capacity(map_out.len())).collect();
+    for row in map_out {
+        for (j, m) in row.into_iter().enumerate() {
+            cols[j].push(m);
+        }
+    }
+    cols
+}
+
+/// Spark's `combineByKey`: `create` makes a combiner from a key's first value
+/// in a partition, `merge_value` adds further values, `merge_combiners` merges
+/// combiners of different input partitions.
+pub(crate) fn combine_by_key<K, V, C, P>(
+    src: &P,
+    n: usize,
+    create: impl Fn(V) -> C + Send + Sync,
+    merge_value: impl Fn(C, V) -> C + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    K: Key,
+    V: Data,
+    C: Data,
+    P: Partitioned<(K, V)> + ?Sized,
+{
+    let n = n.max(1);
+    let map_out = map_side(src, n, |buckets: &mut [FxHashMap<K, Option<C>>], (k, v)| {
+        let b = &mut buckets[partition_of(&k, n)];
+        match b.entry(k) {
+            Entry::Occupied(mut e) => merge_into(e.get_mut(), |c| merge_value(c, v)),
+            Entry::Vacant(e) => {
+                e.insert(Some(create(v)));
+            }
+        }
+    });
+    let parts = transpose(map_out, n)
+        .into_par_iter()
+        .map(|maps| {
+            let mut maps = maps.into_iter();
+            let mut acc = maps.next().unwrap_or_default();
+            for m in maps {
+                for (k, c) in m {
+                    match acc.entry(k) {
+                        Entry::Occupied(mut e) => merge_into(e.get_mut(), |a| {
+                            merge_combiners(a, c.expect("combiner slot filled"))
+                        }),
+                        Entry::Vacant(e) => {
+                            e.insert(c);
+                        }
+                    }
+                }
+            }
+            acc.into_iter()
+                .map(|(k, c)| (k, c.expect("combiner slot filled")))
+                .collect::<Vec<(K, C)>>()
+        })
+        .collect();
+    Batch::from_partitions(parts)
+}
+
+/// Merges into a combiner slot by value. Slots are `Option`s so that a panic
+/// in a user function leaves an empty slot behind (the map is then discarded
+/// as the panic propagates) instead of a moved-from value.
+#[inline]
+fn merge_into<C>(slot: &mut Option<C>, f: impl FnOnce(C) -> C) {
+    if let Some(c) = slot.take() {
+        *slot = Some(f(c));
+    }
+}
+
+/// Spark's `countByValue`.
+pub(crate) fn count_by_value<T, P>(src: &P, n: usize) -> Batch<(T, u64)>
+where
+    T: Key,
+    P: Partitioned<T> + ?Sized,
+{
+    let n = n.max(1);
+    let map_out = map_side(src, n, |buckets: &mut [FxHashMap<T, u64>], x| {
+        *buckets[partition_of(&x, n)].entry(x).or_insert(0) += 1;
+    });
+    let parts = transpose(map_out, n)
+        .into_par_iter()
+        .map(|maps| {
+            let mut maps = maps.into_iter();
+            let mut acc = maps.next().unwrap_or_default();
+            for m in maps {
+                for (k, c) in m {
+                    *acc.entry(k).or_insert(0) += c;
+                }
+            }
+            acc.into_iter().collect::<Vec<(T, u64)>>()
+        })
+        .collect();
+    Batch::from_partitions(parts)
+}
+
+/// Spark's `groupByKey`: values of each key in input order.
+pub(crate) fn group_by_key<K, V, P>(src: &P, n: usize) -> Batch<(K, Vec<V>)>
+where
+    K: Key,
+    V: Data,
+    P: Partitioned<(K, V)> + ?Sized,
+{
+    combine_by_key(
+        src,
+        n,
+        |v| vec![v],
+        |mut c, v| {
+            c.push(v);
+            c
+        },
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    )
+}
+
+/// For each key, the values of both sides; keys in a deterministic order.
+pub(crate) fn cogroup<K, V, W, P1, P2>(a: &P1, b: &P2, n: usize) -> Batch<(K, (Vec<V>, Vec<W>))>
+where
+    K: Key,
+    V: Data,
+    W: Data,
+    P1: Partitioned<(K, V)> + ?Sized,
+    P2: Partitioned<(K, W)> + ?Sized,
+{
+    let n = n.max(1);
+    type Groups<K, X> = FxHashMap<K, Vec<X>>;
+    fn push<K: Key, X>(buckets: &mut [Groups<K, X>], n: usize, (k, x): (K, X)) {
+        buckets[partition_of(&k, n)].entry(k).or_default().push(x);
+    }
+    let (left, right) = rayon::join(
+        || map_side(a, n, |bk: &mut [Groups<K, V>], kv| push(bk, n, kv)),
+        || map_side(b, n, |bk: &mut [Groups<K, W>], kw| push(bk, n, kw)),
+    );
+    let left = transpose(left, n);
+    let right = transpose(right, n);
+    let parts = left
+        .into_par_iter()
+        .zip(right.into_par_iter())
+        .map(|(ls, rs)| {
+            let mut acc: FxHashMap<K, (Vec<V>, Vec<W>)> = FxHashMap::default();
+            for m in ls {
+                for (k, vs) in m {
+                    acc.entry(k).or_default().0.extend(vs);
+                }
+            }
+            for m in rs {
+                for (k, ws) in m {
+                    acc.entry(k).or_default().1.extend(ws);
+                }
+            }
+            acc.into_iter().collect::<Vec<_>>()
+        })
+        .collect();
+    Batch::from_partitions(parts)
+}
+
+/// Inner join: every pair of values of a key present on both sides.
+pub(crate) fn join<K, V, W, P1, P2>(a: &P1, b: &P2, n: usize) -> Batch<(K, (V, W))>
+where
+    K: Key,
+    V: Data,
+    W: Data,
+    P1: Partitioned<(K, V)> + ?Sized,
+    P2: Partitioned<(K, W)> + ?Sized,
+{
+    flat_map_groups(cogroup(a, b, n), |k, vs, ws| {
+        let mut out = Vec::with_capacity(vs.len() * ws.len());
+        for v in &vs {
+            for w in &ws {
+                out.push((k.clone(), (v.clone(), w.clone())));
+            }
+        }
+        out
+    })
+}
+
+/// Turns each co-grouped key into output elements, in parallel.
+pub(crate) fn flat_map_groups<K, V, W, U, F>(groups: Batch<(K, (Vec<V>, Vec<W>))>, f: F) -> Batch<U>
+where
+    K: Key,
+    V: Data,
+    W: Data,
+    U: Data,
+    F: Fn(&K, Vec<V>, Vec<W>) -> Vec<U> + Send + Sync,
+{
+    let parts = groups
+        .into_partitions()
+        .into_par_iter()
+        .map(|p| {
+            let mut out = Vec::new();
+            for (k, (vs, ws)) in p {
+                out.extend(f(&k, vs, ws));
+            }
+            out
+        })
+        .collect();
+    Batch::from_partitions(parts)
+}
+
+/// Round-robin redistribution into `n` partitions: element `k` of input
+/// partition `p` goes to partition `(p + k) % n`.
+pub(crate) fn repartition<T, P>(src: &P, n: usize) -> Batch<T>
+where
+    T: Data,
+    P: Partitioned<T> + ?Sized,
+{
+    let n = n.max(1);
+    let map_out: Vec<Vec<Vec<T>>> = (0..src.num_partitions())
+        .into_par_iter()
+        .map(|p| {
+            let mut buckets: Vec<Vec<T>> = (0..n).map(|_| Vec::new()).collect();
+            for (k, x) in src.partition_iter(p).enumerate() {
+                buckets[(p + k) % n].push(x);
+            }
+            buckets
+        })
+        .collect();
+    let parts = transpose(map_out, n)
+        .into_par_iter()
+        .map(|cols| cols.into_iter().flatten().collect())
+        .collect();
+    Batch::from_partitions(parts)
+}

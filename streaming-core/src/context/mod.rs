@@ -1,0 +1,522 @@
+//! The [`StreamingContext`]: configuration, the stream graph, and the
+//! lifecycle (`start`, `stop`, `await_termination`).
+
+pub(crate) mod env;
+pub(crate) mod listener;
+pub(crate) mod scheduler;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::batch::{Batch, Data};
+use crate::clock::{Clock, ManualClock};
+use crate::conf::StreamingConf;
+use crate::dstream::node::{AnyNode, Node, NodeMeta, Operator};
+use crate::dstream::output::OutputOp;
+use crate::dstream::DStream;
+use crate::error::{Result, StreamingError};
+use crate::input::{
+    BatchQueue, FnSource, InputContext, InputHandle, InputSource, QueueSource, SourceOp,
+};
+use crate::time::Time;
+use env::Env;
+use listener::{ListenerBus, StreamingListener};
+pub use scheduler::StreamingContextState;
+use scheduler::{FrozenGraph, RunShared, StopRequest};
+
+/// How [`StreamingContext::stop`] stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopMode {
+    /// Stop receiving, then process every batch whose data has already
+    /// arrived before returning (bounded by the graceful stop timeout).
+    Graceful,
+    /// Stop after the batch being processed; queued batches are dropped.
+    Immediate,
+}
+
+/// The operators, inputs and outputs defined so far.
+#[derive(Default)]
+pub(crate) struct Graph {
+    next_id: usize,
+    pub(crate) nodes: Vec<Arc<dyn AnyNode>>,
+    pub(crate) inputs: Vec<Arc<dyn InputHandle>>,
+    pub(crate) outputs: Vec<Arc<OutputOp>>,
+    remember: Option<Duration>,
+}
+
+/// The running parts, present between `start` and `stop`.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    stop: Arc<watch::Sender<StopRequest>>,
+    executor: Option<JoinHandle<()>>,
+    inputs: Vec<Arc<dyn InputHandle>>,
+}
+
+pub(crate) struct ContextInner {
+    conf: StreamingConf,
+    batch_interval: Duration,
+    pub(crate) env: Arc<Env>,
+    listeners: Arc<ListenerBus>,
+    pub(crate) graph: Mutex<Graph>,
+    run: Arc<RunShared>,
+    running: Mutex<Option<Running>>,
+}
+
+/// The entry point of a streaming application (Spark's `StreamingContext`):
+/// it holds the configuration and the batch interval, creates input streams,
+/// and runs the stream graph once started.
+///
+/// Nothing runs until [`start`](Self::start). Operations are defined before
+/// it; defining one after it panics, as Spark throws. The handle is cheap to
+/// clone; clones control the same context.
+///
+/// ```
+/// use streaming_core::{BatchQueue, StreamingConf, StreamingContext, StopMode};
+/// use std::time::Duration;
+///
+/// let ssc = StreamingContext::new(
+///     StreamingConf::new().master("local[2]").batch_interval(Duration::from_millis(50)),
+/// )?;
+/// let queue = BatchQueue::new();
+/// queue.push(vec!["Spark Streaming Sample ssc".to_string()]);
+/// let words = ssc
+///     .queue_stream(queue, true)
+///     .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>());
+/// words.count_by_value().print();
+/// ssc.start()?;
+/// ssc.stop(StopMode::Graceful); // processes the queued batch, then stops
+/// # Ok::<(), streaming_core::StreamingError>(())
+/// ```
+#[derive(Clone)]
+pub struct StreamingContext {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl std::fmt::Debug for StreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingContext")
+            .field("app_name", &self.inner.conf.get_app_name())
+            .field("batch_interval", &self.inner.batch_interval)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl StreamingContext {
+    /// A context for `conf`, which must set the batch interval.
+    pub fn new(conf: StreamingConf) -> Result<Self> {
+        let interval = conf.validate()?;
+        let parallelism = conf.parallelism()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(parallelism)
+            .thread_name(|i| format!("streaming-worker-{i}"))
+            .build()
+            .map_err(|e| StreamingError::Config(format!("cannot create the worker pool: {e}")))?;
+        tracing::info!(
+            app = conf.get_app_name(),
+            master = conf.get_master(),
+            ?interval,
+            "streaming context created"
+        );
+        Ok(StreamingContext {
+            inner: Arc::new(ContextInner {
+                batch_interval: interval,
+                env: Arc::new(Env::new(pool, parallelism, interval)),
+                listeners: Arc::new(ListenerBus::default()),
+                graph: Mutex::new(Graph::default()),
+                run: Arc::new(RunShared::new()),
+                running: Mutex::new(None),
+                conf,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn conf(&self) -> &StreamingConf {
+        &self.inner.conf
+    }
+
+    /// The batch interval.
+    pub fn batch_interval(&self) -> Duration {
+        self.inner.batch_interval
+    }
+
+    /// The manual clock driving this context, if it was configured with one.
+    pub fn manual_clock(&self) -> Option<ManualClock> {
+        match self.inner.conf.clock() {
+            Clock::Manual(m) => Some(m),
+            Clock::System => None,
+        }
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> StreamingContextState {
+        self.inner.run.state.lock().unwrap().lifecycle
+    }
+
+    /// Sets the checkpoint directory (created if missing). Stateful
+    /// operations require one.
+    pub fn checkpoint(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StreamingError::io(
+                format!("cannot create checkpoint directory {}", dir.display()),
+                e,
+            )
+        })?;
+        self.inner.env.set_checkpoint_dir(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// The checkpoint directory, if set.
+    pub fn checkpoint_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.env.checkpoint_dir()
+    }
+
+    /// Keeps every stream's batches for at least `duration` (so that
+    /// [`DStream::slice`] can reach back that far).
+    pub fn remember(&self, duration: Duration) {
+        self.inner.graph.lock().unwrap().remember = Some(duration);
+    }
+
+    /// Registers a listener for batch events.
+    pub fn add_streaming_listener(&self, listener: impl StreamingListener) {
+        self.inner.listeners.add(Arc::new(listener));
+    }
+
+    /// An input stream fed by a custom [`InputSource`].
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn input_stream<T: Data>(&self, source: impl InputSource<T>) -> DStream<T> {
+        let source: Arc<dyn InputSource<T>> = Arc::new(source);
+        let mut graph = self.inner.lock_graph_for_definition();
+        let id = graph.next_id;
+        let op = SourceOp {
+            stream_id: id,
+            source,
+        };
+        graph.inputs.push(Arc::new(op.clone()));
+        let meta = NodeMeta::new(id, "input", self.inner.batch_interval, Vec::new());
+        let node = Arc::new(Node::new(meta, op));
+        graph.next_id += 1;
+        graph.nodes.push(node.clone());
+        DStream::from_node(node, self.inner.clone())
+    }
+
+    /// A stream of batches taken from `queue`: one queued batch per interval
+    /// when `one_at_a_time`, otherwise everything queued, merged into one
+    /// batch. An exhausted queue gives empty batches. Batches can be pushed
+    /// while the context runs.
+    pub fn queue_stream<T: Data>(&self, queue: BatchQueue<T>, one_at_a_time: bool) -> DStream<T> {
+        self.input_stream(QueueSource::new(queue, one_at_a_time))
+    }
+
+    /// A stream whose batch at each time is `f(time)`; `None` produces no
+    /// batch at all for that time.
+    pub fn input_stream_from_fn<T, F>(&self, f: F) -> DStream<T>
+    where
+        T: Data,
+        F: Fn(Time) -> Option<Batch<T>> + Send + Sync + 'static,
+    {
+        self.input_stream(FnSource::new(f))
+    }
+
+    /// The union of several streams with the same slide duration: each
+    /// batch holds the partitions of every stream, in order.
+    ///
+    /// # Panics
+    /// If `streams` is empty or their slide durations differ.
+    pub fn union<T: Data>(&self, streams: Vec<DStream<T>>) -> DStream<T> {
+        crate::dstream::multi::union_all(streams)
+    }
+
+    /// Starts generating and running batches. A second call on an active
+    /// context does nothing; a call after `stop` is an error, as is a graph
+    /// without output operations or a stateful operation without a
+    /// checkpoint directory.
+    pub fn start(&self) -> Result<()> {
+        let inner = &self.inner;
+        let mut running = inner.running.lock().unwrap();
+        match self.state() {
+            StreamingContextState::Active => {
+                tracing::warn!("StreamingContext has already been started");
+                return Ok(());
+            }
+            StreamingContextState::Stopped => {
+                return Err(StreamingError::IllegalState(
+                    "StreamingContext has already been stopped and cannot be restarted".into(),
+                ))
+            }
+            StreamingContextState::Initialized => {}
+        }
+        let frozen = {
+            let graph = inner.graph.lock().unwrap();
+            if graph.outputs.is_empty() {
+                return Err(StreamingError::NoOutputOperations);
+            }
+            if inner.env.checkpoint_dir().is_none() {
+                if let Some(n) = graph.nodes.iter().find(|n| n.requires_checkpoint()) {
+                    return Err(StreamingError::Config(format!(
+                        "the checkpoint directory has not been set: {} keeps state across batches; call ssc.checkpoint(dir) before start",
+                        n.meta().name
+                    )));
+                }
+            }
+            for out in &graph.outputs {
+                let d = graph.remember.unwrap_or(Duration::ZERO);
+                propagate_remember(&out.node, d);
+            }
+            Arc::new(FrozenGraph {
+                nodes: graph.nodes.clone(),
+                inputs: graph.inputs.clone(),
+                outputs: graph.outputs.clone(),
+            })
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("streaming-io")
+            .enable_all()
+            .build()
+            .map_err(|e| StreamingError::io("cannot start the tokio runtime", e))?;
+        let clock = inner.conf.clock();
+        let interval = inner.batch_interval;
+        let first = clock.now().floor(interval) + interval;
+        inner.env.set_zero_time(first - interval);
+        for (i, input) in frozen.inputs.iter().enumerate() {
+            let ctx = InputContext::new(
+                input.stream_id(),
+                input.name(),
+                runtime.handle().clone(),
+                inner.listeners.clone(),
+            );
+            if let Err(e) = input.start(&ctx) {
+                for started in &frozen.inputs[..i] {
+                    started.stop();
+                }
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        }
+        let (stop_tx, stop_rx) = watch::channel(StopRequest::Run);
+        let stop_tx = Arc::new(stop_tx);
+        let (job_tx, job_rx) = mpsc::channel();
+        let executor = {
+            let (graph, env, listeners, run, stop) = (
+                frozen.clone(),
+                inner.env.clone(),
+                inner.listeners.clone(),
+                inner.run.clone(),
+                stop_tx.clone(),
+            );
+            std::thread::Builder::new()
+                .name(scheduler::EXECUTOR_THREAD.into())
+                .spawn(move || scheduler::executor_loop(graph, env, listeners, run, job_rx, stop))
+                .map_err(|e| StreamingError::io("cannot start the job executor thread", e))?
+        };
+        runtime.spawn(scheduler::generator_loop(
+            clock,
+            first,
+            interval,
+            frozen.clone(),
+            inner.env.clone(),
+            inner.listeners.clone(),
+            job_tx,
+            stop_rx,
+        ));
+        inner
+            .run
+            .update(|s| s.lifecycle = StreamingContextState::Active);
+        *running = Some(Running {
+            runtime,
+            stop: stop_tx,
+            executor: Some(executor),
+            inputs: frozen.inputs.clone(),
+        });
+        drop(running);
+        tracing::info!(first_batch = %first, "streaming context started");
+        inner.listeners.post(|l| l.on_streaming_started(first));
+        Ok(())
+    }
+
+    /// Stops the context. [`StopMode::Graceful`] stops receiving and
+    /// processes every batch whose data has arrived first; [`StopMode::Immediate`]
+    /// waits only for the batch in progress. Stopping twice, or a context
+    /// that never started, is fine. May be called from inside an output
+    /// operation, in which case it signals the stop without waiting.
+    pub fn stop(&self, mode: StopMode) {
+        self.inner.stop(mode)
+    }
+
+    /// Waits until the context stops. Returns the error that stopped it (a
+    /// failed batch, e.g. a panic in a user function), if any.
+    pub fn await_termination(&self) -> Result<()> {
+        self.await_termination_or_timeout_inner(None).map(|_| ())
+    }
+
+    /// Waits at most `timeout` for the context to stop: `Ok(true)` if it
+    /// stopped, `Ok(false)` on timeout, `Err` with the error that stopped it.
+    pub fn await_termination_or_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.await_termination_or_timeout_inner(Some(timeout))
+    }
+
+    fn await_termination_or_timeout_inner(&self, timeout: Option<Duration>) -> Result<bool> {
+        let run = &self.inner.run;
+        let done = run.wait_for(timeout, |s| {
+            s.error.is_some() || s.lifecycle == StreamingContextState::Stopped
+        });
+        match run.state.lock().unwrap().error.clone() {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
+    }
+
+    /// Waits until batch `time` has completed (for tests driving a manual
+    /// clock). Fails with the error that stopped the context, or on timeout.
+    pub fn await_batch_completion(&self, time: Time, timeout: Duration) -> Result<()> {
+        let run = &self.inner.run;
+        let ok = run.wait_for(Some(timeout), |s| {
+            s.last_completed.is_some_and(|t| t >= time) || s.error.is_some() || s.executor_done
+        });
+        let s = run.state.lock().unwrap();
+        if let Some(e) = &s.error {
+            return Err(e.clone());
+        }
+        if s.last_completed.is_some_and(|t| t >= time) {
+            return Ok(());
+        }
+        if !ok {
+            return Err(StreamingError::Timeout(format!(
+                "batch {time} did not complete within {timeout:?} (last completed: {:?})",
+                s.last_completed
+            )));
+        }
+        Err(StreamingError::IllegalState(format!(
+            "the context stopped before batch {time} completed"
+        )))
+    }
+
+    /// The latest batch time that completed.
+    pub fn last_completed_batch(&self) -> Option<Time> {
+        self.inner.run.state.lock().unwrap().last_completed
+    }
+}
+
+/// Raises `node`'s remember duration to `d` (at least its slide) and passes on
+/// what its parents must then remember.
+fn propagate_remember(node: &Arc<dyn AnyNode>, d: Duration) {
+    let meta = node.meta();
+    meta.remember_at_least(d);
+    let own = meta.remember();
+    let for_parents = node.parent_remember(own);
+    for p in &meta.parents {
+        propagate_remember(p, for_parents);
+    }
+}
+
+impl ContextInner {
+    /// Locks the graph to add an operation.
+    ///
+    /// # Panics
+    /// If the context has started or stopped (Spark throws here too).
+    pub(crate) fn lock_graph_for_definition(&self) -> std::sync::MutexGuard<'_, Graph> {
+        let state = self.run.state.lock().unwrap().lifecycle;
+        if state != StreamingContextState::Initialized {
+            panic!(
+                "{}",
+                StreamingError::IllegalState(
+                    "adding new inputs, transformations, and output operations after starting or stopping a context is not supported".into()
+                )
+            );
+        }
+        self.graph.lock().unwrap()
+    }
+
+    /// Adds a node for an operator and returns it.
+    pub(crate) fn add_node<T: Data>(
+        &self,
+        name: &'static str,
+        slide: Duration,
+        parents: Vec<Arc<dyn AnyNode>>,
+        op: impl Operator<T>,
+    ) -> Arc<Node<T>> {
+        let mut graph = self.lock_graph_for_definition();
+        let id = graph.next_id;
+        graph.next_id += 1;
+        let node = Arc::new(Node::new(NodeMeta::new(id, name, slide, parents), op));
+        graph.nodes.push(node.clone());
+        node
+    }
+
+    pub(crate) fn add_output(&self, op: OutputOp) {
+        op.node.meta().add_consumer();
+        self.lock_graph_for_definition().outputs.push(Arc::new(op));
+    }
+
+    fn stop(&self, mode: StopMode) {
+        let on_executor = std::thread::current().name() == Some(scheduler::EXECUTOR_THREAD);
+        let mut guard = self.running.lock().unwrap();
+        let Some(running) = guard.as_mut() else {
+            // Never started, or already stopped.
+            self.run
+                .update(|s| s.lifecycle = StreamingContextState::Stopped);
+            return;
+        };
+        for input in &running.inputs {
+            input.stop();
+        }
+        if on_executor {
+            // Called from a job: the executor cannot wait for itself. Signal
+            // the stop; the batch in progress finishes and nothing follows.
+            self.run.discard.store(true, Ordering::SeqCst);
+            running.stop.send_replace(StopRequest::Immediate);
+            self.run
+                .update(|s| s.lifecycle = StreamingContextState::Stopped);
+            return;
+        }
+        match mode {
+            StopMode::Graceful => {
+                running.stop.send_replace(StopRequest::Graceful);
+                let timeout = self
+                    .conf
+                    .effective_graceful_stop_timeout(self.batch_interval);
+                if !self.run.wait_for(Some(timeout), |s| s.executor_done) {
+                    tracing::warn!(?timeout, "graceful stop timed out; stopping immediately");
+                    self.run.discard.store(true, Ordering::SeqCst);
+                    running.stop.send_replace(StopRequest::Immediate);
+                }
+            }
+            StopMode::Immediate => {
+                self.run.discard.store(true, Ordering::SeqCst);
+                running.stop.send_replace(StopRequest::Immediate);
+            }
+        }
+        let mut running = guard.take().expect("checked above");
+        drop(guard);
+        if let Some(h) = running.executor.take() {
+            let _ = h.join();
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            running.runtime.shutdown_background();
+        } else {
+            running.runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+        self.run
+            .update(|s| s.lifecycle = StreamingContextState::Stopped);
+        tracing::info!(?mode, "streaming context stopped");
+        self.listeners.post(|l| l.on_streaming_stopped());
+    }
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        if self.running.get_mut().map(|r| r.is_some()).unwrap_or(false) {
+            self.stop(StopMode::Immediate);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Graph nodes: one per operator, each with a typed output that is computed
+//! at most once per batch time and shared by every consumer (memoized, like
+//! Spark's `generatedRDDs`).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::batch::{Batch, Data, Lazy};
+use crate::context::env::Env;
+use crate::error::{Result, StreamingError};
+use crate::time::Time;
+
+/// How an operator computes its output for one batch time.
+pub(crate) trait Operator<T>: Send + Sync + 'static {
+    /// The output at `time`, lazily; `None` when the operator produces no batch
+    /// for that time. Only called for valid times (multiples of the slide).
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<T>>>;
+
+    /// How long the parents must remember their batches, given how long this
+    /// node remembers its own (windows need more).
+    fn parent_remember(&self, own: Duration) -> Duration {
+        own
+    }
+
+    /// Inputs always memoize: computing them twice would consume data twice.
+    fn always_memoize(&self) -> bool {
+        false
+    }
+
+    /// Whether the operator keeps state across batches and so needs a
+    /// checkpoint directory.
+    fn requires_checkpoint(&self) -> bool {
+        false
+    }
+}
+
+/// Type-independent view of a node, for walking the graph.
+pub(crate) trait AnyNode: Send + Sync + 'static {
+    fn meta(&self) -> &NodeMeta;
+    /// Propagates remember durations to the parents.
+    fn parent_remember(&self, own: Duration) -> Duration;
+    fn requires_checkpoint(&self) -> bool;
+    /// Drops memoized batches that no consumer can need after batch `time`.
+    fn clear_metadata(&self, time: Time);
+    /// Times currently memoized (for tests and diagnostics).
+    #[allow(dead_code)]
+    fn memoized_times(&self) -> Vec<Time>;
+}
+
+/// What every node has whatever its element type.
+pub(crate) struct NodeMeta {
+    pub(crate) id: usize,
+    pub(crate) name: &'static str,
+    pub(crate) slide: Duration,
+    pub(crate) parents: Vec<Arc<dyn AnyNode>>,
+    consumers: AtomicUsize,
+    remember: Mutex<Duration>,
+    cached: AtomicBool,
+}
+
+impl NodeMeta {
+    pub(crate) fn new(
+        id: usize,
+        name: &'static str,
+        slide: Duration,
+        parents: Vec<Arc<dyn AnyNode>>,
+    ) -> Self {
+        for p in &parents {
+            p.meta().consumers.fetch_add(1, Ordering::Relaxed);
+        }
+        NodeMeta {
+            id,
+            name,
+            slide,
+            parents,
+            consumers: AtomicUsize::new(0),
+            remember: Mutex::new(slide),
+            cached: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn add_consumer(&self) {
+        self.consumers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_cached(&self) {
+        self.cached.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn remember(&self) -> Duration {
+        *self.remember.lock().unwrap()
+    }
+
+    /// Raises the remember duration to at least `d`.
+    pub(crate) fn remember_at_least(&self, d: Duration) {
+        let mut r = self.remember.lock().unwrap();
+        if d > *r {
+            *r = d;
+        }
+    }
+
+    /// Whether `time` is one at which this node produces a batch: after the
+    /// zero time, by a whole number of slides.
+    pub(crate) fn is_time_valid(&self, time: Time, env: &Env) -> bool {
+        let Some(zero) = env.zero_time() else {
+            return false;
+        };
+        time > zero
+            && Time::from_millis(time.as_millis() - zero.as_millis()).is_multiple_of(self.slide)
+    }
+}
+
+type Slot<T> = Arc<OnceLock<Result<Option<Batch<T>>>>>;
+
+/// A node of the stream graph producing elements of type `T`.
+pub(crate) struct Node<T> {
+    pub(crate) meta: NodeMeta,
+    op: Box<dyn Operator<T>>,
+    memo: Mutex<BTreeMap<Time, Slot<T>>>,
+}
+
+impl<T: Data> Node<T> {
+    pub(crate) fn new(meta: NodeMeta, op: impl Operator<T>) -> Self {
+        Node {
+            meta,
+            op: Box::new(op),
+            memo: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Whether this node's batches are materialized once and kept: when it
+    /// is an input, is cached, has several consumers, or must remember more
+    /// than its latest batch. Otherwise its output stays lazy and fuses into
+    /// its single consumer's pass.
+    fn memoizes(&self) -> bool {
+        self.op.always_memoize()
+            || self.meta.cached.load(Ordering::Relaxed)
+            || self.meta.consumers.load(Ordering::Relaxed) > 1
+            || self.meta.remember() > self.meta.slide
+    }
+
+    /// The output at `time`, lazily when the node does not memoize.
+    pub(crate) fn get_lazy(&self, time: Time, env: &Env) -> Result<Option<Lazy<T>>> {
+        if !self.meta.is_time_valid(time, env) {
+            return Ok(None);
+        }
+        if self.memoizes() {
+            Ok(self.get_batch(time, env)?.map(Lazy::from_batch))
+        } else {
+            self.op.compute(time, env)
+        }
+    }
+
+    /// The output at `time`, materialized (computed once when memoized).
+    pub(crate) fn get_batch(&self, time: Time, env: &Env) -> Result<Option<Batch<T>>> {
+        if !self.meta.is_time_valid(time, env) {
+            return Ok(None);
+        }
+        if !self.memoizes() {
+            return Ok(self.op.compute(time, env)?.map(|l| l.materialize()));
+        }
+        let slot = {
+            let mut memo = self.memo.lock().unwrap();
+            memo.entry(time).or_default().clone()
+        };
+        slot.get_or_init(|| {
+            tracing::trace!(node = self.meta.name, id = self.meta.id, %time, "computing");
+            Ok(self.op.compute(time, env)?.map(|l| l.materialize()))
+        })
+        .clone()
+    }
+}
+
+impl<T: Data> AnyNode for Node<T> {
+    fn meta(&self) -> &NodeMeta {
+        &self.meta
+    }
+    fn parent_remember(&self, own: Duration) -> Duration {
+        self.op.parent_remember(own)
+    }
+    fn requires_checkpoint(&self) -> bool {
+        self.op.requires_checkpoint()
+    }
+    fn clear_metadata(&self, time: Time) {
+        let keep_after = time.saturating_sub(self.meta.remember());
+        let mut memo = self.memo.lock().unwrap();
+        let kept = memo.split_off(&Time::from_millis(keep_after.as_millis() + 1));
+        *memo = kept;
+    }
+    fn memoized_times(&self) -> Vec<Time> {
+        self.memo.lock().unwrap().keys().copied().collect()
+    }
+}
+
+/// The error for a multi-parent operator whose parent produced no batch.
+pub(crate) fn missing_parent(operation: &'static str, time: Time, parent: usize) -> StreamingError {
+    StreamingError::MissingParentBatch {
+        operation,
+        time,
+        parent,
+    }
+}

@@ -1,0 +1,93 @@
+//! Typed errors of the runtime.
+
+use std::sync::Arc;
+
+use crate::time::Time;
+
+/// The result type used throughout the crate.
+pub type Result<T, E = StreamingError> = std::result::Result<T, E>;
+
+/// Every error the streaming runtime reports.
+///
+/// Errors are cheap to clone (I/O causes are shared), so one error can stop the
+/// context and still be returned to every caller of
+/// [`await_termination`](crate::StreamingContext::await_termination).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamingError {
+    /// A configuration value is missing or invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An operation was attempted in a lifecycle state that does not allow it
+    /// (for example `start` after `stop`).
+    #[error("illegal state: {0}")]
+    IllegalState(String),
+    /// `start` was called on a context without any output operation.
+    #[error("no output operations registered, so nothing to execute")]
+    NoOutputOperations,
+    /// An operation was defined with invalid arguments (for example a window
+    /// that is not a multiple of its parent's slide).
+    #[error("invalid operation: {0}")]
+    InvalidOperation(String),
+    /// A user function panicked while computing a batch.
+    #[error("user function panicked in batch {time}: {message}")]
+    UserPanic {
+        /// Batch time whose computation panicked.
+        time: Time,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+    /// An operation that needs a batch from every parent found one missing.
+    #[error("{operation} at {time}: couldn't generate a batch from parent {parent}: it produced no batch for this time")]
+    MissingParentBatch {
+        /// Name of the operation that needed the batch.
+        operation: &'static str,
+        /// Batch time.
+        time: Time,
+        /// Index of the parent that produced nothing.
+        parent: usize,
+    },
+    /// An I/O error, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A batch failed for another reason.
+    #[error("batch {time} failed: {message}")]
+    BatchFailed {
+        /// Batch time.
+        time: Time,
+        /// Why.
+        message: String,
+    },
+    /// Waiting for something timed out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+impl StreamingError {
+    /// Wraps an I/O error with a description of what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StreamingError::Io {
+            context: context.into(),
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Turns a panic payload into a readable message.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(e) = payload.downcast_ref::<StreamingError>() {
+        e.to_string()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

@@ -1,0 +1,169 @@
+//! Inputs: where a stream's batches come from.
+//!
+//! An input implements [`InputSource`]. Pull inputs (the queue stream) produce
+//! a batch when it is computed; push inputs (sockets) receive data in the
+//! background on the context's tokio runtime and hand what arrived to the
+//! batch time being generated ([`InputSource::on_batch_time`]).
+
+mod fn_source;
+mod queue;
+
+use std::sync::Arc;
+
+pub use fn_source::FnSource;
+pub use queue::{BatchQueue, QueueSource};
+
+use crate::batch::{Batch, Data, Lazy};
+use crate::context::env::Env;
+use crate::context::listener::{ListenerBus, ReceiverErrorInfo};
+use crate::dstream::node::Operator;
+use crate::error::Result;
+use crate::time::Time;
+
+/// What an input gets when the context starts.
+#[derive(Clone)]
+pub struct InputContext {
+    stream_id: usize,
+    name: String,
+    runtime: tokio::runtime::Handle,
+    listeners: Arc<ListenerBus>,
+}
+
+impl InputContext {
+    pub(crate) fn new(
+        stream_id: usize,
+        name: String,
+        runtime: tokio::runtime::Handle,
+        listeners: Arc<ListenerBus>,
+    ) -> Self {
+        InputContext {
+            stream_id,
+            name,
+            runtime,
+            listeners,
+        }
+    }
+
+    /// The id of the input stream.
+    pub fn stream_id(&self) -> usize {
+        self.stream_id
+    }
+
+    /// The tokio runtime inputs run their background work on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
+    /// Reports an error to the log and to the listeners'
+    /// [`on_receiver_error`](crate::StreamingListener::on_receiver_error).
+    pub fn report_error(&self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::warn!(stream_id = self.stream_id, input = %self.name, %message, "receiver error");
+        let info = ReceiverErrorInfo {
+            stream_id: self.stream_id,
+            name: self.name.clone(),
+            message,
+        };
+        self.listeners.post(|l| l.on_receiver_error(&info));
+    }
+}
+
+/// A source of batches for an input stream (Spark's `InputDStream` and
+/// `Receiver` in one trait). Implement it for custom inputs and register it
+/// with [`StreamingContext::input_stream`](crate::StreamingContext::input_stream).
+#[allow(unused_variables)]
+pub trait InputSource<T>: Send + Sync + 'static {
+    /// A name for logs and listener events.
+    fn name(&self) -> String;
+
+    /// Starts background work (receivers); called once by `start`.
+    fn start(&self, ctx: &InputContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stops receiving. Data already received stays available to later
+    /// batches, so a graceful stop can still process it.
+    fn stop(&self) {}
+
+    /// The generator reached batch time `time`: assign the data received
+    /// so far to it. Called once per batch time, in order, before the batch
+    /// is computed.
+    fn on_batch_time(&self, time: Time) {}
+
+    /// The batch for `time`; `None` for no batch at all (as opposed to an
+    /// empty one). Called at most once per batch time.
+    fn compute(&self, time: Time) -> Result<Option<Batch<T>>>;
+
+    /// Whether data has arrived that no batch has taken yet; a graceful stop
+    /// keeps generating batches while this is true.
+    fn has_pending_data(&self) -> bool {
+        false
+    }
+}
+
+/// The type-erased lifecycle of an input, kept by the graph.
+pub(crate) trait InputHandle: Send + Sync {
+    fn name(&self) -> String;
+    fn stream_id(&self) -> usize;
+    fn start(&self, ctx: &InputContext) -> Result<()>;
+    fn stop(&self);
+    fn on_batch_time(&self, time: Time);
+    fn has_pending_data(&self) -> bool;
+}
+
+/// Connects an [`InputSource`] to the graph, both as an operator (its node's
+/// computation) and as an input handle (its lifecycle).
+pub(crate) struct SourceOp<T> {
+    pub(crate) stream_id: usize,
+    pub(crate) source: Arc<dyn InputSource<T>>,
+}
+
+impl<T> Clone for SourceOp<T> {
+    fn clone(&self) -> Self {
+        SourceOp {
+            stream_id: self.stream_id,
+            source: self.source.clone(),
+        }
+    }
+}
+
+impl<T: Data> Operator<T> for SourceOp<T> {
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<T>>> {
+        // Never compute a batch time the generator has not reached: that
+        // would hand future data to the wrong batch.
+        match env.last_generated() {
+            Some(last) if time <= last => {}
+            _ => return Ok(None),
+        }
+        let batch = self.source.compute(time)?;
+        if let Some(b) = &batch {
+            env.add_input_records(time, b.len() as u64);
+        }
+        Ok(batch.map(Lazy::from_batch))
+    }
+
+    fn always_memoize(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Data> InputHandle for SourceOp<T> {
+    fn name(&self) -> String {
+        self.source.name()
+    }
+    fn stream_id(&self) -> usize {
+        self.stream_id
+    }
+    fn start(&self, ctx: &InputContext) -> Result<()> {
+        self.source.start(ctx)
+    }
+    fn stop(&self) {
+        self.source.stop()
+    }
+    fn on_batch_time(&self, time: Time) {
+        self.source.on_batch_time(time)
+    }
+    fn has_pending_data(&self) -> bool {
+        self.source.has_pending_data()
+    }
+}
