@@ -1,1 +1,208 @@
-//! placeholder
+//! The `stream!` pipeline DSL of the `streaming` crate.
+//!
+//! This crate is a thin procedural-macro layer: parsing, checking, planning
+//! and code generation live in the `streaming-dsl` library crate, which is
+//! unit-tested without a compiler in the loop. Use the macros through the
+//! facade: `use streaming::prelude::*;` (or `streaming::stream`).
+
+use proc_macro::TokenStream;
+
+/// Compiles a Spark-Streaming-style pipeline into typed calls of the
+/// `streaming` runtime, checked at compile time, with chains of narrow
+/// operators fused into one loop per partition.
+///
+/// # What it evaluates to
+///
+/// `stream! { .. }` is an expression of type
+/// `streaming::Result<StreamingContext>`: a new context with the whole
+/// pipeline registered, **not started** (call `start()` and
+/// `await_termination()` as in Spark). If the last item of the body is an
+/// expression naming streams instead of a statement — `counts` or
+/// `(counts, words)` — the value is `Result<(StreamingContext, DStream<..>, ..)>`
+/// and those streams are handed back (with element types inferred), e.g. to
+/// attach more outputs or to test them. Errors of `StreamingContext::new` and
+/// `checkpoint` are returned as `Err`, so `?` works on the macro.
+///
+/// # Grammar
+///
+/// ```text
+/// body      := context ";" statement* tail?
+/// context   := "context" "(" setting ("," setting)* ")"
+/// setting   := "batch" "=" duration          (required unless `conf` is given)
+///            | "master" "=" expr             (default "local[*]")
+///            | "app" "=" expr                (default: the calling module's path)
+///            | "checkpoint" "=" expr         (checkpoint directory)
+///            | "remember" "=" duration
+///            | "conf" "=" expr               (a StreamingConf to start from)
+/// statement := "let" name (":" type)? "=" pipeline ";"
+///            | pipeline ";"                  (must end in an output operator)
+/// pipeline  := root ("." operator "(" args ")")*
+/// root      := name                          (a stream bound by an earlier `let`)
+///            | input "(" args ")"            (`ssc.input(..)` is accepted too)
+/// tail      := name | "(" name ("," name)* ")"
+/// duration  := INT unit | DECIMAL unit       (unit: ms, s, min, h; e.g. 500ms, 3s, 1.5s, 2min)
+///            | Milliseconds(INT) | Seconds(INT) | Minutes(INT)
+///            | expr                          (any `std::time::Duration`, checked only at run time)
+/// ```
+///
+/// Arguments are ordinary Rust expressions and closures in scope (hosts,
+/// ports, queues, functions). A stream argument (`join`, `union`,
+/// `transform_with`, ..) is a stream name, `&name`, or an inline pipeline.
+/// Operator names are Spark's in snake case; the table below lists them all.
+/// In reducer positions the bare names `sum`, `count`, `min` and `max` are
+/// built-in reducers (`a + b`; count of elements; `cmp::min`; `cmp::max`) —
+/// to pass your own function of one of these names, write a closure.
+///
+/// # Checks
+///
+/// All errors of a body are reported together, each at the offending token:
+/// malformed or zero durations; window and slide durations that are not
+/// multiples of the parent stream's slide (the batch interval, or the slide of
+/// an upstream window), streams of different slides combined; stateful
+/// operators and incremental windows without `checkpoint = ..`; a pipeline
+/// with no output operation; unknown operators (with the nearest name, and
+/// Spark's camel-case names translated); wrong argument counts; undefined
+/// stream names. Key-value operators on streams that are not pairs, and joins
+/// of different key types, are reported by rustc at the operator. On errors
+/// the macro still expands to an expression of the right type, so the rest of
+/// the code type-checks.
+///
+/// # Fusion and windows
+///
+/// Consecutive narrow operators (`map`, `flat_map`, `filter`, `map_values`,
+/// `flat_map_values`, `map_partitions`, `map_partitions_with_index`, `glom`)
+/// become one `map_partitions` call running a single iterator chain per
+/// partition. A stream used twice, returned, or annotated with a type ends a
+/// fused stage; shuffles, windows and state are stage boundaries. Windowed
+/// reductions are resolved at compile time: `sum` and `count` (and explicit
+/// inverse functions) use the incremental `_inv` operators, and a `filter`
+/// right after an incremental `reduce_by_key_and_window` filters the window
+/// state itself; `min`, `max` and other reducers use slide-sized panes.
+/// [`stream_plan!`] shows the stages; setting `STREAMING_DSL_PLAN=1` while
+/// compiling prints every `stream!`'s plan.
+///
+/// # Examples, one per section of Spark's DStream guide
+///
+/// These examples are compiled by the `ui-tests` pass suite.
+///
+/// **StreamingContext and DStream** — the queue word count (a batch every 3 s):
+///
+/// ```ignore
+/// use streaming::prelude::*;
+///
+/// let queue = BatchQueue::new();
+/// queue.push(vec!["Spark Streaming Sample ssc".to_string()]);
+/// queue.push(vec!["Spark Queue Spark API".to_string()]);
+/// let ssc = stream! {
+///     context(batch = 3s, master = "local[*]", app = "QueueStream");
+///     let lines = queue_stream(queue, true);
+///     let words = lines.flat_map(|line: String| {
+///         line.split(' ').map(str::to_string).collect::<Vec<_>>()
+///     });
+///     words.count_by_value().print();
+/// }?;
+/// ssc.start()?;
+/// ssc.await_termination()?;
+/// ```
+///
+/// **Inputs** — sockets (text, or bytes with a converter), new files in a
+/// directory, queues, and `union` of several streams:
+///
+/// ```ignore
+/// let (host, port) = ("localhost", 9000);
+/// let ssc = stream! {
+///     context(batch = 1s);
+///     let text = socket_text_stream(host, port);
+///     let files = text_file_stream("/data/incoming");
+///     let all = union(text, files);
+///     all.print();
+/// }?;
+/// ```
+///
+/// **Basic operations** — map, flat_map, filter, count, reduce, by-key
+/// reduce, union and joins:
+///
+/// ```ignore
+/// let ssc = stream! {
+///     context(batch = 1s);
+///     let words = socket_text_stream("localhost", 9000)
+///         .flat_map(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+///         .filter(|w| !w.is_empty());
+///     let counts = words.map(|w| (w, 1)).reduce_by_key(sum);
+///     let lengths = words.map(|w| (w.clone(), w.len()));
+///     counts.join(&lengths).print();
+///     words.count().print();
+///     words.map(|w| w.len()).reduce(max).print();
+/// }?;
+/// ```
+///
+/// **Advanced operations** — `transform`, `update_state_by_key` (needs a
+/// checkpoint), and windows (`sum` runs incrementally, so it needs one too):
+///
+/// ```ignore
+/// let ssc = stream! {
+///     context(batch = 10s, checkpoint = "/tmp/checkpoint");
+///     let pairs = socket_text_stream("localhost", 9000).map(|w: String| (w, 1));
+///     pairs.update_state_by_key(|new: &[i32], total: Option<i32>| {
+///         Some(total.unwrap_or(0) + new.iter().sum::<i32>())
+///     }).print();
+///     pairs.reduce_by_key_and_window(sum, 30s, 10s).filter(|(_, n)| *n > 0).print();
+///     pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 1min, 20s).print();
+///     pairs.transform(|batch, _time| batch.sort_by(|(w, _)| w.clone())).print();
+///     pairs.count_by_window(30s, 10s).print();
+/// }?;
+/// ```
+///
+/// **Saving** — one directory per batch, `prefix-<time ms>.suffix`:
+///
+/// ```ignore
+/// let ssc = stream! {
+///     context(batch = 1s);
+///     let lines = socket_text_stream("localhost", 9000);
+///     lines.save_as_text_files("out/lines", "txt");
+///     lines.map(|l: String| (l.len(), l)).save_as_object_files("out/objects", "bin");
+/// }?;
+/// ```
+///
+/// **Checkpointing and caching** — `checkpoint = dir` in the context clause;
+/// `cache()` a stream that several pipelines read:
+///
+/// ```ignore
+/// let ssc = stream! {
+///     context(batch = 2s, checkpoint = "/tmp/checkpoint");
+///     let words = socket_text_stream("localhost", 9000)
+///         .flat_map(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+///         .cache();
+///     words.count().print();
+///     words.count_by_value().print();
+/// }?;
+/// ```
+///
+/// # Operators
+///
+#[doc = include_str!("../OPERATORS.md")]
+#[proc_macro]
+pub fn stream(input: TokenStream) -> TokenStream {
+    streaming_dsl::expand(input.into()).into()
+}
+
+/// The stage plan of a `stream!` body, as a `&'static str` holding a Mermaid
+/// flowchart: one box per stage, listing the operators fused into it and the
+/// runtime operator it runs. The body is checked exactly as by `stream!`, but
+/// nothing is executed and no variable is used.
+///
+/// ```ignore
+/// let plan: &str = stream_plan! {
+///     context(batch = 1s);
+///     let lines = socket_text_stream("localhost", 9000);
+///     lines.flat_map(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+///         .map(|w| (w, 1))
+///         .reduce_by_key(sum)
+///         .print();
+/// };
+/// assert!(plan.contains("flat_map → map<br/>narrow · fused 2 ops into map_partitions"));
+/// ```
+#[proc_macro]
+pub fn stream_plan(input: TokenStream) -> TokenStream {
+    streaming_dsl::expand_plan(input.into()).into()
+}

@@ -1,0 +1,262 @@
+//! Code generation: a checked graph and its plan to Rust tokens that call
+//! the plain, typed runtime API by absolute paths (`::streaming::..`).
+//!
+//! The expansion is one block expression of type
+//! `::streaming::Result<::streaming::StreamingContext>` (or of a tuple of the
+//! context and the returned streams). It builds the `StreamingConf` and the
+//! context, sets the checkpoint directory, then emits one `let` per stage:
+//! inputs as `ssc.<input>(..)`, single operators as method calls spanned on
+//! the user's operator, fused narrow chains as one `map_partitions` call
+//! ([`fused`]), and outputs as statements. Internal names are hygienic
+//! (`Span::mixed_site`); the user's stream names keep their spans, so rustc's
+//! "unused variable" warning points at a stream nobody reads.
+
+pub mod fused;
+pub mod helpers;
+
+use crate::check::durations::DurationArg;
+use crate::graph::{Arg, BuiltinFn, Graph, NodeId};
+use crate::ops::{Elements, Emit};
+use crate::plan::{Plan, Shape, Stage};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+/// A hygienic identifier for generated locals.
+pub(crate) fn hygienic(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The variable holding the stream of a stage's result.
+pub(crate) fn stage_var(graph: &Graph, stage: &Stage) -> Ident {
+    match &graph.nodes[stage.result()].name {
+        Some(name) => name.clone(),
+        None => format_ident!("__s{}", stage.id, span = Span::mixed_site()),
+    }
+}
+
+/// `ident` moved to `at` for error reporting, keeping its hygiene, so
+/// that an expression mixing it with tokens spanned at `at` is reported at
+/// `at` alone.
+pub(crate) fn located(ident: &Ident, at: Span) -> Ident {
+    Ident::new(&ident.to_string(), ident.span().located_at(at))
+}
+
+/// The variable holding the stream of `node` (its stage's variable).
+fn var_of(graph: &Graph, plan: &Plan, node: NodeId) -> Ident {
+    stage_var(graph, &plan.stages[plan.stage_of[node]])
+}
+
+/// Tokens of a duration argument: `Duration::from_millis(ms)` or the
+/// user's expression.
+pub(crate) fn duration(d: &DurationArg) -> TokenStream {
+    match d {
+        DurationArg::Millis { ms, span } => {
+            quote_spanned!(*span=> ::std::time::Duration::from_millis(#ms))
+        }
+        DurationArg::Dynamic(expr) => quote!(#expr),
+    }
+}
+
+/// Tokens of a compiler-written function, spanned at the user's token.
+pub(crate) fn builtin(f: BuiltinFn, span: Span) -> TokenStream {
+    let (a, b) = (hygienic("__a"), hygienic("__b"));
+    match f {
+        BuiltinFn::Add => quote_spanned!(span=> |#a, #b| #a + #b),
+        BuiltinFn::Sub => quote_spanned!(span=> |#a, #b| #a - #b),
+        BuiltinFn::Min => quote_spanned!(span=> ::core::cmp::min),
+        BuiltinFn::Max => quote_spanned!(span=> ::core::cmp::max),
+        BuiltinFn::One => quote_spanned!(span=> |_| 1u64),
+    }
+}
+
+/// Tokens of one argument of an operator call.
+fn arg(graph: &Graph, plan: &Plan, a: &Arg) -> TokenStream {
+    match a {
+        Arg::Expr(expr) => quote!(#expr),
+        Arg::Duration(d) => duration(d),
+        Arg::Stream(id) => {
+            let var = var_of(graph, plan, *id);
+            quote!(&#var)
+        }
+        Arg::Builtin(f, span) => builtin(*f, *span),
+    }
+}
+
+/// The type of a successful expansion: the context, or a tuple of the
+/// context and the returned streams (whose element types rustc infers).
+pub fn success_type(exports: usize) -> TokenStream {
+    if exports == 0 {
+        quote!(::streaming::StreamingContext)
+    } else {
+        let streams = (0..exports).map(|_| quote!(::streaming::DStream<_>));
+        quote!((::streaming::StreamingContext, #(#streams),*))
+    }
+}
+
+/// The expansion used when there are errors: the `compile_error!`s and a
+/// diverging expression of the success type, so the caller's code still
+/// type-checks and only the real errors are shown.
+pub fn placeholder(errors: TokenStream, exports: usize) -> TokenStream {
+    let ty = success_type(exports);
+    let f = hygienic("__stream_placeholder");
+    quote! {
+        {
+            #errors
+            fn #f<__T>() -> __T {
+                ::core::unreachable!("`stream!` failed to compile")
+            }
+            #f::<::streaming::Result<#ty>>()
+        }
+    }
+}
+
+/// Generates the expansion of a checked graph.
+pub fn generate(graph: &Graph, plan: &Plan) -> TokenStream {
+    let helpers = helpers::module();
+    let ssc = hygienic("__ssc");
+    let conf = hygienic("__conf");
+    let err = hygienic("__err");
+    let ctx = &graph.context;
+    // With `conf = ..`, only the settings written are applied on top of it.
+    let base = match &ctx.conf {
+        Some(conf) => quote!(#conf),
+        None => quote!(::streaming::StreamingConf::new()),
+    };
+    let app = match (&ctx.app, &ctx.conf) {
+        (Some(app), _) => Some(quote!(.app_name(#app))),
+        (None, None) => Some(quote!(.app_name(::core::module_path!()))),
+        (None, Some(_)) => None,
+    };
+    let master = match (&ctx.master, &ctx.conf) {
+        (Some(master), _) => Some(quote!(.master(#master))),
+        (None, None) => Some(quote!(.master("local[*]"))),
+        (None, Some(_)) => None,
+    };
+    let batch = ctx.batch.as_ref().map(|d| {
+        let d = duration(d);
+        quote!(.batch_interval(#d))
+    });
+    let label = syn::Lifetime::new("'__stream", Span::mixed_site());
+    let checkpoint = ctx.checkpoint.as_ref().map(|dir| {
+        quote! {
+            if let ::core::result::Result::Err(#err) = #ssc.checkpoint(#dir) {
+                break #label ::core::result::Result::Err(#err);
+            }
+        }
+    });
+    let remember = ctx.remember.as_ref().map(|d| {
+        let d = duration(d);
+        quote!(#ssc.remember(#d);)
+    });
+    let stages = plan
+        .stages
+        .iter()
+        .map(|stage| self::stage(graph, plan, stage, &ssc));
+    let ret = if graph.exports.is_empty() {
+        quote!(#ssc)
+    } else {
+        let vars = graph.exports.iter().map(|(_, id)| var_of(graph, plan, *id));
+        quote!((#ssc, #(#vars),*))
+    };
+    let body = quote! {
+        #checkpoint
+        #remember
+        #(#stages)*
+        ::core::result::Result::Ok(#ret)
+    };
+    let body = if checkpoint.is_some() {
+        quote!(#label: { #body })
+    } else {
+        quote!({ #body })
+    };
+    quote! {
+        {
+            #helpers
+            let #conf = #base #app #master #batch;
+            match ::streaming::StreamingContext::new(#conf) {
+                ::core::result::Result::Err(#err) => ::core::result::Result::Err(#err),
+                ::core::result::Result::Ok(#ssc) => #body,
+            }
+        }
+    }
+}
+
+/// The receiver of a by-key operator: `as_pairs(&input)`, so a stream that
+/// is not made of pairs is reported at the operator.
+fn receiver(graph: &Graph, plan: &Plan, node: NodeId) -> TokenStream {
+    let n = &graph.nodes[node];
+    let input = var_of(graph, plan, n.inputs[0]);
+    match n.spec.elements {
+        Elements::Any => quote!(#input),
+        Elements::Pairs | Elements::SameKeyPairs => {
+            let at = n.op.span();
+            let m = located(&helpers::module_name(), at);
+            let input = located(&input, at);
+            quote_spanned!(at=> #m::as_pairs(&#input))
+        }
+    }
+}
+
+/// One runtime call for a single node on its input(s).
+fn single(graph: &Graph, plan: &Plan, node: NodeId, extra: Option<TokenStream>) -> TokenStream {
+    let n = &graph.nodes[node];
+    let method = Ident::new(n.spec.emit.method(), n.op.span());
+    let recv = receiver(graph, plan, node);
+    let mut args: Vec<TokenStream> = Vec::new();
+    for (i, a) in n.args.iter().enumerate() {
+        match (n.spec.elements, a) {
+            (Elements::SameKeyPairs, Arg::Stream(other)) if i == 0 => {
+                let at = n.op.span();
+                let m = located(&helpers::module_name(), at);
+                let lhs = located(&var_of(graph, plan, n.inputs[0]), at);
+                let rhs = located(&var_of(graph, plan, *other), at);
+                args.push(quote_spanned!(at=> #m::keyed_rhs(&#rhs, &#lhs)));
+            }
+            _ => args.push(arg(graph, plan, a)),
+        }
+    }
+    args.extend(extra);
+    quote!(#recv.#method(#(#args),*))
+}
+
+/// The statement computing one stage.
+fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream {
+    let first = &graph.nodes[stage.nodes[0]];
+    let expr = match stage.shape {
+        Shape::Input => {
+            let method = Ident::new(first.spec.emit.method(), first.op.span());
+            match first.spec.emit {
+                Emit::UnionSource => {
+                    let streams = first.inputs.iter().map(|&i| {
+                        let var = var_of(graph, plan, i);
+                        quote!(::core::clone::Clone::clone(&#var))
+                    });
+                    quote!(#ssc.#method(::std::vec![#(#streams),*]))
+                }
+                _ => {
+                    let args = first.args.iter().map(|a| arg(graph, plan, a));
+                    quote!(#ssc.#method(#(#args),*))
+                }
+            }
+        }
+        Shape::Op | Shape::Output => single(graph, plan, first.id, None),
+        Shape::Fused => fused::stage(graph, plan, stage),
+        Shape::FilteredWindow => {
+            let filter = &graph.nodes[stage.result()];
+            let predicate = filter.args.first().map(|a| arg(graph, plan, a));
+            let n = &graph.nodes[stage.nodes[0]];
+            let method = Ident::new("reduce_by_key_and_window_inv_filtered", n.op.span());
+            let recv = receiver(graph, plan, n.id);
+            let args = n.args.iter().map(|a| arg(graph, plan, a));
+            quote!(#recv.#method(#(#args,)* #predicate))
+        }
+    };
+    if stage.shape == Shape::Output {
+        return quote!(#expr;);
+    }
+    let var = stage_var(graph, stage);
+    match &graph.nodes[stage.result()].ty {
+        Some(ty) => quote!(let #var: #ty = #expr;),
+        None => quote!(let #var = #expr;),
+    }
+}

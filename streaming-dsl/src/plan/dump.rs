@@ -1,0 +1,113 @@
+//! Plan dumps: a [`Plan`] as a Mermaid flowchart, one box per stage listing
+//! the user's operators it contains and how it runs. This is the text
+//! `stream_plan!` returns.
+
+use super::{Plan, Shape, Stage};
+use crate::check::durations::format_ms;
+use crate::check::windows::slides;
+use crate::graph::{Arg, Graph, Node};
+use crate::ops::Kind;
+
+/// Renders the plan as a Mermaid `flowchart`.
+pub fn mermaid(graph: &Graph, plan: &Plan) -> String {
+    let slides = slides(graph);
+    let mut out = String::from("flowchart TD\n");
+    for stage in &plan.stages {
+        let ops: Vec<String> = stage
+            .nodes
+            .iter()
+            .map(|&n| op_label(&graph.nodes[n]))
+            .collect();
+        let mut detail = vec![how(graph, stage)];
+        if let (true, Some(slide)) = (
+            kind_of(graph, stage) == Kind::Window,
+            slides[stage.result()],
+        ) {
+            detail.push(format!("slide {}", format_ms(slide.ms)));
+        }
+        out.push_str(&format!(
+            "    s{}[\"{}<br/>{}\"]\n",
+            stage.id,
+            escape(&ops.join(" → ")),
+            escape(&detail.join(" · "))
+        ));
+    }
+    for stage in &plan.stages {
+        for input in &stage.inputs {
+            out.push_str(&format!("    s{input} --> s{}\n", stage.id));
+        }
+    }
+    out
+}
+
+fn kind_of(graph: &Graph, stage: &Stage) -> Kind {
+    graph.nodes[stage.nodes[0]].kind()
+}
+
+/// `name = op(builtin)` for one node.
+fn op_label(node: &Node) -> String {
+    let mut label = String::new();
+    if let Some(name) = &node.name {
+        label.push_str(&format!("{name} = "));
+    }
+    if node.synthetic {
+        let f = node.args.iter().find_map(|a| match a {
+            Arg::Builtin(f, _) => Some(f.label()),
+            _ => None,
+        });
+        label.push_str(&format!("{}(|_| {})", node.spec.name, f.unwrap_or("?")));
+        return label;
+    }
+    label.push_str(&node.op.to_string());
+    if let Some(builtin) = node.builtin {
+        label.push_str(&format!("({builtin})"));
+    }
+    label
+}
+
+/// The second line of a stage box: its kind and runtime call.
+fn how(graph: &Graph, stage: &Stage) -> String {
+    let first = &graph.nodes[stage.nodes[0]];
+    let last = &graph.nodes[stage.result()];
+    match stage.shape {
+        Shape::Input => format!("input · {}", first.spec.emit.method()),
+        Shape::Output => format!("output · {}", first.spec.emit.method()),
+        Shape::Fused => {
+            let indexed = stage
+                .nodes
+                .iter()
+                .any(|&n| graph.nodes[n].spec.name == "map_partitions_with_index");
+            format!(
+                "narrow · fused {} ops into {}",
+                stage.nodes.len(),
+                if indexed {
+                    "map_partitions_with_index"
+                } else {
+                    "map_partitions"
+                }
+            )
+        }
+        Shape::FilteredWindow => {
+            "window · incremental, filtered state · reduce_by_key_and_window_inv_filtered"
+                .to_string()
+        }
+        Shape::Op => {
+            let method = last.spec.emit.method();
+            let mut text = format!("{} · {method}", last.kind().label());
+            if last.kind() == Kind::Window && last.spec.name.starts_with("reduce") {
+                let mode = if last.spec.needs_checkpoint {
+                    "incremental"
+                } else {
+                    "panes"
+                };
+                text = format!("{} · {mode} · {method}", last.kind().label());
+            }
+            text
+        }
+    }
+}
+
+/// Escapes a label for a quoted Mermaid string.
+fn escape(text: &str) -> String {
+    text.replace('"', "#quot;")
+}

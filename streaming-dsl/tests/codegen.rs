@@ -1,0 +1,192 @@
+//! Code generation: the expansion's text (whitespace removed) contains the
+//! plain runtime calls each construct compiles to.
+
+mod common;
+
+use common::*;
+use streaming_dsl::{expand, expand_plan};
+
+fn expansion(src: &str) -> String {
+    expand(tokens(src)).to_string().split_whitespace().collect()
+}
+
+#[test]
+fn context_and_inputs_use_absolute_paths() {
+    let code = expansion(
+        r#"
+        context(batch = 3s, master = "local[2]", app = "Wc", checkpoint = dir, remember = 1min);
+        let lines = socket_text_stream("localhost", 9999);
+        lines.print();
+        "#,
+    );
+    assert!(code.contains(r#"::streaming::StreamingConf::new().app_name("Wc").master("local[2]").batch_interval(::std::time::Duration::from_millis(3000u64))"#), "{code}");
+    assert!(code.contains("::streaming::StreamingContext::new(__conf)"));
+    assert!(code.contains("__ssc.checkpoint(dir)"));
+    assert!(code.contains("break'__stream::core::result::Result::Err(__err)"));
+    assert!(code.contains("__ssc.remember(::std::time::Duration::from_millis(60000u64));"));
+    assert!(code.contains(r#"letlines=__ssc.socket_text_stream("localhost",9999);lines.print();"#));
+    assert!(
+        code.ends_with("::core::result::Result::Ok(__ssc)},}}"),
+        "{code}"
+    );
+}
+
+#[test]
+fn defaults_for_master_and_app() {
+    let code = expansion("context(batch = 500ms); socket_text_stream(h, p).print();");
+    assert!(code.contains(r#".app_name(::core::module_path!()).master("local[*]").batch_interval(::std::time::Duration::from_millis(500u64))"#));
+    assert!(!code.contains("checkpoint"));
+}
+
+#[test]
+fn a_base_conf_gets_only_the_written_settings() {
+    let code =
+        expansion("context(conf = base.clone(), batch = 2s); socket_text_stream(h, p).print();");
+    assert!(
+        code.contains(
+            "let__conf=base.clone().batch_interval(::std::time::Duration::from_millis(2000u64));"
+        ),
+        "{code}"
+    );
+    let code = expansion("context(conf = base); socket_text_stream(h, p).window(3s, 3s).print();");
+    assert!(code.contains("let__conf=base;"), "{code}");
+}
+
+#[test]
+fn narrow_chains_are_fused_into_one_map_partitions() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        let lines = socket_text_stream(h, p);
+        let pairs = lines.flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>()).filter(|w| !w.is_empty()).map(|w| (w, 1));
+        pairs.reduce_by_key(|a, b| a + b).print();
+        "#,
+    );
+    assert_eq!(code.matches(".map_partitions(").count(), 1, "{code}");
+    assert!(code.contains("let__t=__stream_dsl::elem(&lines);"));
+    assert!(code.contains("let(__f0,__t)=__stream_dsl::flat_map(__t,|l:String|"));
+    assert!(code.contains("let(__f1,__t)=__stream_dsl::filter(__t,|w|!w.is_empty());"));
+    assert!(code.contains("let(__f2,__t)=__stream_dsl::map(__t,|w|(w,1));"));
+    assert!(code.contains("::core::iter::Iterator::flat_map(__it,move|__x|(*__f)(__x))"));
+    assert!(code.contains("::core::iter::Iterator::filter(__it,move|__x|(*__f)(__x))"));
+    assert!(code.contains("__stream_dsl::as_pairs(&pairs).reduce_by_key(|a,b|a+b)"));
+    assert!(
+        !code.contains("lines.flat_map("),
+        "the narrow ops are not called one by one"
+    );
+}
+
+#[test]
+fn a_single_narrow_operator_is_a_plain_call() {
+    let code = expansion(
+        "context(batch = 1s); socket_text_stream(h, p).map(|l: String| l.len()).print();",
+    );
+    assert!(
+        code.contains("let__s1=__s0.map(|l:String|l.len());__s1.print();"),
+        "{code}"
+    );
+    assert!(!code.contains(".map_partitions("));
+}
+
+#[test]
+fn partition_functions_and_glom_fuse_with_the_index_when_needed() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        socket_text_stream(h, p)
+            .map_partitions_with_index(|i, it| it.map(move |l: String| (i, l)))
+            .map_values(|l| l.len())
+            .flat_map_values(|n| 0..n)
+            .glom()
+            .print();
+        "#,
+    );
+    assert!(
+        code.contains(".map_partitions_with_index(move|__idx,__it|"),
+        "{code}"
+    );
+    assert!(code.contains("(*__f)(__idx,__stream_dsl::boxed(__it))"));
+    assert!(code.contains("::core::iter::Iterator::map(__it,move|__x|{let(__k,__v)=__split1(__x);(__k,(*__f)(__v))})"), "{code}");
+    assert!(code.contains("::core::clone::Clone::clone(&__k)"));
+    assert!(code.contains(
+        "::core::iter::once(::core::iter::Iterator::collect::<::std::vec::Vec<_>>(__it))"
+    ));
+}
+
+#[test]
+fn builtin_reducers_and_incremental_windows() {
+    let code = expansion(
+        r#"
+        context(batch = 1s, checkpoint = "/tmp/cp");
+        let pairs = socket_text_stream(h, p).map(|l: String| (l, 1i64));
+        pairs.reduce_by_key_and_window(sum, 30s, 10s).filter(|(_, c)| *c != 0).print();
+        pairs.reduce_by_key_and_window(min, 30s, 10s).print();
+        pairs.reduce_by_window(|a, b| a, |a, b| a, 2s, 2s).print();
+        pairs.reduce_by_key(count).print();
+        "#,
+    );
+    assert!(code.contains("reduce_by_key_and_window_inv_filtered(|__a,__b|__a+__b,|__a,__b|__a-__b,::std::time::Duration::from_millis(30000u64),::std::time::Duration::from_millis(10000u64),|(_,c)|*c!=0)"), "{code}");
+    assert!(code.contains("reduce_by_key_and_window(::core::cmp::min,"));
+    assert!(code.contains(".reduce_by_window_inv(|a,b|a,|a,b|a,"));
+    assert!(code.contains(".map_values(|_|1u64)"));
+    assert!(code.contains(".reduce_by_key(|__a,__b|__a+__b)"));
+}
+
+#[test]
+fn joins_route_keys_through_the_same_key_helper() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        let a = socket_text_stream(h, 1).map(|l: String| (l, 1));
+        let b = socket_text_stream(h, 2).map(|l: String| (l, 2.0));
+        a.left_outer_join(&b).print();
+        a.transform_with(&b, |x, y, t| x).print();
+        union(a, b, a).print();
+        "#,
+    );
+    assert!(
+        code.contains("__stream_dsl::as_pairs(&a).left_outer_join(__stream_dsl::keyed_rhs(&b,&a))"),
+        "{code}"
+    );
+    assert!(code.contains("a.transform_with(&b,|x,y,t|x)"));
+    assert!(code.contains("__ssc.union(::std::vec![::core::clone::Clone::clone(&a),::core::clone::Clone::clone(&b),::core::clone::Clone::clone(&a)])"));
+}
+
+#[test]
+fn exports_type_annotations_and_the_helpers_module() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        let lines = socket_text_stream(h, p);
+        let lens: DStream<usize> = lines.map(|l: String| l.len());
+        (lines, lens)
+        "#,
+    );
+    assert!(code.contains("letlens:DStream<usize>=lines.map(|l:String|l.len());"));
+    assert!(code.contains("::core::result::Result::Ok((__ssc,lines,lens))"));
+    assert!(code.contains("mod__stream_dsl{"));
+    assert!(code.contains("#[diagnostic::on_unimplemented("));
+}
+
+#[test]
+fn errors_expand_to_compile_errors_and_a_typed_placeholder() {
+    let code = expansion("context(batch = 0s); let a = socket_text_stream(h, p).mapp(|x| x); a");
+    assert_eq!(code.matches("compile_error!").count(), 2, "{code}");
+    assert!(code.contains("fn__stream_placeholder<__T>()->__T{::core::unreachable!"));
+    assert!(code.contains("__stream_placeholder::<::streaming::Result<(::streaming::StreamingContext,::streaming::DStream<_>)>>()"));
+    assert!(
+        !code.contains("socket_text_stream"),
+        "no pipeline code on errors"
+    );
+}
+
+#[test]
+fn plan_macro_expands_to_the_mermaid_text() {
+    let text = expand_plan(tokens(
+        "context(batch = 1s); socket_text_stream(h, p).print();",
+    ))
+    .to_string();
+    assert!(text.starts_with("\"flowchart TD\\n"), "{text}");
+    let failed = expand_plan(tokens("socket_text_stream(h, p).print();")).to_string();
+    assert!(failed.contains("compile_error"));
+}

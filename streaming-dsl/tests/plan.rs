@@ -1,0 +1,152 @@
+//! Plan snapshots: the Mermaid dump of each program, compared as plain text.
+//! They show consecutive narrow operators fused into one stage, and
+//! shuffles, windows, state and fan-out as stage boundaries.
+
+mod common;
+
+use common::*;
+use streaming_dsl::plan::{dump::mermaid, Shape};
+
+fn dump(src: &str) -> String {
+    let c = ok(src);
+    mermaid(&c.graph, &c.plan)
+}
+
+#[test]
+fn seed_queue_word_count() {
+    assert_eq!(
+        dump(
+            r#"
+            context(batch = 3s, master = "local[*]", app = "QueueStream");
+            let lines = queue_stream(input_queue, true);
+            let words = lines.flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>());
+            words.count_by_value().print();
+            "#
+        ),
+        "\
+flowchart TD
+    s0[\"lines = queue_stream<br/>input · queue_stream\"]
+    s1[\"words = flat_map<br/>narrow · flat_map\"]
+    s2[\"count_by_value<br/>shuffle · count_by_value\"]
+    s3[\"print<br/>output · print\"]
+    s0 --> s1
+    s1 --> s2
+    s2 --> s3
+"
+    );
+}
+
+#[test]
+fn narrow_chain_across_named_streams_is_one_stage() {
+    assert_eq!(
+        dump(
+            r#"
+            context(batch = 1s);
+            let lines = socket_text_stream("localhost", 9999);
+            let words = lines.flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>());
+            let pairs = words.filter(|w| !w.is_empty()).map(|w| (w, 1));
+            let counts = pairs.map_values(|v: i32| v * 2).reduce_by_key(sum);
+            counts.print();
+            "#
+        ),
+        "\
+flowchart TD
+    s0[\"lines = socket_text_stream<br/>input · socket_text_stream\"]
+    s1[\"words = flat_map → filter → pairs = map → map_values<br/>narrow · fused 4 ops into map_partitions\"]
+    s2[\"counts = reduce_by_key(sum)<br/>shuffle · reduce_by_key\"]
+    s3[\"print<br/>output · print\"]
+    s0 --> s1
+    s1 --> s2
+    s2 --> s3
+"
+    );
+}
+
+#[test]
+fn fan_out_materializes_the_shared_stream() {
+    assert_eq!(
+        dump(
+            r#"
+            context(batch = 1s);
+            let words = socket_text_stream(h, p).flat_map(|l: String| vec![l]).map(|w: String| w.to_lowercase());
+            words.filter(|w| w.len() > 3).map(|w| (w, 1)).reduce_by_key(sum).print();
+            words.count().print();
+            "#
+        ),
+        "\
+flowchart TD
+    s0[\"socket_text_stream<br/>input · socket_text_stream\"]
+    s1[\"flat_map → words = map<br/>narrow · fused 2 ops into map_partitions\"]
+    s2[\"filter → map<br/>narrow · fused 2 ops into map_partitions\"]
+    s3[\"reduce_by_key(sum)<br/>shuffle · reduce_by_key\"]
+    s4[\"print<br/>output · print\"]
+    s5[\"count<br/>shuffle · count\"]
+    s6[\"print<br/>output · print\"]
+    s0 --> s1
+    s1 --> s2
+    s2 --> s3
+    s3 --> s4
+    s1 --> s5
+    s5 --> s6
+"
+    );
+}
+
+#[test]
+fn windows_are_resolved_statically_and_filters_move_into_the_state() {
+    assert_eq!(
+        dump(
+            r#"
+            context(batch = 10s, checkpoint = "/tmp/checkpoint");
+            let pairs = socket_text_stream(h, p).map(|w: String| (w, ()));
+            let counts = pairs.reduce_by_key_and_window(count, 30s, 10s).filter(|(_, n)| *n > 0);
+            let longest = pairs.map_values(|_| 1).reduce_by_key_and_window(max, 60s, 20s);
+            counts.print();
+            longest.print();
+            "#
+        ),
+        "\
+flowchart TD
+    s0[\"socket_text_stream<br/>input · socket_text_stream\"]
+    s1[\"pairs = map<br/>narrow · map\"]
+    s2[\"map_values(|_| 1)<br/>narrow · map_values\"]
+    s3[\"reduce_by_key_and_window(count) → counts = filter<br/>window · incremental, filtered state · reduce_by_key_and_window_inv_filtered · slide 10s\"]
+    s4[\"map_values<br/>narrow · map_values\"]
+    s5[\"longest = reduce_by_key_and_window(max)<br/>window · panes · reduce_by_key_and_window · slide 20s\"]
+    s6[\"print<br/>output · print\"]
+    s7[\"print<br/>output · print\"]
+    s0 --> s1
+    s1 --> s2
+    s2 --> s3
+    s1 --> s4
+    s4 --> s5
+    s3 --> s6
+    s5 --> s7
+"
+    );
+}
+
+#[test]
+fn joins_and_unions_are_boundaries_with_two_inputs() {
+    let c = ok(r#"
+        context(batch = 1s);
+        let a = socket_text_stream(h, 1).map(|l: String| (l, 1));
+        let b = socket_text_stream(h, 2).map(|l: String| (l, 2));
+        a.join(&b).map(|(k, (x, y))| (k, x + y)).print();
+        union(a, b).print();
+    "#);
+    let join = c
+        .plan
+        .stages
+        .iter()
+        .find(|s| c.graph.nodes[s.nodes[0]].spec.name == "join")
+        .unwrap();
+    assert_eq!(join.inputs.len(), 2);
+    assert_eq!(join.shape, Shape::Op);
+    let after = &c.plan.stages[join.id + 1];
+    assert_eq!(
+        after.shape,
+        Shape::Op,
+        "a single narrow op after a join is a plain call"
+    );
+}
