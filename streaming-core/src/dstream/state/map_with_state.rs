@@ -1,0 +1,613 @@
+//! `map_with_state` (Spark's `mapWithState`): per-key state that the mapping
+//! function reads and changes through a [`State`] handle, called only for
+//! the records of the batch and for keys that time out.
+//!
+//! Per batch, for each record `(k, v)` in arrival order, the function runs
+//! with `Some(v)` and the key's state, and what it returns goes into the
+//! output. With a timeout, a key that received no record for longer than the
+//! timeout (its last record is older than `batch time - timeout`) is then
+//! called once more with `None` and a state that is timing out, and removed.
+//! Keys timing out are found through a log of update times, so a batch costs
+//! its records plus the keys that time out, not the size of the state.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::hash::Hash;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::update::initial_parts;
+use super::{
+    check_order, decode, encode, lock, partition_by_key, partition_of, pending_times, zero_time,
+    StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+};
+use crate::batch::{Batch, Data, Key, Lazy};
+use crate::context::env::Env;
+use crate::dstream::node::{Node, Operator};
+use crate::dstream::DStream;
+use crate::error::{Result, StreamingError};
+use crate::time::Time;
+
+/// Misuse of a [`State`] handle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// `update` on a state that is timing out.
+    #[error("cannot update the state that is timing out")]
+    UpdateTimingOut,
+    /// `remove` on a state that is timing out (it is removed anyway).
+    #[error("cannot remove the state that is timing out")]
+    RemoveTimingOut,
+    /// `update` after `remove` in the same call.
+    #[error("cannot update the state after it has been removed")]
+    UpdateRemoved,
+    /// `remove` twice in the same call.
+    #[error("cannot remove the state that has already been removed")]
+    RemoveRemoved,
+}
+
+/// The state of one key, as the mapping function of
+/// [`map_with_state`](DStream::map_with_state) sees it (Spark's `State`).
+#[derive(Debug)]
+pub struct State<S> {
+    value: Option<S>,
+    updated: bool,
+    removed: bool,
+    timing_out: bool,
+}
+
+impl<S> State<S> {
+    fn wrap(value: Option<S>) -> Self {
+        State {
+            value,
+            updated: false,
+            removed: false,
+            timing_out: false,
+        }
+    }
+
+    /// Whether the key has a state.
+    pub fn exists(&self) -> bool {
+        self.value.is_some() && !self.removed
+    }
+
+    /// The key's state, if it has one.
+    pub fn get(&self) -> Option<&S> {
+        if self.removed {
+            None
+        } else {
+            self.value.as_ref()
+        }
+    }
+
+    /// Sets the key's state.
+    ///
+    /// # Panics
+    /// If the state is timing out or was removed in this call (see
+    /// [`try_update`](Self::try_update)); the batch then fails.
+    pub fn update(&mut self, state: S) {
+        if let Err(e) = self.try_update(state) {
+            panic!("{e}");
+        }
+    }
+
+    /// Sets the key's state; an error if it is timing out or was removed
+    /// in this call.
+    pub fn try_update(&mut self, state: S) -> std::result::Result<(), StateError> {
+        if self.removed {
+            return Err(StateError::UpdateRemoved);
+        }
+        if self.timing_out {
+            return Err(StateError::UpdateTimingOut);
+        }
+        self.value = Some(state);
+        self.updated = true;
+        Ok(())
+    }
+
+    /// Removes the key's state.
+    ///
+    /// # Panics
+    /// If the state is timing out or was already removed (see
+    /// [`try_remove`](Self::try_remove)); the batch then fails.
+    pub fn remove(&mut self) {
+        if let Err(e) = self.try_remove() {
+            panic!("{e}");
+        }
+    }
+
+    /// Removes the key's state; an error if it is timing out (it is removed
+    /// anyway) or was already removed.
+    pub fn try_remove(&mut self) -> std::result::Result<(), StateError> {
+        if self.timing_out {
+            return Err(StateError::RemoveTimingOut);
+        }
+        if self.removed {
+            return Err(StateError::RemoveRemoved);
+        }
+        self.removed = true;
+        self.updated = false;
+        Ok(())
+    }
+
+    /// Whether this call is the one made because the key timed out (its
+    /// value is then `None`, and the state is removed after the call).
+    pub fn is_timing_out(&self) -> bool {
+        self.timing_out
+    }
+}
+
+/// The mapping function in its most general form.
+type MappingFn<K, V, S, U> =
+    Arc<dyn Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync>;
+
+/// What [`map_with_state`](DStream::map_with_state) does (Spark's
+/// `StateSpec`): the mapping function and, optionally, a timeout for idle
+/// keys, an initial state and a number of state partitions.
+///
+/// ```
+/// use streaming_core::testing::run_operation;
+/// use streaming_core::{State, StateSpec};
+/// use std::time::Duration;
+///
+/// // A running count per word, emitted with each occurrence.
+/// let spec = StateSpec::function(|word: &String, one: Option<u64>, state: &mut State<u64>| {
+///     let count = state.get().copied().unwrap_or(0) + one.unwrap_or(0);
+///     state.update(count);
+///     (word.clone(), count)
+/// })
+/// .timeout(Duration::from_secs(10));
+/// let out = run_operation(
+///     vec![vec!["a", "a"], vec!["a"]],
+///     move |words| words.map(|w| (w.to_string(), 1u64)).map_with_state(spec).into_dstream(),
+///     2,
+/// );
+/// assert_eq!(out[0], vec![("a".to_string(), 1), ("a".to_string(), 2)]);
+/// assert_eq!(out[1], vec![("a".to_string(), 3)]);
+/// ```
+pub struct StateSpec<K, V, S, U> {
+    func: MappingFn<K, V, S, U>,
+    timeout: Option<Duration>,
+    initial: Option<Batch<(K, S)>>,
+    partitions: Option<usize>,
+}
+
+impl<K, V, S, U> Clone for StateSpec<K, V, S, U> {
+    fn clone(&self) -> Self {
+        StateSpec {
+            func: self.func.clone(),
+            timeout: self.timeout,
+            initial: self.initial.clone(),
+            partitions: self.partitions,
+        }
+    }
+}
+
+impl<K, V, S, U> fmt::Debug for StateSpec<K, V, S, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateSpec")
+            .field("timeout", &self.timeout)
+            .field("initial_state", &self.initial.as_ref().map(Batch::len))
+            .field("num_partitions", &self.partitions)
+            .finish()
+    }
+}
+
+impl<K: Data, V: Data, S: Data, U: Data> StateSpec<K, V, S, U> {
+    /// A spec with the mapping function `f(key, value, state) -> output`.
+    /// `value` is `None` only in the call made when the key times out.
+    pub fn function(f: impl Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static) -> Self {
+        Self::function_with_time(move |_, k, v, s| Some(f(k, v, s)))
+    }
+
+    /// A spec whose function also gets the batch time and may produce no
+    /// output: `f(time, key, value, state) -> Option<output>`.
+    pub fn function_with_time(
+        f: impl Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+    ) -> Self {
+        StateSpec {
+            func: Arc::new(f),
+            timeout: None,
+            initial: None,
+            partitions: None,
+        }
+    }
+
+    /// Removes keys that received no record for longer than `timeout`,
+    /// after one last call with `None` and a timing-out state.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The state to start from.
+    pub fn initial_state(mut self, initial: impl Into<Batch<(K, S)>>) -> Self {
+        self.initial = Some(initial.into());
+        self
+    }
+
+    /// Number of partitions of the state (default: the context's
+    /// parallelism).
+    pub fn num_partitions(mut self, n: usize) -> Self {
+        self.partitions = Some(n.max(1));
+        self
+    }
+}
+
+/// One partition of the state: value and last update time per key, and,
+/// with a timeout, the keys in order of update (entries made stale by a
+/// later update are skipped when their turn comes).
+struct StatePartition<K, S> {
+    map: FxHashMap<K, (S, Time)>,
+    log: VecDeque<(Time, Vec<K>)>,
+}
+
+impl<K: Key, S: Data> StatePartition<K, S> {
+    fn new(map: FxHashMap<K, (S, Time)>, track: bool) -> Self {
+        let mut p = StatePartition {
+            map,
+            log: VecDeque::new(),
+        };
+        if track {
+            p.rebuild_log();
+        }
+        p
+    }
+
+    fn rebuild_log(&mut self) {
+        let mut by_time: BTreeMap<Time, Vec<K>> = BTreeMap::new();
+        for (k, (_, t)) in &self.map {
+            by_time.entry(*t).or_default().push(k.clone());
+        }
+        self.log = by_time.into_iter().collect();
+    }
+
+    fn log_update(&mut self, k: &K, time: Time) {
+        match self.log.back_mut() {
+            Some((t, keys)) if *t == time => keys.push(k.clone()),
+            _ => self.log.push_back((time, vec![k.clone()])),
+        }
+    }
+
+    /// Runs the mapping function over one batch's records of this
+    /// partition, then over the keys that time out.
+    fn process<V, U>(
+        &mut self,
+        records: Vec<(K, V)>,
+        time: Time,
+        threshold: Option<Time>,
+        f: &MappingFn<K, V, S, U>,
+    ) -> Vec<U> {
+        let mut out = Vec::new();
+        let track = threshold.is_some();
+        for (k, v) in records {
+            let (old, old_time) = match self.map.remove(&k) {
+                Some((s, t)) => (Some(s), Some(t)),
+                None => (None, None),
+            };
+            let mut state = State::wrap(old);
+            if let Some(u) = f(time, &k, Some(v), &mut state) {
+                out.push(u);
+            }
+            if state.removed {
+                continue;
+            }
+            let Some(value) = state.value else { continue };
+            // A record refreshes the key's update time when the function
+            // updated the state, or when idle keys time out (as Spark).
+            let t = match old_time {
+                Some(t) if !state.updated && !track => t,
+                _ => time,
+            };
+            if track && Some(t) != old_time {
+                self.log_update(&k, t);
+            }
+            self.map.insert(k, (value, t));
+        }
+        if let Some(threshold) = threshold {
+            while self.log.front().is_some_and(|(t, _)| *t < threshold) {
+                let (t, keys) = self.log.pop_front().expect("checked");
+                for k in keys {
+                    if self.map.get(&k).is_some_and(|(_, u)| *u == t) {
+                        let (s, _) = self.map.remove(&k).expect("checked");
+                        let mut state = State::wrap(Some(s));
+                        state.timing_out = true;
+                        if let Some(u) = f(time, &k, None, &mut state) {
+                            out.push(u);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+struct Store<K, S> {
+    time: Option<Time>,
+    parts: Vec<StatePartition<K, S>>,
+}
+
+#[derive(Serialize)]
+#[serde(bound(serialize = "K: Serialize + Eq + Hash, S: Serialize"))]
+struct SnapshotRef<'a, K, S> {
+    time: Option<Time>,
+    parts: Vec<&'a FxHashMap<K, (S, Time)>>,
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "K: Deserialize<'de> + Eq + Hash, S: Deserialize<'de>"))]
+struct SnapshotOwned<K, S> {
+    time: Option<Time>,
+    parts: Vec<FxHashMap<K, (S, Time)>>,
+}
+
+/// Spec and state of one `map_with_state`, shared by its nodes and by
+/// checkpointing.
+pub(crate) struct MapWithStateShared<K, V, S, U> {
+    spec: StateSpec<K, V, S, U>,
+    slide: Duration,
+    store: Mutex<Store<K, S>>,
+}
+
+struct MapWithStateOp<K, V, S, U> {
+    parent: Arc<Node<(K, V)>>,
+    shared: Arc<MapWithStateShared<K, V, S, U>>,
+}
+
+impl<K, V, S, U> Operator<U> for MapWithStateOp<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
+        let sh = &*self.shared;
+        let zero = zero_time(env)?;
+        let mut st = lock(&sh.store);
+        check_order("map_with_state", st.time, time)?;
+        let track = sh.spec.timeout.is_some();
+        let mut last = None;
+        for t in pending_times(st.time, time, sh.slide, zero) {
+            if st.parts.is_empty() {
+                let n = sh.spec.partitions.unwrap_or(env.parallelism()).max(1);
+                st.parts = initial_parts(sh.spec.initial.as_ref(), n)
+                    .into_iter()
+                    .map(|m| {
+                        let m = m.into_iter().map(|(k, s)| (k, (s, t))).collect();
+                        StatePartition::new(m, track)
+                    })
+                    .collect();
+            }
+            let n = st.parts.len();
+            let records = match self.parent.get_lazy(t, env)? {
+                Some(l) => partition_by_key(&l, n),
+                None => (0..n).map(|_| Vec::new()).collect(),
+            };
+            let threshold = sh.spec.timeout.map(|d| t.saturating_sub(d));
+            let f = &sh.spec.func;
+            let out: Vec<Vec<U>> = st
+                .parts
+                .par_iter_mut()
+                .zip(records.into_par_iter())
+                .map(|(part, recs)| part.process(recs, t, threshold, f))
+                .collect();
+            st.time = Some(t);
+            last = Some(out);
+        }
+        let out = last.expect("the requested time is always pending");
+        Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
+    }
+
+    fn always_memoize(&self) -> bool {
+        true
+    }
+
+    fn requires_checkpoint(&self) -> bool {
+        true
+    }
+
+    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
+        Some(self.shared.clone())
+    }
+}
+
+impl<K, V, S, U> StatefulOperator for MapWithStateShared<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    fn operation(&self) -> &'static str {
+        "map_with_state"
+    }
+
+    fn state_time(&self) -> Option<Time> {
+        lock(&self.store).time
+    }
+
+    fn num_entries(&self) -> usize {
+        lock(&self.store).parts.iter().map(|p| p.map.len()).sum()
+    }
+
+    fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+        let st = lock(&self.store);
+        let view = SnapshotRef {
+            time: st.time,
+            parts: st.parts.iter().map(|p| &p.map).collect(),
+        };
+        encode(self.operation(), st.time, &view)
+    }
+
+    fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError> {
+        let restored: SnapshotOwned<K, S> = decode(self.operation(), snapshot)?;
+        let n = restored.parts.len();
+        let mut maps: Vec<FxHashMap<K, (S, Time)>> = (0..n).map(|_| FxHashMap::default()).collect();
+        for (k, v) in restored.parts.into_iter().flatten() {
+            maps[partition_of(&k, n)].insert(k, v);
+        }
+        let track = self.spec.timeout.is_some();
+        *lock(&self.store) = Store {
+            time: restored.time,
+            parts: maps
+                .into_iter()
+                .map(|m| StatePartition::new(m, track))
+                .collect(),
+        };
+        Ok(())
+    }
+}
+
+/// The state after each batch, read from the `map_with_state` store once
+/// that batch has been computed.
+struct SnapshotsOp<K, V, S, U> {
+    mapped: Arc<Node<U>>,
+    shared: Arc<MapWithStateShared<K, V, S, U>>,
+}
+
+impl<K, V, S, U> Operator<(K, S)> for SnapshotsOp<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, S)>>> {
+        if self.mapped.get_batch(time, env)?.is_none() {
+            return Ok(None);
+        }
+        let st = lock(&self.shared.store);
+        if st.time != Some(time) {
+            return Err(StreamingError::BatchFailed {
+                time,
+                message: format!(
+                    "the state snapshot of map_with_state for {time} is no longer available (the state is at {:?})",
+                    st.time
+                ),
+            });
+        }
+        let parts: Vec<Vec<(K, S)>> = st
+            .parts
+            .par_iter()
+            .map(|p| {
+                p.map
+                    .iter()
+                    .map(|(k, (s, _))| (k.clone(), s.clone()))
+                    .collect()
+            })
+            .collect();
+        Ok(Some(Lazy::from_batch(Batch::from_partitions(parts))))
+    }
+
+    fn always_memoize(&self) -> bool {
+        true
+    }
+}
+
+/// The stream returned by [`map_with_state`](DStream::map_with_state): the
+/// mapping function's outputs (it dereferences to that `DStream<U>`), plus
+/// [`state_snapshots`](Self::state_snapshots).
+pub struct MapWithStateDStream<K, V, S, U> {
+    stream: DStream<U>,
+    shared: Arc<MapWithStateShared<K, V, S, U>>,
+}
+
+impl<K, V, S, U> Clone for MapWithStateDStream<K, V, S, U> {
+    fn clone(&self) -> Self {
+        MapWithStateDStream {
+            stream: self.stream.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<K, V, S, U> fmt::Debug for MapWithStateDStream<K, V, S, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapWithStateDStream")
+            .field("stream", &self.stream)
+            .field("spec", &self.shared.spec)
+            .finish()
+    }
+}
+
+impl<K, V, S, U> Deref for MapWithStateDStream<K, V, S, U> {
+    type Target = DStream<U>;
+    fn deref(&self) -> &DStream<U> {
+        &self.stream
+    }
+}
+
+impl<K, V, S, U> From<MapWithStateDStream<K, V, S, U>> for DStream<U> {
+    fn from(s: MapWithStateDStream<K, V, S, U>) -> DStream<U> {
+        s.stream
+    }
+}
+
+impl<K, V, S, U> MapWithStateDStream<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    /// The stream of the mapping function's outputs.
+    pub fn into_dstream(self) -> DStream<U> {
+        self.stream
+    }
+
+    /// The full state, `(key, state)`, after each batch (Spark's
+    /// `stateSnapshots`).
+    pub fn state_snapshots(&self) -> DStream<(K, S)> {
+        let op = SnapshotsOp {
+            mapped: self.stream.node.clone(),
+            shared: self.shared.clone(),
+        };
+        self.stream
+            .derive("state_snapshots", self.stream.slide_duration(), op)
+    }
+}
+
+impl<K: Key, V: Data> DStream<(K, V)> {
+    /// Keeps a state per key that `spec`'s function reads and changes
+    /// through a [`State`] handle (Spark's `mapWithState`). The function is
+    /// called for each record of a batch, in arrival order, with the
+    /// record's value, and once more for each key that times out (see
+    /// [`StateSpec::timeout`]); the returned stream holds its outputs, and
+    /// [`state_snapshots`](MapWithStateDStream::state_snapshots) the full
+    /// state after each batch. A batch is produced at every batch time.
+    ///
+    /// Needs a checkpoint directory (an error at `start` otherwise). The
+    /// state is partitioned by key and updated in parallel.
+    pub fn map_with_state<S: StateData, U: Data>(
+        &self,
+        spec: StateSpec<K, V, S, U>,
+    ) -> MapWithStateDStream<K, V, S, U>
+    where
+        K: StateData,
+    {
+        let slide = self.slide_duration();
+        let shared = Arc::new(MapWithStateShared {
+            spec,
+            slide,
+            store: Mutex::new(Store {
+                time: None,
+                parts: Vec::new(),
+            }),
+        });
+        let op = MapWithStateOp {
+            parent: self.node.clone(),
+            shared: shared.clone(),
+        };
+        MapWithStateDStream {
+            stream: self.derive("map_with_state", slide, op),
+            shared,
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Window geometry and panes: the pre-aggregated slices of a parent stream
+//! that the incremental and pane-based windowed reductions are built from.
+//!
+//! A pane covers `gcd(window, slide)` of the parent's batches. Every window
+//! boundary falls on a pane boundary, so a window is always a whole number of
+//! panes, and each slide adds and drops whole panes.
+
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::{Data, Key, Lazy, Partitioned};
+use crate::context::env::Env;
+use crate::dstream::node::Node;
+use crate::dstream::state::partition_of;
+use crate::error::Result;
+use crate::time::{duration_ms, Time};
+
+/// A reduce function shared by the window operators.
+pub(crate) type ReduceFn<V> = Arc<dyn Fn(V, V) -> V + Send + Sync>;
+
+/// The durations of a windowed operation, all in whole milliseconds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry {
+    pub(crate) window: Duration,
+    pub(crate) slide: Duration,
+    pub(crate) pane: Duration,
+    pub(crate) parent_slide: Duration,
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Geometry {
+    /// The geometry of a window over a parent sliding by `parent_slide`
+    /// (window and slide already checked to be multiples of it).
+    pub(crate) fn new(window: Duration, slide: Duration, parent_slide: Duration) -> Self {
+        let pane = Duration::from_millis(gcd(duration_ms(window), duration_ms(slide)));
+        Geometry {
+            window,
+            slide,
+            pane,
+            parent_slide,
+        }
+    }
+
+    /// The exclusive start of the window ending at `t`: it covers the
+    /// parent's batches in `(t - window, t]`.
+    pub(crate) fn window_start(&self, t: Time) -> Time {
+        t.saturating_sub(self.window)
+    }
+
+    /// End times of the panes an operator that has consumed the parent up
+    /// to `covered` must add to reach the window ending at `t`: those after
+    /// `covered`, up to `t`, that lie inside that window. `covered` and `t`
+    /// are pane-aligned (both are zero time plus whole slides).
+    pub(crate) fn entering(&self, covered: Time, t: Time) -> Vec<Time> {
+        let mut end = self.window_start(t).max(covered) + self.pane;
+        let mut ends = Vec::new();
+        while end <= t {
+            ends.push(end);
+            end = end + self.pane;
+        }
+        ends
+    }
+
+    /// The parent's batch times inside the pane ending at `end`, oldest first.
+    pub(crate) fn pane_times(&self, end: Time) -> impl Iterator<Item = Time> {
+        let step = self.parent_slide;
+        let first = end.saturating_sub(self.pane) + step;
+        std::iter::successors(Some(first), move |&t| Some(t + step)).take_while(move |&t| t <= end)
+    }
+}
+
+/// How long a window operator's parent must remember its batches: `need`,
+/// or the operator's own remember duration when something downstream keeps
+/// the window's output longer than one slide.
+pub(crate) fn parent_remember(own: Duration, slide: Duration, need: Duration) -> Duration {
+    if own > slide {
+        own.max(need)
+    } else {
+        need
+    }
+}
+
+/// Several lazy batches viewed as one, their partitions side by side in
+/// order (a union without copying).
+pub(crate) fn concat<T: Data>(parts: Vec<Lazy<T>>) -> Lazy<T> {
+    if parts.len() == 1 {
+        return parts.into_iter().next().expect("one part");
+    }
+    let mut starts = Vec::with_capacity(parts.len());
+    let mut total = 0;
+    for p in &parts {
+        starts.push(total);
+        total += p.num_partitions();
+    }
+    Lazy::new(total, move |i| {
+        let j = starts.partition_point(|&s| s <= i) - 1;
+        parts[j].partition_iter(i - starts[j])
+    })
+}
+
+/// The parent's batches at `times` that exist, concatenated.
+pub(crate) fn gather<T: Data>(
+    parent: &Node<T>,
+    times: impl Iterator<Item = Time>,
+    env: &Env,
+) -> Result<Option<Lazy<T>>> {
+    let mut parts = Vec::new();
+    for t in times {
+        if let Some(l) = parent.get_lazy(t, env)? {
+            parts.push(l);
+        }
+    }
+    Ok(if parts.is_empty() {
+        None
+    } else {
+        Some(concat(parts))
+    })
+}
+
+/// One pane: the parent's batches of one pane reduced by key, hash
+/// partitioned (partition `j` holds the keys `partition_of(k, n) == j`,
+/// each once).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Pane<K, V> {
+    pub(crate) end: Time,
+    pub(crate) parts: Vec<Vec<(K, V)>>,
+}
+
+impl<K: Key, V: Data> Pane<K, V> {
+    /// Reads and reduces the parent's batches of the pane ending at `end`
+    /// into `n` partitions (in parallel, combining on the map side).
+    pub(crate) fn build(
+        parent: &Node<(K, V)>,
+        geo: &Geometry,
+        end: Time,
+        n: usize,
+        f: &ReduceFn<V>,
+        env: &Env,
+    ) -> Result<Self> {
+        let parts = match gather(parent, geo.pane_times(end), env)? {
+            Some(src) => reduce_by_key_partitioned(&src, n, f),
+            None => (0..n).map(|_| Vec::new()).collect(),
+        };
+        Ok(Pane { end, parts })
+    }
+
+    /// Number of keys held, over all partitions.
+    pub(crate) fn len(&self) -> usize {
+        self.parts.iter().map(Vec::len).sum()
+    }
+}
+
+/// Reduces `src` by key with `f` into `n` partitions laid out by the state
+/// partitioning ([`partition_of`]): in parallel, combining within each
+/// input partition first, then merging, per output partition, what every
+/// input partition produced for it (in input order).
+pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> + ?Sized>(
+    src: &P,
+    n: usize,
+    f: &ReduceFn<V>,
+) -> Vec<Vec<(K, V)>> {
+    let map_side: Vec<Vec<FxHashMap<K, V>>> = (0..src.num_partitions())
+        .into_par_iter()
+        .map(|i| {
+            let mut buckets: Vec<FxHashMap<K, V>> = (0..n).map(|_| FxHashMap::default()).collect();
+            for (k, v) in src.partition_iter(i) {
+                let j = partition_of(&k, n);
+                merge_newer(&mut buckets[j], k, v, f);
+            }
+            buckets
+        })
+        .collect();
+    let mut columns: Vec<Vec<FxHashMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
+    for row in map_side {
+        for (j, m) in row.into_iter().enumerate() {
+            columns[j].push(m);
+        }
+    }
+    columns
+        .into_par_iter()
+        .map(|maps| {
+            let mut maps = maps.into_iter();
+            let mut acc = maps.next().unwrap_or_default();
+            for m in maps {
+                for (k, v) in m {
+                    merge_newer(&mut acc, k, v, f);
+                }
+            }
+            acc.into_iter().collect()
+        })
+        .collect()
+}
+
+/// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
+#[inline]
+pub(crate) fn merge_newer<K: Key, V>(map: &mut FxHashMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
+    match map.entry(k) {
+        Entry::Vacant(e) => {
+            e.insert(v);
+        }
+        Entry::Occupied(e) => {
+            let (k, cur) = e.remove_entry();
+            map.insert(k, f(cur, v));
+        }
+    }
+}
+
+/// Merges `v`, older than what `map` holds for `k`, with `f(v, current)`.
+#[inline]
+pub(crate) fn merge_older<K: Key, V>(map: &mut FxHashMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
+    match map.entry(k) {
+        Entry::Vacant(e) => {
+            e.insert(v);
+        }
+        Entry::Occupied(e) => {
+            let (k, cur) = e.remove_entry();
+            map.insert(k, f(v, cur));
+        }
+    }
+}
+
+/// The values of several pane partitions reduced per key (oldest first).
+pub(crate) fn reduce_parts<K: Key, V: Data>(parts: &[&[(K, V)]], f: &ReduceFn<V>) -> Vec<(K, V)> {
+    match parts {
+        [] => Vec::new(),
+        [one] => one.to_vec(),
+        many => {
+            let mut acc: FxHashMap<K, V> = FxHashMap::default();
+            for part in many {
+                for (k, v) in part.iter() {
+                    merge_newer(&mut acc, k.clone(), v.clone(), f);
+                }
+            }
+            acc.into_iter().collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn pane_is_the_gcd_of_window_and_slide() {
+        let g = Geometry::new(ms(6000), ms(4000), ms(1000));
+        assert_eq!(g.pane, ms(2000));
+        let times: Vec<u64> = g
+            .pane_times(Time::from_millis(6000))
+            .map(Time::as_millis)
+            .collect();
+        assert_eq!(times, vec![5000, 6000]);
+    }
+
+    #[test]
+    fn entering_panes_skip_what_is_outside_the_window() {
+        // window 2 s, slide 5 s: of the panes since 0, only those ending in
+        // (3 s, 5 s] matter at 5 s.
+        let g = Geometry::new(ms(2000), ms(5000), ms(1000));
+        let ends: Vec<u64> = g
+            .entering(Time::ZERO, Time::from_millis(5000))
+            .into_iter()
+            .map(Time::as_millis)
+            .collect();
+        assert_eq!(ends, vec![4000, 5000]);
+        // Sliding by one pane adds exactly one.
+        let g = Geometry::new(ms(3000), ms(1000), ms(1000));
+        let ends: Vec<u64> = g
+            .entering(Time::from_millis(4000), Time::from_millis(5000))
+            .into_iter()
+            .map(Time::as_millis)
+            .collect();
+        assert_eq!(ends, vec![5000]);
+    }
+
+    #[test]
+    fn parent_remember_is_exact_unless_downstream_keeps_more() {
+        assert_eq!(parent_remember(ms(1000), ms(1000), ms(0)), ms(0));
+        assert_eq!(parent_remember(ms(1000), ms(1000), ms(4000)), ms(4000));
+        assert_eq!(parent_remember(ms(9000), ms(1000), ms(4000)), ms(9000));
+    }
+}
