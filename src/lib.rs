@@ -27,8 +27,10 @@
 #![deny(missing_docs)]
 
 pub use streaming_core::*;
+pub use streaming_macros::{stream, stream_plan};
 
 /// Everything a pipeline needs: `use streaming::prelude::*;`.
 pub mod prelude {
     pub use streaming_core::prelude::*;
+    pub use streaming_macros::{stream, stream_plan};
 }

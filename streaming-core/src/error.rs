@@ -67,6 +67,15 @@ pub enum StreamingError {
     /// Waiting for something timed out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// Data could not be decoded (a corrupt object file, an unparsable
+    /// record), with what was being read.
+    #[error("{context}: {message}")]
+    InvalidData {
+        /// What was being read.
+        context: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl StreamingError {

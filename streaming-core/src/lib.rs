@@ -35,6 +35,7 @@ mod context;
 mod dstream;
 mod error;
 mod input;
+pub mod output;
 mod time;
 
 pub mod testing;
@@ -45,9 +46,19 @@ pub use conf::StreamingConf;
 pub use context::listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};
 pub use context::{StopMode, StreamingContext, StreamingContextState};
 pub use dstream::output::print_layout;
+pub use dstream::state::{
+    MapWithStateDStream, State, StateData, StateError, StateSnapshot, StateSnapshotError,
+    StateSpec, StatefulOperator,
+};
 pub use dstream::DStream;
 pub use error::{Result, StreamingError};
+pub use input::{
+    BadRecords, FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats,
+    LengthPrefixedDecoder, LineDecoder, ReceiverStats, RecordDecoder, SocketSpec, TextFileReader,
+    FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
+};
 pub use input::{BatchQueue, FnSource, InputContext, InputSource, QueueSource};
+pub use output::{OutputFormat, TextOutputFormat};
 pub use time::Time;
 
 /// Everything a pipeline needs, in one import.
@@ -56,5 +67,7 @@ pub mod prelude {
         Batch, BatchQueue, DStream, Data, Key, StopMode, StreamingConf, StreamingContext,
         StreamingError, StreamingListener, Time,
     };
+    pub use crate::{FileStreamSpec, OutputFormat, SocketSpec, TextOutputFormat};
+    pub use crate::{MapWithStateDStream, State, StateSpec};
     pub use std::time::Duration;
 }

@@ -56,7 +56,7 @@ impl Time {
     /// Whether `self` is a whole multiple of `d` (`d` non-zero).
     pub fn is_multiple_of(self, d: Duration) -> bool {
         let d = duration_ms(d);
-        d != 0 && self.0 % d == 0
+        d != 0 && self.0.is_multiple_of(d)
     }
 
     /// The largest multiple of `d` that is not after `self`.

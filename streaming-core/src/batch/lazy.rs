@@ -1,7 +1,7 @@
 //! Lazily computed batches: how chains of narrow operators avoid
 //! materializing a collection per operator.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -17,6 +17,8 @@ type PartitionGen<T> = Arc<dyn Fn(usize) -> PartitionIter<T> + Send + Sync>;
 pub(crate) struct Lazy<T> {
     num_partitions: usize,
     gen: PartitionGen<T>,
+    /// The batch this wraps unchanged, if any: materializing it is free.
+    batch: Option<Batch<T>>,
 }
 
 impl<T> Clone for Lazy<T> {
@@ -24,6 +26,7 @@ impl<T> Clone for Lazy<T> {
         Lazy {
             num_partitions: self.num_partitions,
             gen: self.gen.clone(),
+            batch: self.batch.clone(),
         }
     }
 }
@@ -36,12 +39,43 @@ impl<T: Data> Lazy<T> {
         Lazy {
             num_partitions,
             gen: Arc::new(gen),
+            batch: None,
         }
     }
 
     pub(crate) fn from_batch(b: Batch<T>) -> Self {
         let n = b.num_partitions();
-        Lazy::new(n, move |i| b.partition_iter(i))
+        let shared = b.clone();
+        Lazy {
+            batch: Some(b),
+            ..Lazy::new(n, move |i| shared.partition_iter(i))
+        }
+    }
+
+    /// A lazy view of a batch nobody else holds: each partition is moved out
+    /// when iterated, with no copy. A batch that is shared after all falls
+    /// back to [`from_batch`](Self::from_batch).
+    ///
+    /// Each partition can be iterated once, which is how every consumer of a
+    /// `Lazy` uses it (one pass per partition).
+    pub(crate) fn from_owned(b: Batch<T>) -> Self {
+        let len = b.len;
+        match Arc::try_unwrap(b.parts) {
+            Ok(parts) => {
+                let n = parts.len();
+                let slots: Vec<Mutex<Option<Vec<T>>>> =
+                    parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+                Lazy::new(n, move |i| {
+                    let part = slots[i]
+                        .lock()
+                        .unwrap()
+                        .take()
+                        .expect("internal error: an owned partition was iterated twice");
+                    Box::new(part.into_iter())
+                })
+            }
+            Err(shared) => Lazy::from_batch(Batch { parts: shared, len }),
+        }
     }
 
     /// Wraps every partition iterator with `f` (the partition index is given).
@@ -55,6 +89,9 @@ impl<T: Data> Lazy<T> {
 
     /// Runs every partition in parallel and collects the results.
     pub(crate) fn materialize(&self) -> Batch<T> {
+        if let Some(b) = &self.batch {
+            return b.clone();
+        }
         let parts = (0..self.num_partitions)
             .into_par_iter()
             .map(|i| (self.gen)(i).collect::<Vec<T>>())

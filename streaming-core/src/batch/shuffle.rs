@@ -6,23 +6,22 @@
 //! partition produced for it. Hashing uses a fixed-seed hasher (FxHash) so that
 //! partition assignment and output order are the same on every run.
 
-use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash};
 
+use hashbrown::{hash_table, HashTable};
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{Batch, Data, Key, Partitioned};
 
-/// The output partition of `key` among `n`.
+/// The output partition of `key` among `n`: the same choice every kernel
+/// makes (see [`bucket_of`]).
 #[inline]
 pub(crate) fn partition_of<K: Hash + ?Sized>(key: &K, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
-    let h = FxBuildHasher.hash_one(key);
-    // Multiply-shift range reduction: uses the well-mixed high bits.
-    ((h as u128 * n as u128) >> 64) as usize
+    bucket_of(FxBuildHasher.hash_one(key), n)
 }
 
 /// Map side shared by every kernel: per input partition, one map per output
@@ -58,9 +57,91 @@ fn transpose<M>(map_out: Vec<Vec<M>>, n: usize) -> Vec<Vec<M>> {
     cols
 }
 
-/// Spark's `combineByKey`: `create` makes a combiner from a key's first value
-/// in a partition, `merge_value` adds further values, `merge_combiners` merges
-/// combiners of different input partitions.
+/// One output partition's combiners on one side of a shuffle: a hash table
+/// of `(hash, key, combiner)`, so each key is hashed once for both its
+/// partition and its slot, and the reduce side reuses the stored hash.
+type Table<K, C> = HashTable<(u64, K, Option<C>)>;
+
+/// The hash bits that choose a partition: bits 25..57, which neither the
+/// table's slot index (low bits) nor its control tag (top 7 bits) use.
+#[inline]
+fn bucket_of(hash: u64, n: usize) -> usize {
+    ((((hash >> 25) & 0xFFFF_FFFF) * n as u64) >> 32) as usize
+}
+
+/// Merges into a combiner slot by value. Slots are `Option`s so that a panic
+/// in a user function leaves an empty slot behind (the table is then
+/// discarded as the panic propagates) instead of a moved-from value.
+#[inline]
+fn merge_into<C>(slot: &mut Option<C>, f: impl FnOnce(C) -> C) {
+    if let Some(c) = slot.take() {
+        *slot = Some(f(c));
+    }
+}
+
+/// Inserts `(k, v)` with hash `h` into `table`, creating or merging.
+#[inline]
+fn upsert<K: Eq, V, C>(
+    table: &mut Table<K, C>,
+    h: u64,
+    k: K,
+    v: V,
+    create: impl FnOnce(V) -> C,
+    merge: impl FnOnce(C, V) -> C,
+) {
+    match table.entry(h, |e| e.1 == k, |e| e.0) {
+        hash_table::Entry::Occupied(mut e) => merge_into(&mut e.get_mut().2, |c| merge(c, v)),
+        hash_table::Entry::Vacant(e) => {
+            e.insert((h, k, Some(create(v))));
+        }
+    }
+}
+
+/// Spark's `combineByKey` over any element type: `split` turns an element
+/// into a key and a value, `create` makes a combiner from a key's first
+/// value in a partition, `merge_value` adds further values, `merge_combiners`
+/// merges combiners of different input partitions.
+pub(crate) fn combine_kernel<T, K, V, C, P>(
+    src: &P,
+    n: usize,
+    split: impl Fn(T) -> (K, V) + Send + Sync,
+    create: impl Fn(V) -> C + Send + Sync,
+    merge_value: impl Fn(C, V) -> C + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    T: Data,
+    K: Key,
+    V: Data,
+    C: Data,
+    P: Partitioned<T> + ?Sized,
+{
+    let n = n.max(1);
+    let map_out = map_side(src, n, |tables: &mut [Table<K, C>], x| {
+        let (k, v) = split(x);
+        let h = FxBuildHasher.hash_one(&k);
+        upsert(&mut tables[bucket_of(h, n)], h, k, v, &create, &merge_value);
+    });
+    let parts = transpose(map_out, n)
+        .into_par_iter()
+        .map(|tables| {
+            let mut tables = tables.into_iter();
+            let mut acc = tables.next().unwrap_or_default();
+            for t in tables {
+                for (h, k, c) in t {
+                    let c = c.expect("combiner slot filled");
+                    upsert(&mut acc, h, k, c, |c| c, &merge_combiners);
+                }
+            }
+            acc.into_iter()
+                .map(|(_, k, c)| (k, c.expect("combiner slot filled")))
+                .collect::<Vec<(K, C)>>()
+        })
+        .collect();
+    Batch::from_partitions(parts)
+}
+
+/// Spark's `combineByKey` on key-value elements.
 pub(crate) fn combine_by_key<K, V, C, P>(
     src: &P,
     n: usize,
@@ -74,49 +155,7 @@ where
     C: Data,
     P: Partitioned<(K, V)> + ?Sized,
 {
-    let n = n.max(1);
-    let map_out = map_side(src, n, |buckets: &mut [FxHashMap<K, Option<C>>], (k, v)| {
-        let b = &mut buckets[partition_of(&k, n)];
-        match b.entry(k) {
-            Entry::Occupied(mut e) => merge_into(e.get_mut(), |c| merge_value(c, v)),
-            Entry::Vacant(e) => {
-                e.insert(Some(create(v)));
-            }
-        }
-    });
-    let parts = transpose(map_out, n)
-        .into_par_iter()
-        .map(|maps| {
-            let mut maps = maps.into_iter();
-            let mut acc = maps.next().unwrap_or_default();
-            for m in maps {
-                for (k, c) in m {
-                    match acc.entry(k) {
-                        Entry::Occupied(mut e) => merge_into(e.get_mut(), |a| {
-                            merge_combiners(a, c.expect("combiner slot filled"))
-                        }),
-                        Entry::Vacant(e) => {
-                            e.insert(c);
-                        }
-                    }
-                }
-            }
-            acc.into_iter()
-                .map(|(k, c)| (k, c.expect("combiner slot filled")))
-                .collect::<Vec<(K, C)>>()
-        })
-        .collect();
-    Batch::from_partitions(parts)
-}
-
-/// Merges into a combiner slot by value. Slots are `Option`s so that a panic
-/// in a user function leaves an empty slot behind (the map is then discarded
-/// as the panic propagates) instead of a moved-from value.
-#[inline]
-fn merge_into<C>(slot: &mut Option<C>, f: impl FnOnce(C) -> C) {
-    if let Some(c) = slot.take() {
-        *slot = Some(f(c));
-    }
+    combine_kernel(src, n, |kv| kv, create, merge_value, merge_combiners)
 }
 
 /// Spark's `countByValue`.
@@ -125,24 +164,7 @@ where
     T: Key,
     P: Partitioned<T> + ?Sized,
 {
-    let n = n.max(1);
-    let map_out = map_side(src, n, |buckets: &mut [FxHashMap<T, u64>], x| {
-        *buckets[partition_of(&x, n)].entry(x).or_insert(0) += 1;
-    });
-    let parts = transpose(map_out, n)
-        .into_par_iter()
-        .map(|maps| {
-            let mut maps = maps.into_iter();
-            let mut acc = maps.next().unwrap_or_default();
-            for m in maps {
-                for (k, c) in m {
-                    *acc.entry(k).or_insert(0) += c;
-                }
-            }
-            acc.into_iter().collect::<Vec<(T, u64)>>()
-        })
-        .collect();
-    Batch::from_partitions(parts)
+    combine_kernel(src, n, |x| (x, ()), |()| 1u64, |c, ()| c + 1, |a, b| a + b)
 }
 
 /// Spark's `groupByKey`: values of each key in input order.

@@ -200,6 +200,7 @@ impl StreamingContext {
         let op = SourceOp {
             stream_id: id,
             source,
+            last_computed: Default::default(),
         };
         graph.inputs.push(Arc::new(op.clone()));
         let meta = NodeMeta::new(id, "input", self.inner.batch_interval, Vec::new());
@@ -459,7 +460,8 @@ impl ContextInner {
     }
 
     fn stop(&self, mode: StopMode) {
-        let on_executor = std::thread::current().name() == Some(scheduler::EXECUTOR_THREAD);
+        let on_executor = scheduler::in_batch()
+            || std::thread::current().name() == Some(scheduler::EXECUTOR_THREAD);
         let mut guard = self.running.lock().unwrap();
         let Some(running) = guard.as_mut() else {
             // Never started, or already stopped.

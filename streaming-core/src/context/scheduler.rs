@@ -20,6 +20,17 @@ use crate::time::Time;
 /// Name of the executor thread; also used to detect `stop` called from a job.
 pub(crate) const EXECUTOR_THREAD: &str = "streaming-job-executor";
 
+thread_local! {
+    /// Set on the thread running a batch's output operations, so that `stop`
+    /// called from user code inside a batch does not wait for that batch.
+    static IN_BATCH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is running a batch's output operations.
+pub(crate) fn in_batch() -> bool {
+    IN_BATCH.with(|f| f.get())
+}
+
 /// Lifecycle of a context, Spark's `StreamingContextState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamingContextState {
@@ -223,6 +234,14 @@ fn run_batch(graph: &FrozenGraph, env: &Env, listeners: &ListenerBus, job: &JobS
     listeners.post(|l| l.on_batch_started(&info));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         env.install(|| {
+            IN_BATCH.with(|f| f.set(true));
+            struct Reset;
+            impl Drop for Reset {
+                fn drop(&mut self) {
+                    IN_BATCH.with(|f| f.set(false));
+                }
+            }
+            let _reset = Reset;
             for (id, out) in graph.outputs.iter().enumerate() {
                 let mut op = OutputOperationInfo {
                     batch_time: time,

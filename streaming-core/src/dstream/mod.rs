@@ -12,6 +12,8 @@ pub(crate) mod node;
 pub(crate) mod ops;
 pub(crate) mod output;
 mod pair;
+pub(crate) mod state;
+pub(crate) mod window;
 
 use std::hash::Hash;
 use std::sync::Arc;

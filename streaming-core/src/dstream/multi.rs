@@ -70,7 +70,7 @@ impl<T: Data, U: Data> Operator<U> for TransformOp<T, U> {
             .parent
             .get_batch(time, env)?
             .ok_or_else(|| missing_parent("transform", time, 0))?;
-        Ok(Some(Lazy::from_batch((self.f)(b, time))))
+        Ok(Some(Lazy::from_owned((self.f)(b, time))))
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::batch::{Batch, Data, Lazy};
 use crate::context::env::Env;
+use crate::dstream::state::StatefulOperator;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -24,7 +25,9 @@ pub(crate) trait Operator<T>: Send + Sync + 'static {
         own
     }
 
-    /// Inputs always memoize: computing them twice would consume data twice.
+    /// Operators that must not be computed twice for a time (stateful ones:
+    /// a recomputation would apply the batch to the state again) memoize
+    /// whatever their consumers.
     fn always_memoize(&self) -> bool {
         false
     }
@@ -33,6 +36,12 @@ pub(crate) trait Operator<T>: Send + Sync + 'static {
     /// checkpoint directory.
     fn requires_checkpoint(&self) -> bool {
         false
+    }
+
+    /// The operator's state, for operators that keep state across batches
+    /// (what checkpoints save and restore); `None` for stateless ones.
+    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
+        None
     }
 }
 
@@ -47,6 +56,11 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     /// Times currently memoized (for tests and diagnostics).
     #[allow(dead_code)]
     fn memoized_times(&self) -> Vec<Time>;
+    /// The node's operator state, if it keeps any across batches.
+    #[allow(dead_code)]
+    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
+        None
+    }
 }
 
 /// What every node has whatever its element type.
@@ -131,9 +145,10 @@ impl<T: Data> Node<T> {
     }
 
     /// Whether this node's batches are materialized once and kept: when it
-    /// is an input, is cached, has several consumers, or must remember more
-    /// than its latest batch. Otherwise its output stays lazy and fuses into
-    /// its single consumer's pass.
+    /// is cached, has several consumers, or must remember more than its
+    /// latest batch. Otherwise its output stays lazy and fuses into its
+    /// single consumer's pass (inputs guard against being computed twice
+    /// for a time on their own).
     fn memoizes(&self) -> bool {
         self.op.always_memoize()
             || self.meta.cached.load(Ordering::Relaxed)
@@ -191,6 +206,9 @@ impl<T: Data> AnyNode for Node<T> {
     }
     fn memoized_times(&self) -> Vec<Time> {
         self.memo.lock().unwrap().keys().copied().collect()
+    }
+    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
+        self.op.stateful()
     }
 }
 

@@ -43,7 +43,7 @@ pub(crate) struct BatchOp<T, U> {
 impl<T: Data, U: Data> Operator<U> for BatchOp<T, U> {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
         match self.parent.get_lazy(time, env)? {
-            Some(l) => Ok(Some(Lazy::from_batch((self.f)(l, time, env)?))),
+            Some(l) => Ok(Some(Lazy::from_owned((self.f)(l, time, env)?))),
             None => Ok(None),
         }
     }
@@ -70,7 +70,7 @@ impl<A: Data, B: Data, U: Data> Operator<U> for BinaryOp<A, B, U> {
             .right
             .get_lazy(time, env)?
             .ok_or_else(|| missing_parent(self.name, time, 1))?;
-        Ok(Some(Lazy::from_batch((self.f)(l, r, time, env)?)))
+        Ok(Some(Lazy::from_owned((self.f)(l, r, time, env)?)))
     }
 }
 

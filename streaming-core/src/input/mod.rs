@@ -5,13 +5,28 @@
 //! background on the context's tokio runtime and hand what arrived to the
 //! batch time being generated ([`InputSource::on_batch_time`]).
 
+pub(crate) mod decode;
+mod file;
 mod fn_source;
+mod glob;
 mod queue;
+pub(crate) mod receiver;
+mod settings;
+mod socket;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+pub use decode::{
+    BadRecords, LengthPrefixedDecoder, LineDecoder, RecordDecoder, FRAME_TOO_LONG, INVALID_UTF8,
+    LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
+};
+pub use file::{
+    FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats, TextFileReader,
+};
 pub use fn_source::FnSource;
 pub use queue::{BatchQueue, QueueSource};
+pub use receiver::ReceiverStats;
+pub use socket::SocketSpec;
 
 use crate::batch::{Batch, Data, Lazy};
 use crate::context::env::Env;
@@ -113,18 +128,13 @@ pub(crate) trait InputHandle: Send + Sync {
 
 /// Connects an [`InputSource`] to the graph, both as an operator (its node's
 /// computation) and as an input handle (its lifecycle).
+#[derive(Clone)]
 pub(crate) struct SourceOp<T> {
     pub(crate) stream_id: usize,
     pub(crate) source: Arc<dyn InputSource<T>>,
-}
-
-impl<T> Clone for SourceOp<T> {
-    fn clone(&self) -> Self {
-        SourceOp {
-            stream_id: self.stream_id,
-            source: self.source.clone(),
-        }
-    }
+    /// The latest time computed: an input is computed at most once per time,
+    /// so a time at or before it that is no longer memoized is gone.
+    pub(crate) last_computed: Arc<Mutex<Option<Time>>>,
 }
 
 impl<T: Data> Operator<T> for SourceOp<T> {
@@ -135,15 +145,19 @@ impl<T: Data> Operator<T> for SourceOp<T> {
             Some(last) if time <= last => {}
             _ => return Ok(None),
         }
+        {
+            let mut last = self.last_computed.lock().unwrap();
+            if last.is_some_and(|l| time <= l) {
+                tracing::debug!(%time, input = %self.source.name(), "batch no longer remembered");
+                return Ok(None);
+            }
+            *last = Some(time);
+        }
         let batch = self.source.compute(time)?;
         if let Some(b) = &batch {
             env.add_input_records(time, b.len() as u64);
         }
-        Ok(batch.map(Lazy::from_batch))
-    }
-
-    fn always_memoize(&self) -> bool {
-        true
+        Ok(batch.map(Lazy::from_owned))
     }
 }
 

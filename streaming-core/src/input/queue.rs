@@ -69,10 +69,13 @@ impl<T> BatchQueue<T> {
     }
 }
 
-/// The source behind `queue_stream`.
+/// The source behind `queue_stream`. Queued batches are taken when the
+/// generator reaches a batch time (so a graceful stop knows exactly what is
+/// still pending) and handed out when that batch is computed.
 pub struct QueueSource<T> {
     queue: BatchQueue<T>,
     one_at_a_time: bool,
+    allocated: Mutex<std::collections::BTreeMap<Time, Batch<T>>>,
 }
 
 impl<T> QueueSource<T> {
@@ -82,6 +85,7 @@ impl<T> QueueSource<T> {
         QueueSource {
             queue,
             one_at_a_time,
+            allocated: Mutex::new(Default::default()),
         }
     }
 }
@@ -91,7 +95,7 @@ impl<T: Data> InputSource<T> for QueueSource<T> {
         "queue stream".to_string()
     }
 
-    fn compute(&self, _time: Time) -> Result<Option<Batch<T>>> {
+    fn on_batch_time(&self, time: Time) {
         let batch = if self.one_at_a_time {
             self.queue.pop().unwrap_or_default()
         } else {
@@ -101,6 +105,14 @@ impl<T: Data> InputSource<T> for QueueSource<T> {
                 Some(first) => all.fold(first, |acc, b| acc.union(&b)),
             }
         };
+        self.allocated.lock().unwrap().insert(time, batch);
+    }
+
+    fn compute(&self, time: Time) -> Result<Option<Batch<T>>> {
+        let mut allocated = self.allocated.lock().unwrap();
+        let batch = allocated.remove(&time).unwrap_or_default();
+        // Anything older was allocated to a time that is never computed.
+        *allocated = allocated.split_off(&time);
         Ok(Some(batch))
     }
 

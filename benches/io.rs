@@ -1,0 +1,317 @@
+//! I/O benchmark: socket ingest and text file streams, each next to a bare
+//! reader measured in the same run, printed as throughput and ratios.
+//!
+//! Run with `cargo bench --bench io` (options after `--`: `--quick`,
+//! `--socket-only`, `--files-only`).
+//!
+//! - Socket ingest: a local sender writes 60-byte lines (59 characters and
+//!   `\n`) over 127.0.0.1 as fast as it can. The baseline is a bare tokio
+//!   line reader (`BufReader::lines`, one `String` per line, on a 2-worker
+//!   runtime like the context's). The stream is measured twice: until every
+//!   line is in the receiver's buffer, and until every line has gone through
+//!   batches (50 ms interval) into a `foreach_batch` count. For reference,
+//!   the bare reader is also run keeping its lines for 50 ms and dropping
+//!   them on another thread, as any consumer that batches must.
+//! - Text file stream: a directory of many files, all new for one batch. The
+//!   baseline reads and splits them on one thread with `std::fs` and `str::lines`.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use streaming::prelude::*;
+use streaming::ManualClock;
+
+const LINE: usize = 60;
+const BLOCK_LINES: usize = 16 * 1024;
+
+/// One block of 60-byte lines with varied content.
+fn block() -> Vec<u8> {
+    let mut b = Vec::with_capacity(BLOCK_LINES * LINE);
+    for i in 0..BLOCK_LINES {
+        let head = format!("{i:08} the quick brown fox jumps over the lazy dog ");
+        let mut line = head.into_bytes();
+        line.resize(LINE - 1, b'.');
+        line.push(b'\n');
+        b.extend_from_slice(&line);
+    }
+    b
+}
+
+/// Accepts one connection on `listener` and writes `block` `repeats` times.
+fn spawn_sender(
+    listener: TcpListener,
+    block: Arc<Vec<u8>>,
+    repeats: usize,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        for _ in 0..repeats {
+            conn.write_all(&block).expect("send");
+        }
+    })
+}
+
+fn tokio_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
+    use tokio::io::AsyncBufReadExt;
+    let expected = (BLOCK_LINES * repeats) as u64;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sender = spawn_sender(listener, block.clone(), repeats);
+    let elapsed = rt.block_on(async move {
+        let start = Instant::now();
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, stream).lines();
+        let mut n = 0u64;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            black_box(&line);
+            n += 1;
+        }
+        assert_eq!(n, expected);
+        start.elapsed()
+    });
+    sender.join().unwrap();
+    elapsed
+}
+
+/// The bare reader again, but keeping its lines as a batching consumer must:
+/// every 50 ms the lines read so far go to another thread, which drops them.
+fn tokio_keeping_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
+    use tokio::io::AsyncBufReadExt;
+    let expected = (BLOCK_LINES * repeats) as u64;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sender = spawn_sender(listener, block.clone(), repeats);
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
+    let dropper = thread::spawn(move || {
+        let mut n = 0;
+        for batch in rx {
+            n += batch.len() as u64;
+        }
+        n
+    });
+    let elapsed = rt.block_on(async move {
+        let start = Instant::now();
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, stream).lines();
+        let mut kept = Vec::new();
+        let mut cut = Instant::now() + Duration::from_millis(50);
+        while let Some(line) = lines.next_line().await.unwrap() {
+            kept.push(line);
+            if kept.len().is_multiple_of(4096) && Instant::now() >= cut {
+                tx.send(std::mem::take(&mut kept)).unwrap();
+                cut += Duration::from_millis(50);
+            }
+        }
+        tx.send(kept).unwrap();
+        drop(tx);
+        start.elapsed()
+    });
+    assert_eq!(dropper.join().unwrap(), expected);
+    sender.join().unwrap();
+    elapsed
+}
+
+fn wait_until(cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !cond() {
+        assert!(Instant::now() < deadline, "benchmark stalled");
+        thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Returns (time until all lines are received, time until all went through batches).
+fn socket_stream(block: &Arc<Vec<u8>>, repeats: usize) -> (Duration, Duration) {
+    let expected = (BLOCK_LINES * repeats) as u64;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ssc = StreamingContext::new(
+        StreamingConf::new()
+            .app_name("io bench")
+            .master("local[2]")
+            .batch_interval(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let spec = SocketSpec::text("127.0.0.1", port)
+        .buffer_capacity(8_000_000)
+        .reconnect_backoff(Duration::from_millis(50), Duration::from_secs(1));
+    let stats = spec.stats();
+    let counted = Arc::new(AtomicU64::new(0));
+    let sink = counted.clone();
+    ssc.socket_stream_with(spec).foreach_batch(move |b, _| {
+        sink.fetch_add(b.len() as u64, Ordering::Relaxed);
+    });
+    let sender = spawn_sender(listener, block.clone(), repeats);
+    let start = Instant::now();
+    ssc.start().unwrap();
+    wait_until(|| stats.records_received() >= expected);
+    let received = start.elapsed();
+    wait_until(|| counted.load(Ordering::Relaxed) >= expected);
+    let processed = start.elapsed();
+    sender.join().unwrap();
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(stats.bad_records(), 0);
+    (received, processed)
+}
+
+fn write_files(dir: &Path, files: usize, lines_per_file: usize) -> u64 {
+    let b = block();
+    let mut bytes = 0;
+    for f in 0..files {
+        let start = (f * 7919) % (BLOCK_LINES - lines_per_file);
+        let content = &b[start * LINE..(start + lines_per_file) * LINE];
+        std::fs::write(dir.join(format!("file-{f:05}.txt")), content).unwrap();
+        bytes += content.len() as u64;
+    }
+    bytes
+}
+
+fn files_baseline(dir: &Path) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut n = 0u64;
+    for p in paths {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        n += lines.len() as u64;
+        black_box(lines);
+    }
+    (start.elapsed(), n)
+}
+
+fn file_stream(dir: &Path) -> (Duration, u64) {
+    // The clock starts now, so the files just written are in the remember
+    // window, and they are all read by the first batch.
+    let clock = ManualClock::starting_at(Time::now());
+    let ssc = StreamingContext::new(
+        StreamingConf::new()
+            .app_name("io bench")
+            .master("local[2]")
+            .batch_interval(Duration::from_secs(1))
+            .manual_clock(clock.clone()),
+    )
+    .unwrap();
+    let counted = Arc::new(AtomicU64::new(0));
+    let sink = counted.clone();
+    ssc.file_stream_with(FileStreamSpec::text(dir).new_files_only(false))
+        .foreach_batch(move |b, _| {
+            sink.fetch_add(b.len() as u64, Ordering::Relaxed);
+        });
+    ssc.start().unwrap();
+    let first = clock.time().floor(Duration::from_secs(1)) + Duration::from_secs(1);
+    let start = Instant::now();
+    clock.set_time(first);
+    ssc.await_batch_completion(first, Duration::from_secs(300))
+        .unwrap();
+    let elapsed = start.elapsed();
+    ssc.stop(StopMode::Immediate);
+    (elapsed, counted.load(Ordering::Relaxed))
+}
+
+fn best(runs: &[Duration]) -> Duration {
+    *runs.iter().min().unwrap()
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let quick = flag("--quick");
+    let (repeats, runs) = if quick { (64, 2) } else { (320, 5) };
+    let block = Arc::new(block());
+
+    if !flag("--files-only") {
+        socket_bench(&block, repeats, runs);
+    }
+    if !flag("--socket-only") {
+        files_bench(quick, runs);
+    }
+}
+
+fn socket_bench(block: &Arc<Vec<u8>>, repeats: usize, runs: usize) {
+    let lines = (BLOCK_LINES * repeats) as u64;
+    let mb = (lines * LINE as u64) as f64 / 1e6;
+    println!(
+        "socket ingest: {lines} lines of {LINE} bytes ({mb:.0} MB) over 127.0.0.1, best of {runs}"
+    );
+    let (mut base, mut keep, mut recv, mut proc_) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        base.push(tokio_baseline(block, repeats));
+        keep.push(tokio_keeping_baseline(block, repeats));
+        let (r, p) = socket_stream(block, repeats);
+        recv.push(r);
+        proc_.push(p);
+    }
+    let (b, k) = (best(&base), best(&keep));
+    println!("  {:<38} {:>15} {:>12}   vs bare  vs keeping", "", "", "");
+    for (name, d) in [
+        ("bare tokio line reader", b),
+        ("  same, keeping 50 ms of lines", k),
+        ("socket_text_stream, received", best(&recv)),
+        ("socket_text_stream, through batches", best(&proc_)),
+    ] {
+        println!(
+            "  {name:<38} {:>6.2} M lines/s {:>7.0} MB/s   {:>6.2}x  {:>6.2}x",
+            rate(lines, d) / 1e6,
+            mb / d.as_secs_f64(),
+            b.as_secs_f64() / d.as_secs_f64(),
+            k.as_secs_f64() / d.as_secs_f64()
+        );
+    }
+}
+
+fn files_bench(quick: bool, runs: usize) {
+    let (files, per_file) = if quick { (500, 256) } else { (4000, 256) };
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = write_files(dir.path(), files, per_file);
+    let fmb = bytes as f64 / 1e6;
+    println!(
+        "text file stream: {files} files of {per_file} lines ({fmb:.0} MB) in one batch, best of {runs}"
+    );
+    let (mut base, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (d, n) = files_baseline(dir.path());
+        assert_eq!(n, (files * per_file) as u64);
+        base.push(d);
+        let (d, n) = file_stream(dir.path());
+        assert_eq!(n, (files * per_file) as u64);
+        ours.push(d);
+    }
+    let b = best(&base);
+    let total = (files * per_file) as u64;
+    for (name, d) in [
+        ("std::fs + str::lines, one thread", b),
+        ("text_file_stream batch (local[2])", best(&ours)),
+    ] {
+        println!(
+            "  {name:<38} {:>6.2} M lines/s {:>7.0} MB/s {:>8.0} files/s   {:.2}x",
+            rate(total, d) / 1e6,
+            fmb / d.as_secs_f64(),
+            rate(files as u64, d),
+            b.as_secs_f64() / d.as_secs_f64()
+        );
+    }
+}

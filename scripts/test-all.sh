@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, then every test of
+# the workspace (unit, integration against real sockets and directories,
+# ui-tests of the stream! macro, doc tests). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+log "toolchain"
+if ! command -v cargo >/dev/null; then
+  echo "cargo is not installed: install Rust (rustup) first" >&2
+  exit 1
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+cargo --version
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "cargo test"
+# Library, integration and doc tests; examples are built too (a test runs
+# them). Benchmarks are compiled by clippy above and run with cargo bench.
+cargo test --workspace

@@ -1,0 +1,714 @@
+//! File streams: every batch reads the files that appeared in a directory
+//! since the previous one ([`StreamingContext::text_file_stream`],
+//! [`StreamingContext::file_stream`], [`FileStreamSpec`]).
+//!
+//! Spark's `FileInputDStream` rules, at batch time `t`:
+//! - a file is *new* if its modification time is at most `t`, not before the
+//!   ignore threshold, and it was not selected before; the threshold is
+//!   `max(initial, t - remember)`, where `remember` is
+//!   `spark.streaming.fileStream.minRememberDuration` (default 60 s) rounded
+//!   up to a whole number of batch intervals, and `initial` is the clock time
+//!   when the stream was defined with `new_files_only` (the default), zero
+//!   otherwise;
+//! - a file modified after `t` waits for a later batch; changes to a file
+//!   already selected are not tracked (as the seed warns: move complete files
+//!   into the directory, e.g. write elsewhere and rename);
+//! - hidden and temporary names are ignored: starting with `.` or `_`, or
+//!   ending in `.tmp` or `._COPYING_`; an optional glob filters names;
+//!   directories and other non-regular entries are ignored.
+//!
+//! Selected files are read in parallel on the context's workers, each into
+//! one or more partitions, in order of modification time then path. A file
+//! that cannot be read is counted and reported (log and `on_receiver_error`)
+//! and the stream goes on; bad records inside a file (invalid UTF-8 lines)
+//! are counted, reported and skipped.
+//!
+//! The files selected for each remembered batch time form a
+//! [`FileStreamState`], serializable, which [`FileStreamHandle::state`]
+//! snapshots and [`FileStreamHandle::restore`] puts back, so that recovery
+//! re-reads the same files for the same batches and never reads a file
+//! twice.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::decode::{split_lines, BadRecords};
+use super::glob::Glob;
+use super::settings;
+use super::{InputContext, InputSource};
+use crate::batch::{Batch, Data};
+use crate::context::StreamingContext;
+use crate::dstream::DStream;
+use crate::error::{Result, StreamingError};
+use crate::time::Time;
+
+/// The default minimum remember duration of file streams (Spark's).
+pub const DEFAULT_MIN_REMEMBER: Duration = Duration::from_secs(60);
+/// The default largest partition of a text file, in bytes (Spark's
+/// `spark.files.maxPartitionBytes`).
+pub const DEFAULT_MAX_PARTITION_BYTES: u64 = 128 << 20;
+
+/// Reads one file of a file stream into partitions.
+///
+/// Implemented by [`TextFileReader`], and by any closure
+/// `Fn(&Path) -> Result<Vec<T>, E>` with `E: Display` (one partition per
+/// file; an `Err` reports the file as unreadable).
+pub trait FileReader<T>: Send + Sync + 'static {
+    /// Reads the file at `path` into one or more partitions, counting the
+    /// records it skips in `bad`. An error skips the whole file (it is
+    /// reported and the stream goes on).
+    fn read(&self, path: &Path, bad: &mut BadRecords) -> Result<Vec<Vec<T>>>;
+}
+
+impl<T, E, F> FileReader<T> for F
+where
+    F: Fn(&Path) -> std::result::Result<Vec<T>, E> + Send + Sync + 'static,
+    E: Display,
+{
+    fn read(&self, path: &Path, _bad: &mut BadRecords) -> Result<Vec<Vec<T>>> {
+        self(path)
+            .map(|records| vec![records])
+            .map_err(|e| StreamingError::InvalidData {
+                context: format!("cannot read {}", path.display()),
+                message: e.to_string(),
+            })
+    }
+}
+
+/// Reads text files as lines, Hadoop's `TextInputFormat` way: lines end at
+/// `\n` (a `\r` before it is dropped), the last line needs no `\n`, empty
+/// lines are records. Lines that are not valid UTF-8 are counted as
+/// [`INVALID_UTF8`](crate::INVALID_UTF8) and skipped. A file larger than
+/// [`max_partition_bytes`](Self::max_partition_bytes) is split at line
+/// boundaries into several partitions, decoded in parallel.
+#[derive(Clone, Debug)]
+pub struct TextFileReader {
+    max_partition_bytes: u64,
+}
+
+impl Default for TextFileReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TextFileReader {
+    /// A reader with partitions of at most 128 MiB.
+    pub fn new() -> Self {
+        TextFileReader {
+            max_partition_bytes: DEFAULT_MAX_PARTITION_BYTES,
+        }
+    }
+
+    /// Sets the largest partition, in bytes (a partition always holds at
+    /// least one whole line).
+    pub fn max_partition_bytes(mut self, bytes: u64) -> Self {
+        self.max_partition_bytes = bytes.max(1);
+        self
+    }
+}
+
+impl FileReader<String> for TextFileReader {
+    fn read(&self, path: &Path, bad: &mut BadRecords) -> Result<Vec<Vec<String>>> {
+        let data = std::fs::read(path)
+            .map_err(|e| StreamingError::io(format!("cannot read {}", path.display()), e))?;
+        let max = usize::try_from(self.max_partition_bytes).unwrap_or(usize::MAX);
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        while start < data.len() {
+            let target = start.saturating_add(max);
+            let end = if target >= data.len() {
+                data.len()
+            } else {
+                // The line that holds byte `target - 1` ends this partition.
+                memchr::memchr(b'\n', &data[target - 1..]).map_or(data.len(), |i| target + i)
+            };
+            chunks.push(&data[start..end]);
+            start = end;
+        }
+        if chunks.is_empty() {
+            return Ok(vec![Vec::new()]);
+        }
+        let parts: Vec<(Vec<String>, BadRecords)> = chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut b = BadRecords::default();
+                (split_lines(chunk, &mut b), b)
+            })
+            .collect();
+        Ok(parts
+            .into_iter()
+            .map(|(lines, b)| {
+                bad.merge(b);
+                lines
+            })
+            .collect())
+    }
+}
+
+/// The files a file stream selected, by batch time: what the checkpointing
+/// of a file stream must keep (see [`FileStreamHandle::state`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStreamState {
+    /// The files selected for each remembered batch time, in the order they
+    /// were read. (Paths serialize as strings: serializing a non-UTF-8 path
+    /// fails.)
+    pub batches: BTreeMap<Time, Vec<PathBuf>>,
+    /// Files modified before this time are never selected: the clock time
+    /// when the stream was defined with `new_files_only`, zero otherwise.
+    pub initial_mod_time_threshold: Time,
+}
+
+impl FileStreamState {
+    /// Every remembered file, in batch order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> + '_ {
+        self.batches.values().flatten().map(PathBuf::as_path)
+    }
+}
+
+/// Counters of a file stream. Cheap to clone; clones share the counters.
+#[derive(Clone, Default)]
+pub struct FileStreamStats {
+    inner: Arc<FileStatsInner>,
+}
+
+#[derive(Default)]
+struct FileStatsInner {
+    files_read: AtomicU64,
+    records_read: AtomicU64,
+    bytes_read: AtomicU64,
+    unreadable_files: AtomicU64,
+    listing_errors: AtomicU64,
+    bad: Mutex<BadRecords>,
+}
+
+impl std::fmt::Debug for FileStreamStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStreamStats")
+            .field("files_read", &self.files_read())
+            .field("records_read", &self.records_read())
+            .field("bytes_read", &self.bytes_read())
+            .field("unreadable_files", &self.unreadable_files())
+            .field("listing_errors", &self.listing_errors())
+            .field("bad_records", &self.bad_records())
+            .finish()
+    }
+}
+
+impl FileStreamStats {
+    /// Files read successfully.
+    pub fn files_read(&self) -> u64 {
+        self.inner.files_read.load(Ordering::Relaxed)
+    }
+
+    /// Records read.
+    pub fn records_read(&self) -> u64 {
+        self.inner.records_read.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the files read (their sizes when listed).
+    pub fn bytes_read(&self) -> u64 {
+        self.inner.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Files that could not be read or examined (each counted once).
+    pub fn unreadable_files(&self) -> u64 {
+        self.inner.unreadable_files.load(Ordering::Relaxed)
+    }
+
+    /// Batches whose directory listing failed.
+    pub fn listing_errors(&self) -> u64 {
+        self.inner.listing_errors.load(Ordering::Relaxed)
+    }
+
+    /// Bad records skipped inside files.
+    pub fn bad_records(&self) -> u64 {
+        self.inner.bad.lock().unwrap().total()
+    }
+
+    /// Bad records of one kind.
+    pub fn bad_records_of(&self, kind: &str) -> u64 {
+        self.inner.bad.lock().unwrap().count(kind)
+    }
+}
+
+/// What a file source tracks between batches.
+#[derive(Default)]
+struct Tracking {
+    state: FileStreamState,
+    /// Every file in `state.batches`, for quick look-up.
+    recent: HashSet<PathBuf>,
+    /// Paths already reported as unexaminable (reported once).
+    reported: HashSet<PathBuf>,
+    listing_failed: bool,
+}
+
+impl Tracking {
+    fn rebuild_recent(&mut self) {
+        self.recent = self.state.files().map(Path::to_path_buf).collect();
+    }
+}
+
+struct FileShared {
+    tracking: Mutex<Tracking>,
+    stats: FileStreamStats,
+}
+
+/// A handle on a file stream: its counters and the set of files it read.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct FileStreamHandle {
+    shared: Arc<FileShared>,
+}
+
+impl std::fmt::Debug for FileStreamHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStreamHandle")
+            .field("stats", &self.shared.stats)
+            .finish()
+    }
+}
+
+impl FileStreamHandle {
+    fn new() -> Self {
+        FileStreamHandle {
+            shared: Arc::new(FileShared {
+                tracking: Mutex::new(Tracking::default()),
+                stats: FileStreamStats::default(),
+            }),
+        }
+    }
+
+    /// The stream's counters.
+    pub fn stats(&self) -> FileStreamStats {
+        self.shared.stats.clone()
+    }
+
+    /// A snapshot of the files selected per remembered batch time.
+    pub fn state(&self) -> FileStreamState {
+        self.shared.tracking.lock().unwrap().state.clone()
+    }
+
+    /// Puts back a state taken by [`state`](Self::state) (before the context
+    /// starts): its files are not selected again, and a batch time it lists
+    /// re-reads exactly its files.
+    pub fn restore(&self, state: FileStreamState) {
+        let mut t = self.shared.tracking.lock().unwrap();
+        t.state = state;
+        t.rebuild_recent();
+    }
+}
+
+enum ReaderSpec<T> {
+    /// A text reader; the partition size comes from the configuration when
+    /// not set here.
+    Text {
+        max_partition_bytes: Option<u64>,
+        make: fn(TextFileReader) -> Arc<dyn FileReader<T>>,
+    },
+    Custom(Arc<dyn FileReader<T>>),
+}
+
+fn text_reader(reader: TextFileReader) -> Arc<dyn FileReader<String>> {
+    Arc::new(reader)
+}
+
+/// The description of a file stream: the directory, how files are read and
+/// which are selected. Register it with
+/// [`StreamingContext::file_stream_with`].
+///
+/// ```no_run
+/// use streaming_core::{FileStreamSpec, StreamingConf, StreamingContext};
+/// use std::time::Duration;
+/// let ssc = StreamingContext::new(StreamingConf::new().batch_interval(Duration::from_secs(2)))?;
+/// let spec = FileStreamSpec::text("/data/incoming").glob("*.log").new_files_only(false);
+/// let handle = spec.handle();
+/// ssc.file_stream_with(spec).count().print();
+/// ssc.start()?;
+/// // ... later: handle.stats().files_read(), handle.state() ...
+/// # Ok::<(), streaming_core::StreamingError>(())
+/// ```
+pub struct FileStreamSpec<T> {
+    dir: PathBuf,
+    reader: ReaderSpec<T>,
+    glob: Option<String>,
+    new_files_only: bool,
+    min_remember: Option<Duration>,
+    handle: FileStreamHandle,
+}
+
+impl FileStreamSpec<String> {
+    /// The lines of the text files appearing in `dir`, read by a
+    /// [`TextFileReader`].
+    pub fn text(dir: impl AsRef<Path>) -> Self {
+        Self::with_reader(
+            dir,
+            ReaderSpec::Text {
+                max_partition_bytes: None,
+                make: text_reader,
+            },
+        )
+    }
+
+    /// Sets the largest partition of a text file, in bytes (default: the
+    /// `spark.files.maxPartitionBytes` setting, else 128 MiB).
+    pub fn max_partition_bytes(mut self, bytes: u64) -> Self {
+        if let ReaderSpec::Text {
+            max_partition_bytes,
+            ..
+        } = &mut self.reader
+        {
+            *max_partition_bytes = Some(bytes);
+        }
+        self
+    }
+}
+
+impl<T: Data> FileStreamSpec<T> {
+    /// The records of the files appearing in `dir`, read by `reader`.
+    pub fn new(dir: impl AsRef<Path>, reader: impl FileReader<T>) -> Self {
+        Self::with_reader(dir, ReaderSpec::Custom(Arc::new(reader)))
+    }
+
+    fn with_reader(dir: impl AsRef<Path>, reader: ReaderSpec<T>) -> Self {
+        FileStreamSpec {
+            dir: dir.as_ref().to_path_buf(),
+            reader,
+            glob: None,
+            new_files_only: true,
+            min_remember: None,
+            handle: FileStreamHandle::new(),
+        }
+    }
+
+    /// Only selects files whose name matches `pattern` (`*`, `?`, `[a-z]`,
+    /// `[!a-z]`, `{a,b}`, `\x`). An invalid pattern makes `start` fail.
+    pub fn glob(mut self, pattern: impl Into<String>) -> Self {
+        self.glob = Some(pattern.into());
+        self
+    }
+
+    /// Whether files modified before the stream was defined are ignored
+    /// (Spark's `newFilesOnly`, default `true`); with `false`, files of the
+    /// remember window present at start are read by the first batch.
+    pub fn new_files_only(mut self, new_only: bool) -> Self {
+        self.new_files_only = new_only;
+        self
+    }
+
+    /// Sets how far back files are remembered (and considered), overriding
+    /// `spark.streaming.fileStream.minRememberDuration`.
+    pub fn min_remember(mut self, d: Duration) -> Self {
+        self.min_remember = Some(d);
+        self
+    }
+
+    /// A handle on the stream's counters and the files it read.
+    pub fn handle(&self) -> FileStreamHandle {
+        self.handle.clone()
+    }
+}
+
+/// The input source behind file streams.
+struct FileSource<T> {
+    dir: PathBuf,
+    reader: Arc<dyn FileReader<T>>,
+    glob: Option<Glob>,
+    remember: Duration,
+    shared: Arc<FileShared>,
+    config_error: Option<StreamingError>,
+    ctx: OnceLock<InputContext>,
+}
+
+/// Whether a file name is hidden or temporary.
+fn ignored_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('_')
+        || name.ends_with(".tmp")
+        || name.ends_with("._COPYING_")
+}
+
+fn mod_time_ms(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl<T: Data> FileSource<T> {
+    fn report(&self, message: String) {
+        match self.ctx.get() {
+            Some(ctx) => ctx.report_error(message),
+            None => tracing::warn!(dir = %self.dir.display(), %message, "file stream error"),
+        }
+    }
+
+    /// The files for batch `time`: those restored for it, or the new ones.
+    fn select(&self, time: Time) -> Vec<(PathBuf, u64)> {
+        let mut tracking = self.shared.tracking.lock().unwrap();
+        if let Some(files) = tracking.state.batches.get(&time) {
+            let files = files.clone();
+            return files
+                .into_iter()
+                .map(|p| {
+                    let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+                    (p, len)
+                })
+                .collect();
+        }
+        let threshold = tracking
+            .state
+            .initial_mod_time_threshold
+            .max(time.saturating_sub(self.remember));
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => {
+                if tracking.listing_failed {
+                    tracing::info!(dir = %self.dir.display(), "file stream directory readable again");
+                }
+                tracking.listing_failed = false;
+                entries
+            }
+            Err(e) => {
+                self.shared
+                    .stats
+                    .inner
+                    .listing_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                if !tracking.listing_failed {
+                    self.report(format!(
+                        "cannot list {}: {e}; batches stay empty until it can be listed",
+                        self.dir.display()
+                    ));
+                }
+                tracking.listing_failed = true;
+                return Vec::new();
+            }
+        };
+        let mut selected = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.report(format!("cannot list {}: {e}", self.dir.display()));
+                    continue;
+                }
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if ignored_name(&name) || self.glob.as_ref().is_some_and(|g| !g.matches(&name)) {
+                continue;
+            }
+            let path = entry.path();
+            if tracking.recent.contains(&path) {
+                continue;
+            }
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => {
+                    tracking.reported.remove(&path);
+                    m
+                }
+                Err(e) => {
+                    if tracking.reported.insert(path.clone()) {
+                        self.shared
+                            .stats
+                            .inner
+                            .unreadable_files
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.report(format!("cannot examine {}: {e}; skipped", path.display()));
+                    }
+                    continue;
+                }
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            let mtime = mod_time_ms(&meta);
+            if mtime < threshold.as_millis() || mtime > time.as_millis() {
+                continue;
+            }
+            selected.push((mtime, path, meta.len()));
+        }
+        selected.sort();
+        let files: Vec<PathBuf> = selected.iter().map(|(_, p, _)| p.clone()).collect();
+        if !files.is_empty() {
+            tracing::debug!(%time, files = files.len(), dir = %self.dir.display(), "new files");
+        }
+        tracking.recent.extend(files.iter().cloned());
+        tracking.state.batches.insert(time, files);
+        // Forget batches older than the remember window: their files are
+        // now older than the threshold, so they cannot be selected again.
+        let cutoff = time.saturating_sub(self.remember);
+        let kept = tracking.state.batches.split_off(&cutoff);
+        let forgotten = std::mem::replace(&mut tracking.state.batches, kept);
+        if forgotten.values().any(|f| !f.is_empty()) {
+            tracking.rebuild_recent();
+        }
+        selected.into_iter().map(|(_, p, len)| (p, len)).collect()
+    }
+}
+
+impl<T: Data> InputSource<T> for FileSource<T> {
+    fn name(&self) -> String {
+        format!("file stream {}", self.dir.display())
+    }
+
+    fn start(&self, ctx: &InputContext) -> Result<()> {
+        if let Some(e) = &self.config_error {
+            return Err(e.clone());
+        }
+        let _ = self.ctx.set(ctx.clone());
+        if !self.dir.is_dir() {
+            tracing::warn!(dir = %self.dir.display(), "file stream directory does not exist (yet)");
+        }
+        Ok(())
+    }
+
+    fn compute(&self, time: Time) -> Result<Option<Batch<T>>> {
+        let files = self.select(time);
+        let results: Vec<(Result<Vec<Vec<T>>>, BadRecords)> = files
+            .par_iter()
+            .map(|(path, _)| {
+                let mut bad = BadRecords::default();
+                (self.reader.read(path, &mut bad), bad)
+            })
+            .collect();
+        let stats = &self.shared.stats.inner;
+        let mut parts = Vec::new();
+        for ((path, len), (result, bad)) in files.iter().zip(results) {
+            if !bad.is_empty() {
+                stats.bad.lock().unwrap().merge(bad.clone());
+                self.report(format!(
+                    "{}: skipped {} bad records: {}",
+                    path.display(),
+                    bad.total(),
+                    bad.summary()
+                ));
+            }
+            match result {
+                Ok(file_parts) => {
+                    let n: usize = file_parts.iter().map(Vec::len).sum();
+                    stats.files_read.fetch_add(1, Ordering::Relaxed);
+                    stats.records_read.fetch_add(n as u64, Ordering::Relaxed);
+                    stats.bytes_read.fetch_add(*len, Ordering::Relaxed);
+                    parts.extend(file_parts);
+                }
+                Err(e) => {
+                    stats.unreadable_files.fetch_add(1, Ordering::Relaxed);
+                    self.report(format!("{e}; file skipped"));
+                }
+            }
+        }
+        Ok(Some(Batch::from_partitions(parts)))
+    }
+}
+
+impl StreamingContext {
+    /// A stream of the lines of the text files that appear in `dir`
+    /// (Spark's `textFileStream`); see [`FileStreamSpec`] for the rules.
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> DStream<String> {
+        self.file_stream_with(FileStreamSpec::text(dir))
+    }
+
+    /// A stream of the records of the files that appear in `dir`, each read
+    /// by `reader` (Spark's `fileStream`), e.g. a closure
+    /// `|path: &Path| -> Result<Vec<T>, E>`.
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn file_stream<T: Data>(
+        &self,
+        dir: impl AsRef<Path>,
+        reader: impl FileReader<T>,
+    ) -> DStream<T> {
+        self.file_stream_with(FileStreamSpec::new(dir, reader))
+    }
+
+    /// A file stream described by `spec`. An invalid glob or setting makes
+    /// [`start`](Self::start) fail with a [`StreamingError::Config`].
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn file_stream_with<T: Data>(&self, spec: FileStreamSpec<T>) -> DStream<T> {
+        let conf = self.conf();
+        let mut config_error = None;
+        let mut check = |r: Result<()>| {
+            if let Err(e) = r {
+                config_error.get_or_insert(e);
+            }
+        };
+        let glob = match spec.glob.as_deref().map(Glob::new).transpose() {
+            Ok(g) => g,
+            Err(e) => {
+                check(Err(e));
+                None
+            }
+        };
+        let min_remember = match spec.min_remember {
+            Some(d) => d,
+            None => settings::get(conf, settings::MIN_REMEMBER, |k, v| {
+                settings::parse_duration(k, v, "s")
+            })
+            .unwrap_or_else(|e| {
+                check(Err(e));
+                None
+            })
+            .unwrap_or(DEFAULT_MIN_REMEMBER),
+        };
+        let reader: Arc<dyn FileReader<T>> = match spec.reader {
+            ReaderSpec::Custom(r) => r,
+            ReaderSpec::Text {
+                max_partition_bytes,
+                make,
+            } => {
+                let bytes = match max_partition_bytes {
+                    Some(b) => b,
+                    None => {
+                        settings::get(conf, settings::MAX_PARTITION_BYTES, settings::parse_bytes)
+                            .unwrap_or_else(|e| {
+                                check(Err(e));
+                                None
+                            })
+                            .unwrap_or(DEFAULT_MAX_PARTITION_BYTES)
+                    }
+                };
+                make(TextFileReader::new().max_partition_bytes(bytes))
+            }
+        };
+        // Spark's `durationToRemember`: the minimum remember duration rounded
+        // up to whole batch intervals.
+        let interval = self.batch_interval().as_millis().max(1) as u64;
+        let remember_ms = (min_remember.as_millis() as u64).div_ceil(interval) * interval;
+        {
+            let mut tracking = spec.handle.shared.tracking.lock().unwrap();
+            if tracking.state.batches.is_empty() {
+                tracking.state.initial_mod_time_threshold = if spec.new_files_only {
+                    conf.clock().now()
+                } else {
+                    Time::ZERO
+                };
+            }
+        }
+        if let Some(g) = &glob {
+            tracing::debug!(glob = g.as_str(), dir = %spec.dir.display(), "file stream glob");
+        }
+        self.input_stream(FileSource {
+            dir: spec.dir,
+            reader,
+            glob,
+            remember: Duration::from_millis(remember_ms),
+            shared: spec.handle.shared,
+            config_error,
+            ctx: OnceLock::new(),
+        })
+    }
+}

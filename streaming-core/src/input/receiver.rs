@@ -1,0 +1,517 @@
+//! The receiver framework behind push inputs (sockets): a bounded buffer that
+//! a background task fills as data arrives and that the job generator cuts
+//! into batches, plus the counters a running receiver exposes.
+//!
+//! - Records pushed by the receiver wait in the buffer until the generator
+//!   reaches a batch time ([`ReceiverBuffer::on_batch_time`]), which assigns
+//!   them to that batch; the batch takes them when it is computed.
+//! - The buffer holds at most `capacity` records, assigned or not: when it is
+//!   full, [`ReceiverBuffer::push`] waits, so the receiver stops reading and
+//!   TCP pushes back on the sender instead of memory growing.
+//! - With a maximum rate, a batch covering `d` of batch time takes at most
+//!   `max_rate × d` records (fractions carry over); the rest waits for the
+//!   next batch. Batch times come from the context's clock, so the limit is
+//!   exact and deterministic under a manual clock.
+//! - Data assigned to a batch that is never computed (no output operation
+//!   needed it) is dropped, counted and reported once a batch `retention`
+//!   later has been computed.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::decode::BadRecords;
+use crate::batch::Batch;
+use crate::time::Time;
+
+/// Counters of a receiver, readable while it runs (from a
+/// [`SocketSpec::stats`](crate::SocketSpec::stats) handle). Cheap to clone;
+/// clones share the counters.
+///
+/// "Received" records are those handed to the buffer: bad records (see
+/// [`bad_records`](Self::bad_records)) are counted separately and never
+/// enter it.
+#[derive(Clone, Default)]
+pub struct ReceiverStats {
+    inner: Arc<StatsInner>,
+}
+
+#[derive(Default)]
+struct StatsInner {
+    records_received: AtomicU64,
+    bytes_received: AtomicU64,
+    buffered: AtomicU64,
+    peak_buffered: AtomicU64,
+    records_dropped: AtomicU64,
+    connections: AtomicU64,
+    connection_failures: AtomicU64,
+    disconnects: AtomicU64,
+    connected: AtomicBool,
+    bad: Mutex<BadRecords>,
+}
+
+impl std::fmt::Debug for ReceiverStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverStats")
+            .field("records_received", &self.records_received())
+            .field("bytes_received", &self.bytes_received())
+            .field("buffered", &self.buffered())
+            .field("bad_records", &self.bad_records())
+            .field("connections", &self.connections())
+            .field("connection_failures", &self.connection_failures())
+            .field("disconnects", &self.disconnects())
+            .finish()
+    }
+}
+
+impl ReceiverStats {
+    /// Records handed to the buffer so far.
+    pub fn records_received(&self) -> u64 {
+        self.inner.records_received.load(Ordering::Acquire)
+    }
+
+    /// Bytes read from the source so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.inner.bytes_received.load(Ordering::Relaxed)
+    }
+
+    /// Records held now: received and not yet taken by a computed batch.
+    pub fn buffered(&self) -> u64 {
+        self.inner.buffered.load(Ordering::Acquire)
+    }
+
+    /// The most records ever held at once (never above the buffer capacity,
+    /// except for what was read just before a stop).
+    pub fn peak_buffered(&self) -> u64 {
+        self.inner.peak_buffered.load(Ordering::Relaxed)
+    }
+
+    /// Records dropped because no batch ever claimed them (see the module
+    /// documentation of the receiver framework).
+    pub fn records_dropped(&self) -> u64 {
+        self.inner.records_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Successful connections so far (the first one and every reconnection).
+    pub fn connections(&self) -> u64 {
+        self.inner.connections.load(Ordering::Acquire)
+    }
+
+    /// Failed connection attempts so far.
+    pub fn connection_failures(&self) -> u64 {
+        self.inner.connection_failures.load(Ordering::Acquire)
+    }
+
+    /// Connections that ended (closed by the peer or failed while reading).
+    pub fn disconnects(&self) -> u64 {
+        self.inner.disconnects.load(Ordering::Acquire)
+    }
+
+    /// Whether the receiver is connected now.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// Bad records seen so far (skipped and reported).
+    pub fn bad_records(&self) -> u64 {
+        self.inner.bad.lock().unwrap().total()
+    }
+
+    /// Bad records of one kind (e.g. [`INVALID_UTF8`](crate::INVALID_UTF8)).
+    pub fn bad_records_of(&self, kind: &str) -> u64 {
+        self.inner.bad.lock().unwrap().count(kind)
+    }
+
+    /// Every bad-record count, by kind.
+    pub fn bad_record_counts(&self) -> BadRecords {
+        self.inner.bad.lock().unwrap().clone()
+    }
+
+    pub(crate) fn add_bytes(&self, n: usize) {
+        self.inner
+            .bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_bad(&self, bad: &BadRecords) {
+        self.inner.bad.lock().unwrap().merge(bad.clone());
+    }
+
+    pub(crate) fn connected(&self) {
+        self.inner.connections.fetch_add(1, Ordering::AcqRel);
+        self.inner.connected.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn set_idle(&self) {
+        self.inner.connected.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn disconnected(&self) {
+        self.inner.connected.store(false, Ordering::Release);
+        self.inner.disconnects.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn connection_failed(&self) {
+        self.inner
+            .connection_failures
+            .fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn set_buffered(&self, held: usize) {
+        self.inner.buffered.store(held as u64, Ordering::Release);
+        self.inner
+            .peak_buffered
+            .fetch_max(held as u64, Ordering::Relaxed);
+    }
+}
+
+/// Sizing and pacing of a [`ReceiverBuffer`].
+#[derive(Clone, Debug)]
+pub(crate) struct BufferConfig {
+    /// Records held at most.
+    pub(crate) capacity: usize,
+    /// Records per second of batch time, if limited.
+    pub(crate) max_rate: Option<f64>,
+    /// The batch interval (the span of the first batch).
+    pub(crate) interval: Duration,
+    /// Blocks (partitions) a batch should have at a steady rate.
+    pub(crate) partitions: usize,
+    /// How long assigned data waits for its batch to be computed.
+    pub(crate) retention: Duration,
+}
+
+/// The smallest block a receiver seals on its own (before a batch time).
+const MIN_BLOCK: usize = 1024;
+
+struct BufState<T> {
+    /// Received records not yet assigned, in blocks (oldest first); the last
+    /// block grows until it reaches `block_size`.
+    blocks: VecDeque<Vec<T>>,
+    unassigned: usize,
+    /// The blocks of each batch time, until the batch takes them.
+    assigned: BTreeMap<Time, Vec<Vec<T>>>,
+    held: usize,
+    /// Records per block: the previous batch's size over the partitions
+    /// wanted, so a steady stream gives batches of about that many blocks.
+    block_size: usize,
+    last_batch: Option<Time>,
+    /// Fraction of a record carried over by the rate limit.
+    allowance: f64,
+    stopped: bool,
+}
+
+impl<T> BufState<T> {
+    /// Appends received records, as a block of their own or to the last one.
+    fn append(&mut self, mut records: Vec<T>) {
+        let n = records.len();
+        match self.blocks.back_mut() {
+            Some(last) if last.len() < self.block_size => last.append(&mut records),
+            _ => self.blocks.push_back(records),
+        }
+        self.unassigned += n;
+        self.held += n;
+    }
+
+    /// Takes the first `n` unassigned records, as blocks.
+    fn take_blocks(&mut self, n: usize) -> Vec<Vec<T>> {
+        let mut out = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let Some(mut block) = self.blocks.pop_front() else {
+                break;
+            };
+            if block.len() > left {
+                let rest = block.split_off(left);
+                self.blocks.push_front(rest);
+            }
+            left -= block.len();
+            out.push(block);
+        }
+        self.unassigned -= n - left;
+        out
+    }
+}
+
+/// Data that was assigned to a batch that never took it.
+pub(crate) struct Unclaimed {
+    pub(crate) time: Time,
+    pub(crate) records: usize,
+}
+
+/// The bounded buffer between a receiver task and the batches.
+///
+/// Received data is kept in blocks, which become the partitions of the
+/// batches (as Spark's receivers make one partition per block): a block is
+/// sealed when it reaches the previous batch's size divided by the wanted
+/// number of partitions, and at every batch time, so records are never
+/// copied into partitions.
+pub(crate) struct ReceiverBuffer<T> {
+    state: Mutex<BufState<T>>,
+    /// Signalled when records leave the buffer, and on stop.
+    space: tokio::sync::Notify,
+    config: BufferConfig,
+    stats: ReceiverStats,
+}
+
+impl<T> ReceiverBuffer<T> {
+    pub(crate) fn new(config: BufferConfig, stats: ReceiverStats) -> Self {
+        ReceiverBuffer {
+            state: Mutex::new(BufState {
+                blocks: VecDeque::new(),
+                unassigned: 0,
+                assigned: BTreeMap::new(),
+                held: 0,
+                block_size: MIN_BLOCK,
+                last_batch: None,
+                allowance: 0.0,
+                stopped: false,
+            }),
+            space: tokio::sync::Notify::new(),
+            config,
+            stats,
+        }
+    }
+
+    /// Moves `records` into the buffer, waiting for room while it is full.
+    /// Returns `false` once the buffer is stopped; what was passed in is
+    /// then accepted whole (it was read before the stop), so a graceful stop
+    /// loses nothing the receiver read. `records` is left empty, possibly
+    /// without capacity.
+    pub(crate) async fn push(&self, records: &mut Vec<T>) -> bool {
+        loop {
+            {
+                let mut s = self.state.lock().unwrap();
+                let n = if s.stopped {
+                    records.len()
+                } else {
+                    self.config
+                        .capacity
+                        .saturating_sub(s.held)
+                        .min(records.len())
+                };
+                if n > 0 {
+                    let part = if n == records.len() {
+                        std::mem::take(records)
+                    } else {
+                        records.drain(..n).collect()
+                    };
+                    s.append(part);
+                    self.stats
+                        .inner
+                        .records_received
+                        .fetch_add(n as u64, Ordering::AcqRel);
+                    self.stats.set_buffered(s.held);
+                }
+                if s.stopped {
+                    return false;
+                }
+                if records.is_empty() {
+                    return true;
+                }
+            }
+            // `notify_one` stores a permit when nobody waits, so a wake-up
+            // between the unlock above and this await is not lost.
+            self.space.notified().await;
+        }
+    }
+
+    /// Stops accepting data into the buffer beyond what the receiver has
+    /// already read, and wakes a receiver waiting for room.
+    pub(crate) fn stop(&self) {
+        self.state.lock().unwrap().stopped = true;
+        self.space.notify_one();
+    }
+
+    /// Assigns the data received so far (at most what the rate allows) to
+    /// batch `time`.
+    pub(crate) fn on_batch_time(&self, time: Time) {
+        let mut s = self.state.lock().unwrap();
+        let span = match s.last_batch {
+            Some(last) => time.saturating_since(last),
+            None => self.config.interval,
+        };
+        s.last_batch = Some(time);
+        let available = s.unassigned;
+        let take = match self.config.max_rate {
+            None => available,
+            Some(rate) => {
+                let allowed = s.allowance + rate * span.as_secs_f64();
+                let take = (allowed.floor() as usize).min(available);
+                // Only carry over fractions while data waits: an idle
+                // stream does not bank permits for a later burst.
+                s.allowance = if take < available {
+                    allowed - take as f64
+                } else {
+                    0.0
+                };
+                take
+            }
+        };
+        s.block_size = (take / self.config.partitions.max(1)).max(MIN_BLOCK);
+        if take == 0 {
+            return;
+        }
+        let blocks = s.take_blocks(take);
+        s.assigned.insert(time, blocks);
+    }
+
+    /// The batch assigned to `time` (empty if none), and the data of older
+    /// batches given up on (assigned more than the retention before `time`
+    /// and never taken).
+    pub(crate) fn take(&self, time: Time) -> (Batch<T>, Vec<Unclaimed>) {
+        let (blocks, unclaimed) = {
+            let mut s = self.state.lock().unwrap();
+            let blocks = s.assigned.remove(&time).unwrap_or_default();
+            let cutoff = time.saturating_sub(self.config.retention);
+            let kept = s.assigned.split_off(&cutoff);
+            let old = std::mem::replace(&mut s.assigned, kept);
+            let unclaimed: Vec<Unclaimed> = old
+                .into_iter()
+                .map(|(time, blocks)| Unclaimed {
+                    time,
+                    records: blocks.iter().map(Vec::len).sum(),
+                })
+                .collect();
+            let freed = blocks.iter().map(Vec::len).sum::<usize>()
+                + unclaimed.iter().map(|u| u.records).sum::<usize>();
+            s.held -= freed;
+            self.stats.set_buffered(s.held);
+            (blocks, unclaimed)
+        };
+        let dropped: usize = unclaimed.iter().map(|u| u.records).sum();
+        if dropped > 0 {
+            self.stats
+                .inner
+                .records_dropped
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+        }
+        self.space.notify_one();
+        (Batch::from_partitions(blocks), unclaimed)
+    }
+
+    /// Whether received data waits for a batch time.
+    pub(crate) fn has_pending_data(&self) -> bool {
+        self.state.lock().unwrap().unassigned > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer(capacity: usize, max_rate: Option<f64>) -> ReceiverBuffer<u32> {
+        ReceiverBuffer::new(
+            BufferConfig {
+                capacity,
+                max_rate,
+                interval: Duration::from_secs(1),
+                partitions: 2,
+                retention: Duration::from_secs(10),
+            },
+            ReceiverStats::default(),
+        )
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn batches_take_what_arrived_before_their_time() {
+        let b = buffer(100, None);
+        assert!(block_on(b.push(&mut vec![1, 2, 3])));
+        assert!(b.has_pending_data());
+        b.on_batch_time(Time::from_millis(1000));
+        assert!(block_on(b.push(&mut vec![4])));
+        let (batch, unclaimed) = b.take(Time::from_millis(1000));
+        assert_eq!(batch.collect(), vec![1, 2, 3]);
+        assert_eq!(batch.num_partitions(), 1, "one block");
+        assert!(unclaimed.is_empty());
+        assert_eq!(b.stats.buffered(), 1);
+        b.on_batch_time(Time::from_millis(2000));
+        assert_eq!(b.take(Time::from_millis(2000)).0.collect(), vec![4]);
+        assert!(!b.has_pending_data());
+    }
+
+    #[test]
+    fn a_steady_stream_gives_batches_of_about_the_wanted_blocks() {
+        let b = buffer(100_000, None);
+        let mut sizes = Vec::new();
+        for i in 1..=3u64 {
+            for _ in 0..4 {
+                assert!(block_on(b.push(&mut vec![7; 1000])));
+            }
+            let t = Time::from_millis(i * 1000);
+            b.on_batch_time(t);
+            let batch = b.take(t).0;
+            assert_eq!(batch.len(), 4000);
+            sizes.push(batch.num_partitions());
+        }
+        // First batch: blocks of at least 1024 records; then 4000 / 2.
+        assert_eq!(sizes, vec![2, 2, 2]);
+    }
+
+    #[test]
+    fn rate_limit_carries_fractions_and_keeps_the_rest() {
+        let b = buffer(100, Some(2.5));
+        assert!(block_on(b.push(&mut (0..10).collect())));
+        let mut sizes = Vec::new();
+        for i in 1..=4 {
+            let t = Time::from_millis(i * 1000);
+            b.on_batch_time(t);
+            sizes.push(b.take(t).0.len());
+        }
+        assert_eq!(sizes, vec![2, 3, 2, 3]);
+    }
+
+    #[test]
+    fn a_full_buffer_takes_what_fits_and_a_stop_accepts_the_rest() {
+        let b = Arc::new(buffer(3, None));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let b2 = b.clone();
+        let pushed = rt.spawn(async move { b2.push(&mut (0..5).collect()).await });
+        rt.block_on(async {
+            while b.stats.buffered() < 3 {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(b.stats.records_received(), 3);
+        b.stop();
+        let accepted = rt.block_on(pushed).unwrap();
+        assert!(!accepted, "a push after stop reports the stop");
+        assert_eq!(b.stats.records_received(), 5);
+        b.on_batch_time(Time::from_millis(1000));
+        assert_eq!(
+            b.take(Time::from_millis(1000)).0.collect(),
+            vec![0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn unclaimed_batches_are_dropped_after_the_retention() {
+        let b = buffer(100, None);
+        block_on(b.push(&mut vec![1, 2]));
+        b.on_batch_time(Time::from_millis(1000));
+        for i in 2..=11 {
+            b.on_batch_time(Time::from_millis(i * 1000));
+            let (_, unclaimed) = b.take(Time::from_millis(i * 1000));
+            assert!(unclaimed.is_empty(), "kept within the retention");
+        }
+        b.on_batch_time(Time::from_millis(12_000));
+        let (_, unclaimed) = b.take(Time::from_millis(12_000));
+        assert_eq!(unclaimed.len(), 1);
+        assert_eq!(
+            (unclaimed[0].time.as_millis(), unclaimed[0].records),
+            (1000, 2)
+        );
+        assert_eq!(b.stats.records_dropped(), 2);
+        assert_eq!(b.stats.buffered(), 0);
+    }
+}

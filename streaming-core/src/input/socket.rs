@@ -1,0 +1,605 @@
+//! Socket streams: a receiver that connects to a TCP server and turns what it
+//! sends into records ([`StreamingContext::socket_text_stream`],
+//! [`StreamingContext::socket_stream`], [`SocketSpec`]).
+//!
+//! The receiver runs on the context's tokio runtime. It reads into a buffer,
+//! decodes records with a [`RecordDecoder`] and hands them to a bounded
+//! [receiver buffer](super::receiver): when that is full it stops reading, so
+//! TCP pushes back on the sender. A failed connection attempt, a connection
+//! closed by the peer and a read error are counted and reported (log and
+//! `on_receiver_error`), and the receiver reconnects after a delay that
+//! doubles on each consecutive failure (Spark restarts its receivers the same
+//! way). Bad records are counted, reported, and skipped.
+
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::decode::{BadRecords, LineDecoder, RecordDecoder};
+use super::receiver::{BufferConfig, ReceiverBuffer, ReceiverStats};
+use super::settings;
+use super::{InputContext, InputSource};
+use crate::batch::{Batch, Data};
+use crate::context::StreamingContext;
+use crate::dstream::DStream;
+use crate::error::{Result, StreamingError};
+use crate::time::Time;
+
+/// The default buffer capacity of a receiver, in records.
+pub const DEFAULT_BUFFER_CAPACITY: usize = 1_000_000;
+/// The default first reconnection delay.
+pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
+/// The default longest reconnection delay.
+pub const DEFAULT_MAX_RESTART_DELAY: Duration = Duration::from_secs(5);
+
+/// Bytes read from the socket at once (the buffer grows only for a record
+/// longer than this).
+const READ_CHUNK: usize = 256 * 1024;
+
+type DecoderFactory<T> = Arc<dyn Fn() -> Box<dyn RecordDecoder<T>> + Send + Sync>;
+
+enum DecoderSpec<T> {
+    /// Text lines; options not set here come from the configuration.
+    Lines {
+        max_line_length: Option<usize>,
+        lossy: bool,
+        /// Turns the configured decoder into a factory (`T` is `String`).
+        make: fn(LineDecoder) -> DecoderFactory<T>,
+    },
+    Custom(DecoderFactory<T>),
+}
+
+fn line_decoder_factory(decoder: LineDecoder) -> DecoderFactory<String> {
+    Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<String>>)
+}
+
+/// The description of a socket input stream: where to connect, how to decode
+/// records, and how the receiver is sized and paced. Register it with
+/// [`StreamingContext::socket_stream_with`].
+///
+/// Options left unset take the context's configuration settings, then the
+/// defaults:
+///
+/// | option | setting | default |
+/// |---|---|---|
+/// | [`max_rate`](Self::max_rate) | `spark.streaming.receiver.maxRate` (records/s, `<= 0`: none) | unlimited |
+/// | [`buffer_capacity`](Self::buffer_capacity) | `streaming.receiver.bufferCapacity` (records) | 1 000 000 |
+/// | [`reconnect_backoff`](Self::reconnect_backoff) | `spark.streaming.receiverRestartDelay`, `streaming.receiver.maxRestartDelay` | 100 ms doubling to 5 s |
+/// | [`max_line_length`](Self::max_line_length) (text) | `streaming.socket.maxLineLength` (bytes) | 1 MiB |
+/// | [`num_partitions`](Self::num_partitions) (at a steady rate) | | the master's thread count |
+/// | [`unclaimed_retention`](Self::unclaimed_retention) | | max(60 s, 10 batch intervals) |
+///
+/// The capacity counts every record received and not yet processed, so it
+/// also bounds throughput: at most `capacity` records per batch interval.
+///
+/// ```no_run
+/// use streaming_core::{SocketSpec, StreamingConf, StreamingContext};
+/// use std::time::Duration;
+/// let ssc = StreamingContext::new(StreamingConf::new().batch_interval(Duration::from_secs(1)))?;
+/// let spec = SocketSpec::text("localhost", 9999).max_rate(1000.0).max_line_length(4096);
+/// let stats = spec.stats();
+/// ssc.socket_stream_with(spec).count().print();
+/// ssc.start()?;
+/// // ... later: stats.records_received(), stats.bad_records() ...
+/// # Ok::<(), streaming_core::StreamingError>(())
+/// ```
+pub struct SocketSpec<T> {
+    host: String,
+    port: u16,
+    decoder: DecoderSpec<T>,
+    max_rate: Option<f64>,
+    buffer_capacity: Option<usize>,
+    backoff: Option<(Duration, Duration)>,
+    partitions: Option<usize>,
+    retention: Option<Duration>,
+    stats: ReceiverStats,
+}
+
+impl SocketSpec<String> {
+    /// Text lines from `host:port`, decoded by a [`LineDecoder`].
+    pub fn text(host: impl Into<String>, port: u16) -> Self {
+        Self::with_decoder(
+            host,
+            port,
+            DecoderSpec::Lines {
+                max_line_length: None,
+                lossy: false,
+                make: line_decoder_factory,
+            },
+        )
+    }
+
+    /// Sets the longest line accepted, in bytes; longer lines are counted
+    /// and skipped.
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        if let DecoderSpec::Lines {
+            max_line_length, ..
+        } = &mut self.decoder
+        {
+            *max_line_length = Some(bytes);
+        }
+        self
+    }
+
+    /// Keeps lines that are not valid UTF-8, with U+FFFD replacement
+    /// characters (they are still counted as bad records).
+    pub fn lossy_utf8(mut self, keep: bool) -> Self {
+        if let DecoderSpec::Lines { lossy, .. } = &mut self.decoder {
+            *lossy = keep;
+        }
+        self
+    }
+}
+
+impl<T: Data> SocketSpec<T> {
+    /// Records from `host:port` decoded by `decoder`; each connection gets a
+    /// fresh clone of it.
+    pub fn new<D>(host: impl Into<String>, port: u16, decoder: D) -> Self
+    where
+        D: RecordDecoder<T> + Clone + Sync,
+    {
+        let factory: DecoderFactory<T> =
+            Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<T>>);
+        Self::with_decoder(host, port, DecoderSpec::Custom(factory))
+    }
+
+    fn with_decoder(host: impl Into<String>, port: u16, decoder: DecoderSpec<T>) -> Self {
+        SocketSpec {
+            host: host.into(),
+            port,
+            decoder,
+            max_rate: None,
+            buffer_capacity: None,
+            backoff: None,
+            partitions: None,
+            retention: None,
+            stats: ReceiverStats::default(),
+        }
+    }
+
+    /// Limits the stream to `records_per_second` records per second of batch
+    /// time (Spark's `spark.streaming.receiver.maxRate`): a batch takes at
+    /// most that many per second of its interval, the rest waits in the
+    /// buffer (and, once it is full, in the sender). `<= 0` means unlimited.
+    pub fn max_rate(mut self, records_per_second: f64) -> Self {
+        self.max_rate = Some(records_per_second);
+        self
+    }
+
+    /// Sets how many records the receiver may hold (received and not yet
+    /// processed) before it stops reading.
+    pub fn buffer_capacity(mut self, records: usize) -> Self {
+        self.buffer_capacity = Some(records.max(1));
+        self
+    }
+
+    /// Sets the reconnection delays: `initial` after a failure, doubling on
+    /// each consecutive one up to `max`.
+    pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff = Some((initial, max.max(initial)));
+        self
+    }
+
+    /// Sets how many partitions each batch has at a steady rate. Received
+    /// records are kept in blocks that become the partitions (as Spark's
+    /// receiver blocks do, without copying): a block is sealed when it holds
+    /// `1/n` of the previous batch's records (at least 1024), and at every
+    /// batch time.
+    pub fn num_partitions(mut self, n: usize) -> Self {
+        self.partitions = Some(n.max(1));
+        self
+    }
+
+    /// Sets how long data assigned to a batch waits for that batch to be
+    /// computed before it is dropped (counted and reported). Only data that
+    /// no output operation uses is ever dropped, e.g. when a window is
+    /// shorter than its slide.
+    pub fn unclaimed_retention(mut self, d: Duration) -> Self {
+        self.retention = Some(d);
+        self
+    }
+
+    /// A handle on the receiver's counters, readable while it runs.
+    pub fn stats(&self) -> ReceiverStats {
+        self.stats.clone()
+    }
+}
+
+/// Everything the receiver task needs, resolved at definition time.
+struct Resolved<T> {
+    buffer: Arc<ReceiverBuffer<T>>,
+    decoder: DecoderFactory<T>,
+    backoff: (Duration, Duration),
+}
+
+/// The input source behind socket streams.
+struct SocketSource<T> {
+    host: String,
+    port: u16,
+    resolved: std::result::Result<Resolved<T>, StreamingError>,
+    stats: ReceiverStats,
+    stop: watch::Sender<bool>,
+    /// Whether the receiver task runs; `stop` waits for it to end.
+    running: Arc<(Mutex<bool>, Condvar)>,
+    ctx: OnceLock<InputContext>,
+}
+
+fn resolve<T: Data>(spec: &SocketSpec<T>, ssc: &StreamingContext) -> Result<Resolved<T>> {
+    let conf = ssc.conf();
+    let max_rate = match spec.max_rate {
+        Some(r) if r > 0.0 && r.is_finite() => Some(r),
+        Some(_) => None,
+        None => settings::get(conf, settings::MAX_RATE, settings::parse_rate)?.flatten(),
+    };
+    let capacity = match spec.buffer_capacity {
+        Some(c) => c,
+        None => settings::get(conf, settings::BUFFER_CAPACITY, settings::parse_count)?
+            .unwrap_or(DEFAULT_BUFFER_CAPACITY),
+    };
+    let backoff = match spec.backoff {
+        Some(b) => b,
+        None => {
+            let initial = settings::get(conf, settings::RESTART_DELAY, |k, v| {
+                settings::parse_duration(k, v, "ms")
+            })?
+            .unwrap_or(DEFAULT_RESTART_DELAY);
+            let max = settings::get(conf, settings::MAX_RESTART_DELAY, |k, v| {
+                settings::parse_duration(k, v, "ms")
+            })?
+            .unwrap_or(DEFAULT_MAX_RESTART_DELAY);
+            (initial, max.max(initial))
+        }
+    };
+    let decoder: DecoderFactory<T> = match &spec.decoder {
+        DecoderSpec::Custom(f) => f.clone(),
+        DecoderSpec::Lines {
+            max_line_length,
+            lossy,
+            make,
+        } => {
+            let max_len = match max_line_length {
+                Some(n) => *n,
+                None => settings::get(conf, settings::MAX_LINE_LENGTH, |k, v| {
+                    settings::parse_bytes(k, v).map(|n| n as usize)
+                })?
+                .unwrap_or(super::decode::DEFAULT_MAX_LINE_LENGTH),
+            };
+            make(LineDecoder::new().max_line_length(max_len).lossy(*lossy))
+        }
+    };
+    let interval = ssc.batch_interval();
+    let config = BufferConfig {
+        capacity,
+        max_rate,
+        interval,
+        partitions: spec
+            .partitions
+            .unwrap_or_else(|| conf.parallelism().unwrap_or(1)),
+        retention: spec
+            .retention
+            .unwrap_or_else(|| (interval * 10).max(Duration::from_secs(60))),
+    };
+    Ok(Resolved {
+        buffer: Arc::new(ReceiverBuffer::new(config, spec.stats.clone())),
+        decoder,
+        backoff,
+    })
+}
+
+impl<T: Data> InputSource<T> for SocketSource<T> {
+    fn name(&self) -> String {
+        format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn start(&self, ctx: &InputContext) -> Result<()> {
+        let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
+        let _ = self.ctx.set(ctx.clone());
+        *self.running.0.lock().unwrap() = true;
+        let task = ReceiverTask {
+            host: self.host.clone(),
+            port: self.port,
+            buffer: resolved.buffer.clone(),
+            decoder: resolved.decoder.clone(),
+            backoff: resolved.backoff,
+            stats: self.stats.clone(),
+            ctx: ctx.clone(),
+            stop: self.stop.subscribe(),
+        };
+        let running = RunningGuard(self.running.clone());
+        ctx.runtime().spawn(async move {
+            let _running = running;
+            task.run().await;
+        });
+        tracing::info!(host = %self.host, port = self.port, "socket receiver started");
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.stop.send_replace(true);
+        if let Ok(r) = &self.resolved {
+            r.buffer.stop();
+        }
+        // Wait (briefly) for the receiver to hand over what it has read, so
+        // a graceful stop sees it as pending data.
+        let (lock, cond) = &*self.running;
+        let guard = lock.lock().unwrap();
+        let (guard, timeout) = cond
+            .wait_timeout_while(guard, Duration::from_secs(5), |running| *running)
+            .unwrap();
+        if timeout.timed_out() && *guard {
+            tracing::warn!(host = %self.host, port = self.port, "socket receiver did not stop within 5 s");
+        }
+    }
+
+    fn on_batch_time(&self, time: Time) {
+        if let Ok(r) = &self.resolved {
+            r.buffer.on_batch_time(time);
+        }
+    }
+
+    fn compute(&self, time: Time) -> Result<Option<Batch<T>>> {
+        let r = self.resolved.as_ref().map_err(Clone::clone)?;
+        let (batch, unclaimed) = r.buffer.take(time);
+        if let Some(ctx) = self.ctx.get() {
+            for u in unclaimed {
+                ctx.report_error(format!(
+                    "dropped {} records assigned to batch {} that was never computed (no output operation used it)",
+                    u.records, u.time
+                ));
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    fn has_pending_data(&self) -> bool {
+        match &self.resolved {
+            Ok(r) => r.buffer.has_pending_data(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Marks the receiver task as ended when dropped (also on panic or when the
+/// runtime shuts down).
+struct RunningGuard(Arc<(Mutex<bool>, Condvar)>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let (lock, cond) = &*self.0;
+        *lock.lock().unwrap() = false;
+        cond.notify_all();
+    }
+}
+
+/// How one connection ended.
+enum ConnectionEnd {
+    /// The receiver was asked to stop.
+    Stopped,
+    /// The peer closed the connection.
+    Closed { bytes: u64 },
+    /// Reading or decoding failed.
+    Failed { bytes: u64, error: String },
+}
+
+struct ReceiverTask<T> {
+    host: String,
+    port: u16,
+    buffer: Arc<ReceiverBuffer<T>>,
+    decoder: DecoderFactory<T>,
+    backoff: (Duration, Duration),
+    stats: ReceiverStats,
+    ctx: InputContext,
+    stop: watch::Receiver<bool>,
+}
+
+impl<T: Data> ReceiverTask<T> {
+    fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Waits for `d` unless asked to stop first; returns whether to go on.
+    async fn pause(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.stop.wait_for(|s| *s) => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+
+    async fn run(mut self) {
+        let (initial, max) = self.backoff;
+        let mut delay = initial;
+        loop {
+            if *self.stop.borrow() {
+                break;
+            }
+            let connect = TcpStream::connect((self.host.as_str(), self.port));
+            let stream = tokio::select! {
+                _ = self.stop.wait_for(|s| *s) => break,
+                r = connect => r,
+            };
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    self.stats.connection_failed();
+                    self.ctx.report_error(format!(
+                        "cannot connect to {}: {e}; retrying in {delay:?}",
+                        self.addr()
+                    ));
+                    if !self.pause(delay).await {
+                        break;
+                    }
+                    delay = (delay * 2).min(max);
+                    continue;
+                }
+            };
+            self.stats.connected();
+            tracing::info!(addr = %self.addr(), "socket receiver connected");
+            let end = self.read_connection(stream).await;
+            let (bytes, what) = match end {
+                ConnectionEnd::Stopped => {
+                    self.stats.set_idle();
+                    break;
+                }
+                ConnectionEnd::Closed { bytes } => (bytes, "connection closed by the peer".into()),
+                ConnectionEnd::Failed { bytes, error } => (bytes, error),
+            };
+            self.stats.disconnected();
+            if bytes > 0 {
+                delay = initial;
+            }
+            self.ctx.report_error(format!(
+                "{}: {what} after {bytes} bytes; reconnecting in {delay:?}",
+                self.addr()
+            ));
+            if !self.pause(delay).await {
+                break;
+            }
+            if bytes == 0 {
+                delay = (delay * 2).min(max);
+            }
+        }
+        tracing::info!(addr = %self.addr(), "socket receiver stopped");
+    }
+
+    /// Reads and decodes one connection until it ends or the receiver stops.
+    async fn read_connection(&mut self, mut stream: TcpStream) -> ConnectionEnd {
+        let mut decoder = (self.decoder)();
+        let mut buf = vec![0u8; READ_CHUNK];
+        let (mut start, mut end) = (0usize, 0usize);
+        let mut out: Vec<T> = Vec::new();
+        // Records decoded from the previous read: room to reserve, since a
+        // push takes the vector's allocation along with the records.
+        let mut last_decoded = 1024;
+        let mut bad = BadRecords::default();
+        let mut bytes = 0u64;
+        loop {
+            if end == buf.len() {
+                if start > 0 {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
+                } else {
+                    // One record longer than the buffer: the decoder bounds this.
+                    buf.resize(buf.len() * 2, 0);
+                }
+            }
+            let read = tokio::select! {
+                biased;
+                _ = self.stop.wait_for(|s| *s) => return ConnectionEnd::Stopped,
+                r = stream.read(&mut buf[end..]) => r,
+            };
+            let n = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    return ConnectionEnd::Failed {
+                        bytes,
+                        error: format!("read failed: {e}"),
+                    }
+                }
+            };
+            if out.capacity() == 0 {
+                out.reserve(last_decoded);
+            }
+            let decoded = if n == 0 {
+                decoder
+                    .decode_eof(&buf[start..end], &mut out, &mut bad)
+                    .map(|_| end - start)
+            } else {
+                end += n;
+                bytes += n as u64;
+                self.stats.add_bytes(n);
+                decoder.decode(&buf[start..end], &mut out, &mut bad)
+            };
+            if !bad.is_empty() {
+                self.stats.add_bad(&bad);
+                self.ctx.report_error(format!(
+                    "{}: skipped {} bad records: {}",
+                    self.addr(),
+                    bad.total(),
+                    bad.summary()
+                ));
+                bad.clear();
+            }
+            let used = match decoded {
+                Ok(used) => used,
+                Err(e) => {
+                    let pushed = out.is_empty() || self.buffer.push(&mut out).await;
+                    if !pushed {
+                        return ConnectionEnd::Stopped;
+                    }
+                    return ConnectionEnd::Failed {
+                        bytes,
+                        error: format!("undecodable stream: {e}"),
+                    };
+                }
+            };
+            last_decoded = out.len().max(64);
+            start += used.min(end - start);
+            if start == end {
+                start = 0;
+                end = 0;
+            }
+            if !out.is_empty() && !self.buffer.push(&mut out).await {
+                return ConnectionEnd::Stopped;
+            }
+            if n == 0 {
+                return ConnectionEnd::Closed { bytes };
+            }
+        }
+    }
+}
+
+impl StreamingContext {
+    /// A stream of the text lines sent by a TCP server at `host:port`
+    /// (Spark's `socketTextStream`). See [`SocketSpec`] for the line rules,
+    /// the limits and their settings; bad lines are counted, reported and
+    /// skipped.
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn socket_text_stream(&self, host: impl Into<String>, port: u16) -> DStream<String> {
+        self.socket_stream_with(SocketSpec::text(host, port))
+    }
+
+    /// A stream of the records a TCP server at `host:port` sends, decoded by
+    /// `converter` (Spark's `socketStream`), e.g. a
+    /// [`LengthPrefixedDecoder`](crate::LengthPrefixedDecoder).
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn socket_stream<T, D>(
+        &self,
+        host: impl Into<String>,
+        port: u16,
+        converter: D,
+    ) -> DStream<T>
+    where
+        T: Data,
+        D: RecordDecoder<T> + Clone + Sync,
+    {
+        self.socket_stream_with(SocketSpec::new(host, port, converter))
+    }
+
+    /// A socket stream described by `spec`. An invalid setting in the
+    /// configuration makes [`start`](Self::start) fail with a
+    /// [`StreamingError::Config`].
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn socket_stream_with<T: Data>(&self, spec: SocketSpec<T>) -> DStream<T> {
+        let resolved = resolve(&spec, self);
+        let (stop, _) = watch::channel(false);
+        self.input_stream(SocketSource {
+            host: spec.host,
+            port: spec.port,
+            resolved,
+            stats: spec.stats,
+            stop,
+            running: Arc::new((Mutex::new(false), Condvar::new())),
+            ctx: OnceLock::new(),
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! Output operations that save every batch to a directory, laid out as
+//! Hadoop and Spark lay out a saved RDD: [`DStream::save_as_text_files`],
+//! [`DStream::save_as_object_files`] (read back with [`read_object_files`])
+//! and [`DStream::save_as_hadoop_files`] (through an [`OutputFormat`], e.g.
+//! [`TextOutputFormat`]).
+//!
+//! The batch of time `t` goes to the directory `<prefix>-<t in ms>.<suffix>`
+//! (no `.<suffix>` when the suffix is empty), with one `part-NNNNN` file per
+//! partition (written in parallel) and an empty `_SUCCESS` file written last.
+//! The directory is written under a hidden temporary name beside it
+//! (`.<name>._temporary-…`, which file streams ignore) and renamed into
+//! place, so a reader never sees half a batch; a re-run of the same batch
+//! time replaces the directory. A failed write fails the batch with an
+//! [`Io`](crate::StreamingError::Io) error naming the file, and leaves no
+//! temporary directory behind.
+
+mod hadoop;
+mod object;
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::batch::{Batch, Data};
+use crate::dstream::DStream;
+use crate::error::{Result, StreamingError};
+use crate::time::Time;
+
+pub use hadoop::{OutputFormat, TextOutputFormat};
+pub use object::{read_object_file, read_object_files, OBJECT_FILE_MAGIC};
+
+/// Name of the marker file written last into a complete output directory.
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// The directory a batch of time `time` is saved to: `<prefix>-<ms>` then
+/// `.<suffix>` unless the suffix is empty (Spark's `rddToFileName`).
+///
+/// ```
+/// use streaming_core::output::batch_output_dir;
+/// use streaming_core::Time;
+/// let t = Time::from_millis(3000);
+/// assert_eq!(batch_output_dir("out/test", "txt", t).to_str(), Some("out/test-3000.txt"));
+/// assert_eq!(batch_output_dir("out/test", "", t).to_str(), Some("out/test-3000"));
+/// ```
+pub fn batch_output_dir(prefix: impl AsRef<Path>, suffix: &str, time: Time) -> PathBuf {
+    let mut name = OsString::from(prefix.as_ref().as_os_str());
+    name.push(format!("-{}", time.as_millis()));
+    if !suffix.is_empty() {
+        name.push(".");
+        name.push(suffix);
+    }
+    PathBuf::from(name)
+}
+
+/// The name of partition `i`'s file: `part-00000`, `part-00001`, ...
+pub fn part_file_name(i: usize) -> String {
+    format!("part-{i:05}")
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A sibling path of `dir` with a hidden, unique name.
+fn sibling(dir: &Path, tag: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.with_file_name(format!(".{name}.{tag}-{}-{n}", std::process::id()))
+}
+
+/// Writes a partitioned directory atomically: `write_part(i, out)` writes
+/// partition `i` (for `i < partitions`, in parallel), then `_SUCCESS`, then
+/// the directory is renamed to `dir`, replacing what was there.
+pub(crate) fn write_partitioned_dir(
+    dir: &Path,
+    partitions: usize,
+    write_part: impl Fn(usize, &mut dyn Write) -> std::io::Result<()> + Sync,
+) -> Result<()> {
+    if dir.file_name().is_none() {
+        return Err(StreamingError::InvalidOperation(format!(
+            "output path {} has no file name",
+            dir.display()
+        )));
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StreamingError::io(
+                format!("cannot create output directory {}", parent.display()),
+                e,
+            )
+        })?;
+    }
+    let temp = sibling(dir, "_temporary");
+    std::fs::create_dir(&temp).map_err(|e| {
+        StreamingError::io(
+            format!("cannot create temporary directory {}", temp.display()),
+            e,
+        )
+    })?;
+    let result = (|| {
+        (0..partitions).into_par_iter().try_for_each(|i| {
+            let name = part_file_name(i);
+            let path = temp.join(&name);
+            let wrap = |e: std::io::Error| {
+                StreamingError::io(format!("cannot write {name} of {}", dir.display()), e)
+            };
+            let file = File::create(&path).map_err(wrap)?;
+            let mut out = BufWriter::with_capacity(256 * 1024, file);
+            write_part(i, &mut out).map_err(wrap)?;
+            out.flush().map_err(wrap)
+        })?;
+        File::create(temp.join(SUCCESS_MARKER)).map_err(|e| {
+            StreamingError::io(
+                format!("cannot write {SUCCESS_MARKER} of {}", dir.display()),
+                e,
+            )
+        })?;
+        replace_dir(&temp, dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    result
+}
+
+/// Renames `temp` to `dir`; an existing `dir` is moved aside first and
+/// removed once the new one is in place (restored if the rename fails).
+fn replace_dir(temp: &Path, dir: &Path) -> Result<()> {
+    let rename_err = |e| {
+        StreamingError::io(
+            format!(
+                "cannot move {} into place as {}",
+                temp.display(),
+                dir.display()
+            ),
+            e,
+        )
+    };
+    let old = match std::fs::symlink_metadata(dir) {
+        Ok(_) => {
+            let old = sibling(dir, "_old");
+            std::fs::rename(dir, &old).map_err(|e| {
+                StreamingError::io(format!("cannot replace the previous {}", dir.display()), e)
+            })?;
+            Some(old)
+        }
+        Err(_) => None,
+    };
+    if let Err(e) = std::fs::rename(temp, dir) {
+        if let Some(old) = &old {
+            let _ = std::fs::rename(old, dir);
+        }
+        return Err(rename_err(e));
+    }
+    if let Some(old) = old {
+        let removed = if old.is_dir() {
+            std::fs::remove_dir_all(&old)
+        } else {
+            std::fs::remove_file(&old)
+        };
+        if let Err(e) = removed {
+            tracing::warn!(path = %old.display(), error = %e, "cannot remove the replaced output");
+        }
+    }
+    tracing::debug!(dir = %dir.display(), "batch saved");
+    Ok(())
+}
+
+/// Saves `batch` to `dir` with `write_part` writing each partition.
+pub(crate) fn save_batch<T: Data>(
+    batch: &Batch<T>,
+    dir: &Path,
+    write_part: impl Fn(&[T], &mut dyn Write) -> std::io::Result<()> + Sync,
+) -> Result<()> {
+    let parts = batch.partitions();
+    write_partitioned_dir(dir, parts.len(), |i, out| write_part(&parts[i], out))
+}
+
+impl<T: Data + Display> DStream<T> {
+    /// Saves every batch as text (Spark's `saveAsTextFiles`): the directory
+    /// `<prefix>-<time ms>.<suffix>` holds one `part-NNNNN` file per
+    /// partition with one element per line (`Display`) and a `_SUCCESS`
+    /// marker, and appears atomically (see the [module](crate::output)
+    /// documentation). A failed write fails the batch.
+    pub fn save_as_text_files(&self, prefix: impl AsRef<Path>, suffix: impl AsRef<str>) {
+        let (prefix, suffix) = (prefix.as_ref().to_path_buf(), suffix.as_ref().to_string());
+        let node = self.node.clone();
+        self.register_output("save_as_text_files", move |time, env| {
+            let Some(batch) = node.get_batch(time, env)? else {
+                return Ok(false);
+            };
+            let dir = batch_output_dir(&prefix, &suffix, time);
+            save_batch(&batch, &dir, |part, out| {
+                for x in part {
+                    writeln!(out, "{x}")?;
+                }
+                Ok(())
+            })?;
+            Ok(true)
+        });
+    }
+}

@@ -1,0 +1,534 @@
+//! StreamingContext lifecycle, stop modes, queue input, listeners and slice.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use streaming::prelude::*;
+use streaming::{BatchInfo, ManualClock, OutputOperationInfo, StreamingContextState};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn manual_ssc(master: &str) -> (StreamingContext, ManualClock) {
+    let clock = ManualClock::new();
+    let ssc = StreamingContext::new(
+        StreamingConf::new()
+            .master(master)
+            .batch_interval(Duration::from_secs(1))
+            .manual_clock(clock.clone()),
+    )
+    .unwrap();
+    (ssc, clock)
+}
+
+/// Advances the clock one batch and waits for that batch.
+fn step(ssc: &StreamingContext, clock: &ManualClock, i: u64) -> streaming::Result<()> {
+    clock.advance(Duration::from_secs(1));
+    ssc.await_batch_completion(Time::from_millis(i * 1000), WAIT)
+}
+
+fn collect<T: Data>(s: &DStream<T>) -> Arc<Mutex<Vec<(u64, Vec<T>)>>> {
+    let out: Arc<Mutex<Vec<(u64, Vec<T>)>>> = Arc::default();
+    let sink = out.clone();
+    s.foreach_batch(move |b, t| sink.lock().unwrap().push((t.as_millis(), b.collect())));
+    out
+}
+
+#[test]
+fn conf_errors_are_typed() {
+    let err = StreamingContext::new(StreamingConf::new()).unwrap_err();
+    assert!(
+        matches!(err, StreamingError::Config(ref m) if m.contains("batch interval")),
+        "{err}"
+    );
+    let err =
+        StreamingContext::new(StreamingConf::new().batch_interval(Duration::ZERO)).unwrap_err();
+    assert!(matches!(err, StreamingError::Config(_)), "{err}");
+    let err = StreamingContext::new(
+        StreamingConf::new()
+            .master("yarn")
+            .batch_interval(Duration::from_secs(1)),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("yarn"), "{err}");
+    let err = StreamingContext::new(
+        StreamingConf::new()
+            .master("local[0]")
+            .batch_interval(Duration::from_secs(1)),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StreamingError::Config(_)), "{err}");
+    assert_eq!(
+        StreamingConf::new().master("local").parallelism().unwrap(),
+        1
+    );
+    assert_eq!(
+        StreamingConf::new()
+            .master("local[3]")
+            .parallelism()
+            .unwrap(),
+        3
+    );
+    assert!(
+        StreamingConf::new()
+            .master("local[*]")
+            .parallelism()
+            .unwrap()
+            >= 1
+    );
+}
+
+#[test]
+fn start_without_output_operations_is_an_error() {
+    let (ssc, _) = manual_ssc("local[2]");
+    let _ = ssc
+        .queue_stream(BatchQueue::<i32>::new(), true)
+        .map(|x| x + 1);
+    assert!(matches!(
+        ssc.start(),
+        Err(StreamingError::NoOutputOperations)
+    ));
+    assert_eq!(ssc.state(), StreamingContextState::Initialized);
+}
+
+#[test]
+fn lifecycle_rules() {
+    let (ssc, _) = manual_ssc("local[2]");
+    let s = ssc.queue_stream(BatchQueue::<i32>::new(), true);
+    s.foreach_batch(|_, _| {});
+    assert_eq!(ssc.state(), StreamingContextState::Initialized);
+    ssc.start().unwrap();
+    assert_eq!(ssc.state(), StreamingContextState::Active);
+    // A second start is a no-op.
+    ssc.start().unwrap();
+    assert_eq!(ssc.state(), StreamingContextState::Active);
+    // Adding operations after start panics, as Spark throws.
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.map(|x| x * 2))).unwrap_err();
+    let msg = streaming_panic_message(err);
+    assert!(msg.contains("after starting"), "{msg}");
+    assert!(!ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
+    ssc.await_termination().unwrap();
+    // Stopping twice is fine; restarting is not.
+    ssc.stop(StopMode::Graceful);
+    assert!(matches!(ssc.start(), Err(StreamingError::IllegalState(_))));
+}
+
+#[test]
+fn stop_before_start_then_start_is_an_error() {
+    let (ssc, _) = manual_ssc("local[2]");
+    ssc.queue_stream(BatchQueue::<i32>::new(), true)
+        .foreach_batch(|_, _| {});
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    assert!(matches!(ssc.start(), Err(StreamingError::IllegalState(_))));
+}
+
+fn streaming_panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    for i in 1..=3 {
+        queue.push(vec![i]);
+    }
+    let out = collect(&ssc.queue_stream(queue.clone(), true));
+    ssc.start().unwrap();
+    for i in 1..=4 {
+        step(&ssc, &clock, i).unwrap();
+    }
+    ssc.stop(StopMode::Immediate);
+    // The exhausted queue gives an empty batch at 4000 ms.
+    assert_eq!(
+        *out.lock().unwrap(),
+        vec![
+            (1000, vec![1]),
+            (2000, vec![2]),
+            (3000, vec![3]),
+            (4000, vec![])
+        ]
+    );
+}
+
+#[test]
+fn queue_without_one_at_a_time_merges_everything_queued() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    queue.push(vec![1, 2]);
+    queue.push(vec![3]);
+    let out = collect(&ssc.queue_stream(queue.clone(), false));
+    ssc.start().unwrap();
+    step(&ssc, &clock, 1).unwrap();
+    // Pushed from another thread while running.
+    let q2 = queue.clone();
+    std::thread::spawn(move || {
+        q2.push(vec![4]);
+        q2.push(Batch::from_partitions(vec![vec![5], vec![6]]));
+    })
+    .join()
+    .unwrap();
+    step(&ssc, &clock, 2).unwrap();
+    step(&ssc, &clock, 3).unwrap();
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(
+        *out.lock().unwrap(),
+        vec![(1000, vec![1, 2, 3]), (2000, vec![4, 5, 6]), (3000, vec![])]
+    );
+}
+
+#[test]
+fn immediate_stop_drops_queued_work() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    for i in 1..=3 {
+        queue.push(vec![i]);
+    }
+    let out = collect(&ssc.queue_stream(queue.clone(), true));
+    ssc.start().unwrap();
+    step(&ssc, &clock, 1).unwrap();
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1])]);
+    assert_eq!(queue.len(), 2, "the remaining batches were not consumed");
+}
+
+#[test]
+fn graceful_stop_processes_every_queued_batch() {
+    // System clock: when each batch runs depends on timing, but what runs does not.
+    let ssc = StreamingContext::new(
+        StreamingConf::new()
+            .master("local[2]")
+            .batch_interval(Duration::from_millis(20)),
+    )
+    .unwrap();
+    let queue = BatchQueue::new();
+    for i in 1..=5 {
+        queue.push(vec![i]);
+    }
+    let out = collect(&ssc.queue_stream(queue.clone(), true));
+    ssc.start().unwrap();
+    ssc.stop(StopMode::Graceful);
+    let got: Vec<i32> = out
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|(_, b)| b.clone())
+        .collect();
+    assert_eq!(got, vec![1, 2, 3, 4, 5]);
+    assert!(queue.is_empty());
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+}
+
+#[test]
+fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    queue.push(vec![1]);
+    queue.push(vec![2]);
+    let out = collect(&ssc.queue_stream(queue.clone(), true));
+    ssc.start().unwrap();
+    let ssc2 = ssc.clone();
+    let stopper = std::thread::spawn(move || ssc2.stop(StopMode::Graceful));
+    // The stop cannot finish until the clock reaches the batches holding the data.
+    step(&ssc, &clock, 1).unwrap();
+    step(&ssc, &clock, 2).unwrap();
+    stopper.join().unwrap();
+    assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1]), (2000, vec![2])]);
+}
+
+#[test]
+fn a_panic_stops_the_context_and_await_termination_returns_it() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    queue.push(vec![1]);
+    queue.push(vec![2]);
+    queue.push(vec![3]);
+    let processed = Arc::new(AtomicUsize::new(0));
+    let p = processed.clone();
+    ssc.queue_stream(queue.clone(), true)
+        .map(|x: i32| if x == 2 { panic!("bad record {x}") } else { x })
+        .foreach_batch(move |_, _| {
+            p.fetch_add(1, Ordering::SeqCst);
+        });
+    ssc.start().unwrap();
+    step(&ssc, &clock, 1).unwrap();
+    let err = step(&ssc, &clock, 2).unwrap_err();
+    assert!(err.to_string().contains("bad record 2"), "{err}");
+    let err = ssc.await_termination().unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::UserPanic { time, message } if time.as_millis() == 2000 && message == "bad record 2")
+    );
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    // No further batch runs.
+    clock.advance(Duration::from_secs(5));
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(processed.load(Ordering::SeqCst), 1);
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(1))
+        .is_err());
+}
+
+#[test]
+fn stop_from_inside_an_output_operation_does_not_deadlock() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    queue.push(vec![1]);
+    let handle = ssc.clone();
+    ssc.queue_stream(queue, true)
+        .foreach_batch(move |_, _| handle.stop(StopMode::Immediate));
+    ssc.start().unwrap();
+    clock.advance(Duration::from_secs(1));
+    ssc.await_termination().unwrap();
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    ssc.stop(StopMode::Immediate);
+}
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+    infos: Mutex<Vec<BatchInfo>>,
+}
+
+impl StreamingListener for Recorder {
+    fn on_streaming_started(&self, time: Time) {
+        self.events.lock().unwrap().push(format!("started {time}"));
+    }
+    fn on_batch_submitted(&self, info: &BatchInfo) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("submitted {}", info.batch_time));
+    }
+    fn on_batch_started(&self, info: &BatchInfo) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("batch started {}", info.batch_time));
+    }
+    fn on_batch_completed(&self, info: &BatchInfo) {
+        self.events.lock().unwrap().push(format!(
+            "completed {} records={}",
+            info.batch_time, info.num_records
+        ));
+        self.infos.lock().unwrap().push(info.clone());
+    }
+    fn on_output_operation_started(&self, info: &OutputOperationInfo) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("op {} {} started", info.id, info.name));
+    }
+    fn on_output_operation_completed(&self, info: &OutputOperationInfo) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("op {} {} completed", info.id, info.name));
+    }
+}
+
+#[test]
+fn listener_sees_batch_and_output_events_with_statistics() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let rec = Arc::new(Recorder::default());
+    struct Fwd(Arc<Recorder>);
+    impl StreamingListener for Fwd {
+        fn on_streaming_started(&self, t: Time) {
+            self.0.on_streaming_started(t)
+        }
+        fn on_batch_submitted(&self, i: &BatchInfo) {
+            self.0.on_batch_submitted(i)
+        }
+        fn on_batch_started(&self, i: &BatchInfo) {
+            self.0.on_batch_started(i)
+        }
+        fn on_batch_completed(&self, i: &BatchInfo) {
+            self.0.on_batch_completed(i)
+        }
+        fn on_output_operation_started(&self, i: &OutputOperationInfo) {
+            self.0.on_output_operation_started(i)
+        }
+        fn on_output_operation_completed(&self, i: &OutputOperationInfo) {
+            self.0.on_output_operation_completed(i)
+        }
+    }
+    ssc.add_streaming_listener(Fwd(rec.clone()));
+    let queue = BatchQueue::new();
+    queue.push(vec![1, 2, 3]);
+    queue.push(vec![4]);
+    let s = ssc.queue_stream(queue, true);
+    s.count().foreach_batch(|_, _| {});
+    s.foreach_batch(|_, _| {});
+    ssc.start().unwrap();
+    step(&ssc, &clock, 1).unwrap();
+    step(&ssc, &clock, 2).unwrap();
+    ssc.stop(StopMode::Immediate);
+    let events = rec.events.lock().unwrap().clone();
+    assert_eq!(
+        events[..9],
+        [
+            "started 1000 ms",
+            "submitted 1000 ms",
+            "batch started 1000 ms",
+            "op 0 foreach_batch started",
+            "op 0 foreach_batch completed",
+            "op 1 foreach_batch started",
+            "op 1 foreach_batch completed",
+            "completed 1000 ms records=3",
+            "submitted 2000 ms",
+        ]
+    );
+    assert!(
+        events.contains(&"completed 2000 ms records=1".to_string()),
+        "{events:?}"
+    );
+    let infos = rec.infos.lock().unwrap();
+    assert_eq!(infos.len(), 2);
+    for info in infos.iter() {
+        assert!(info.scheduling_delay().is_some());
+        assert!(info.processing_delay().is_some());
+        assert!(info.total_delay().unwrap() >= info.processing_delay().unwrap());
+        assert_eq!(info.num_output_operations, 2);
+        assert!(info.failure.is_none());
+    }
+}
+
+#[test]
+fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    ssc.remember(Duration::from_secs(10));
+    let queue = BatchQueue::new();
+    for i in 1..=4 {
+        queue.push(vec![i]);
+    }
+    let s = ssc.queue_stream(queue, true).map(|x: i32| x * 10);
+    s.foreach_batch(|_, _| {});
+    assert!(matches!(
+        s.slice(Time::from_millis(0), Time::from_millis(1000)),
+        Err(StreamingError::IllegalState(_))
+    ));
+    ssc.start().unwrap();
+    for i in 1..=4 {
+        step(&ssc, &clock, i).unwrap();
+    }
+    // From 1500 (aligned down to 1000) to 3000.
+    let batches = s
+        .slice(Time::from_millis(1500), Time::from_millis(3000))
+        .unwrap();
+    let got: Vec<Vec<i32>> = batches.iter().map(|b| b.collect()).collect();
+    assert_eq!(got, vec![vec![10], vec![20], vec![30]]);
+    ssc.stop(StopMode::Immediate);
+}
+
+#[test]
+fn batches_are_forgotten_after_the_remember_duration() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    for i in 1..=4 {
+        queue.push(vec![i]);
+    }
+    let s = ssc.queue_stream(queue.clone(), true);
+    let cached = s.map(|x: i32| x * 10).cache();
+    cached.foreach_batch(|_, _| {});
+    ssc.start().unwrap();
+    for i in 1..=3 {
+        step(&ssc, &clock, i).unwrap();
+    }
+    let slice = |s: &DStream<i32>| -> Vec<Vec<i32>> {
+        s.slice(Time::from_millis(1000), Time::from_millis(3000))
+            .unwrap()
+            .iter()
+            .map(|b| b.collect())
+            .collect()
+    };
+    // A cached stream keeps its latest batch (its remember duration is one
+    // slide); older ones are dropped.
+    assert_eq!(slice(&cached), vec![vec![30]]);
+    // The input was consumed once per batch and is not memoized: past batches
+    // are gone and are not recomputed (which would take data from the queue
+    // again).
+    assert_eq!(slice(&s), Vec::<Vec<i32>>::new());
+    assert_eq!(queue.len(), 1);
+    ssc.stop(StopMode::Immediate);
+}
+
+#[test]
+fn master_sets_the_default_shuffle_parallelism() {
+    let (ssc, clock) = manual_ssc("local[3]");
+    let queue = BatchQueue::new();
+    queue.push((0..50).map(|i| (i % 7, 1)).collect::<Vec<(i32, i32)>>());
+    let out = collect(
+        &ssc.queue_stream(queue, true)
+            .reduce_by_key(|a, b| a + b)
+            .glom()
+            .map(|p| p.len()),
+    );
+    ssc.start().unwrap();
+    step(&ssc, &clock, 1).unwrap();
+    ssc.stop(StopMode::Immediate);
+    let sizes = out.lock().unwrap()[0].1.clone();
+    assert_eq!(sizes.len(), 3);
+    assert_eq!(sizes.iter().sum::<usize>(), 7);
+}
+
+/// An element that counts its clones.
+static CLONES: AtomicUsize = AtomicUsize::new(0);
+#[derive(Debug, PartialEq)]
+struct Tracked(u64);
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        CLONES.fetch_add(1, Ordering::SeqCst);
+        Tracked(self.0)
+    }
+}
+
+/// Runs `chains` narrow chains of four operators over one input batch of
+/// 1000 elements; returns (elements counted per chain, clones made).
+fn run_narrow_chains(chains: usize) -> (Vec<usize>, usize) {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    queue.push(Batch::split((0..1000).map(Tracked).collect::<Vec<_>>(), 4));
+    let input = ssc.queue_stream(queue, true);
+    let totals: Vec<Arc<AtomicUsize>> = (0..chains).map(|_| Arc::default()).collect();
+    for t in &totals {
+        let t = t.clone();
+        input
+            .map(|x: Tracked| Tracked(x.0 + 1))
+            .filter(|x| x.0 % 2 == 0)
+            .map(|x| Tracked(x.0 * 2))
+            .flat_map(|x| vec![x])
+            .count()
+            .foreach_batch(move |b, _| t.store(b.collect()[0] as usize, Ordering::SeqCst));
+    }
+    ssc.start().unwrap();
+    CLONES.store(0, Ordering::SeqCst);
+    step(&ssc, &clock, 1).unwrap();
+    ssc.stop(StopMode::Immediate);
+    let counted = totals.iter().map(|t| t.load(Ordering::SeqCst)).collect();
+    (counted, CLONES.load(Ordering::SeqCst))
+}
+
+#[test]
+fn a_narrow_chain_copies_no_element_and_a_shared_input_once_per_consumer() {
+    // One consumer: the input batch is handed over and every operator passes
+    // values along by move.
+    let (counted, clones) = run_narrow_chains(1);
+    assert_eq!(counted, vec![500]);
+    assert_eq!(clones, 0);
+    // Two consumers share the memoized input: each chain reads it once, so
+    // one clone per element per chain, never one per operator.
+    let (counted, clones) = run_narrow_chains(2);
+    assert_eq!(counted, vec![500, 500]);
+    assert_eq!(clones, 2000);
+}

@@ -1,0 +1,449 @@
+//! Socket streams against real TCP servers on 127.0.0.1, with batches driven
+//! by the manual clock. Where the test must know that data has arrived
+//! before a batch, it polls the receiver's counters (never sleeps a guessed
+//! amount).
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use streaming::prelude::*;
+use streaming::{
+    BatchInfo, LengthPrefixedDecoder, ManualClock, ReceiverErrorInfo, ReceiverStats,
+    FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Polls `cond` until it holds; panics with `what` after a minute.
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Receiver errors and batch record counts seen by a listener.
+#[derive(Clone, Default)]
+struct Events {
+    errors: Arc<Mutex<Vec<String>>>,
+    records: Arc<Mutex<Vec<u64>>>,
+}
+
+impl StreamingListener for Events {
+    fn on_receiver_error(&self, info: &ReceiverErrorInfo) {
+        self.errors.lock().unwrap().push(info.message.clone());
+    }
+    fn on_batch_completed(&self, info: &BatchInfo) {
+        self.records.lock().unwrap().push(info.num_records);
+    }
+}
+
+impl Events {
+    fn errors_containing(&self, needle: &str) -> usize {
+        self.errors
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.contains(needle))
+            .count()
+    }
+}
+
+fn manual_context(settings: &[(&str, &str)]) -> (StreamingContext, ManualClock, Events) {
+    let clock = ManualClock::new();
+    let mut conf = StreamingConf::new()
+        .app_name("socket test")
+        .master("local[2]")
+        .batch_interval(INTERVAL)
+        .manual_clock(clock.clone());
+    for (k, v) in settings {
+        conf = conf.set(*k, *v);
+    }
+    let ssc = StreamingContext::new(conf).unwrap();
+    let events = Events::default();
+    ssc.add_streaming_listener(events.clone());
+    (ssc, clock, events)
+}
+
+/// Collects every batch's elements, in order.
+fn collect<T: Data>(stream: &DStream<T>) -> Arc<Mutex<Vec<Vec<T>>>> {
+    let out: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
+    let sink = out.clone();
+    stream.foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
+    out
+}
+
+/// Advances the clock to batch `i` and waits for it.
+fn run_batch(ssc: &StreamingContext, clock: &ManualClock, i: u64) {
+    clock.advance(INTERVAL);
+    ssc.await_batch_completion(Time::from_millis(i * 1000), TIMEOUT)
+        .unwrap();
+}
+
+fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// Writes `pieces` one by one, each only once the receiver has read all the
+/// bytes before it, so each arrives as its own packet.
+fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u8]]) {
+    conn.set_nodelay(true).unwrap();
+    let mut sent = 0u64;
+    for p in pieces {
+        conn.write_all(p).unwrap();
+        conn.flush().unwrap();
+        sent += p.len() as u64;
+        wait_for("the receiver to read a piece", || {
+            stats.bytes_received() >= sent
+        });
+    }
+}
+
+#[test]
+fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
+    let (server, port) = listener();
+    let (ssc, clock, _events) = manual_context(&[]);
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+
+    let (mut conn, _) = server.accept().unwrap();
+    send_in_pieces(
+        &mut conn,
+        &stats,
+        &[b"hel", b"lo\r\nwor", b"ld\n\n", b"x\r", b"\nlast"],
+    );
+    drop(conn);
+    wait_for("5 lines", || stats.records_received() == 5);
+
+    run_batch(&ssc, &clock, 1);
+    ssc.stop(StopMode::Immediate);
+    let batches = out.lock().unwrap().clone();
+    assert_eq!(batches, vec![vec!["hello", "world", "", "x", "last"]]);
+    assert_eq!(stats.bad_records(), 0);
+    assert_eq!(stats.bytes_received(), 21);
+}
+
+#[test]
+fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
+    let (server, port) = listener();
+    let (ssc, clock, events) = manual_context(&[("streaming.socket.maxLineLength", "16")]);
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+
+    let (mut conn, _) = server.accept().unwrap();
+    let long = "y".repeat(40) + "\n";
+    let z = "z".repeat(10);
+    send_in_pieces(
+        &mut conn,
+        &stats,
+        &[
+            b"ok1\n",
+            b"bad \xff\xfe line\n",
+            long.as_bytes(),
+            b"ok2\n",
+            // A long line arriving in pieces, never buffered whole.
+            z.as_bytes(),
+            z.as_bytes(),
+            z.as_bytes(),
+            b"\nok3\n",
+            b"exactly-16-bytes\r\n",
+        ],
+    );
+    wait_for("4 good lines", || stats.records_received() == 4);
+    run_batch(&ssc, &clock, 1);
+
+    assert_eq!(
+        out.lock().unwrap().clone(),
+        vec![vec!["ok1", "ok2", "ok3", "exactly-16-bytes"]]
+    );
+    assert_eq!(stats.bad_records_of(INVALID_UTF8), 1);
+    assert_eq!(stats.bad_records_of(LINE_TOO_LONG), 2);
+    assert_eq!(stats.bad_records(), 3);
+    assert!(events.errors_containing("invalid UTF-8") >= 1);
+    assert!(events.errors_containing("line too long") >= 2);
+
+    // The job keeps running: more data after the bad lines still arrives.
+    send_in_pieces(&mut conn, &stats, &[b"after\n"]);
+    wait_for("the line after", || stats.records_received() == 5);
+    run_batch(&ssc, &clock, 2);
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(out.lock().unwrap()[1], vec!["after"]);
+}
+
+#[test]
+fn lossy_mode_keeps_invalid_utf8_lines_and_still_counts_them() {
+    let (server, port) = listener();
+    let (ssc, clock, _events) = manual_context(&[]);
+    let spec = SocketSpec::text("127.0.0.1", port).lossy_utf8(true);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    send_in_pieces(&mut conn, &stats, &[b"caf\xe9\n"]);
+    wait_for("1 line", || stats.records_received() == 1);
+    run_batch(&ssc, &clock, 1);
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(out.lock().unwrap()[0], vec!["caf\u{FFFD}"]);
+    assert_eq!(stats.bad_records_of(INVALID_UTF8), 1);
+}
+
+#[test]
+fn refused_connections_and_disconnects_are_reported_and_retried() {
+    // A port with nothing listening yet.
+    let (probe, port) = listener();
+    drop(probe);
+    let (ssc, clock, events) = manual_context(&[]);
+    let spec = SocketSpec::text("127.0.0.1", port)
+        .reconnect_backoff(Duration::from_millis(5), Duration::from_millis(20));
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    wait_for("two refused connections", || {
+        stats.connection_failures() >= 2
+    });
+    assert!(events.errors_containing("cannot connect to 127.0.0.1") >= 2);
+
+    let server = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let keep_open = Arc::new(AtomicBool::new(true));
+    let server_thread = {
+        let stats = stats.clone();
+        let keep_open = keep_open.clone();
+        thread::spawn(move || {
+            let (mut first, _) = server.accept().unwrap();
+            send_in_pieces(&mut first, &stats, &[b"a\nb\n"]);
+            drop(first); // the peer goes away
+            let (mut second, _) = server.accept().unwrap();
+            second.write_all(b"c\n").unwrap();
+            while keep_open.load(Ordering::Acquire) {
+                thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    wait_for("3 lines over two connections", || {
+        stats.records_received() == 3
+    });
+    assert_eq!(stats.connections(), 2);
+    assert!(stats.disconnects() >= 1);
+    assert!(events.errors_containing("connection closed by the peer") >= 1);
+
+    run_batch(&ssc, &clock, 1);
+    ssc.stop(StopMode::Immediate);
+    keep_open.store(false, Ordering::Release);
+    server_thread.join().unwrap();
+    assert_eq!(out.lock().unwrap()[0], vec!["a", "b", "c"]);
+}
+
+#[test]
+fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
+    let (server, port) = listener();
+    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "100")]);
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    let text: String = (0..350).map(|i| format!("line-{i}\n")).collect();
+    conn.write_all(text.as_bytes()).unwrap();
+    wait_for("350 lines", || stats.records_received() == 350);
+
+    for i in 1..=5 {
+        run_batch(&ssc, &clock, i);
+    }
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(
+        *events.records.lock().unwrap(),
+        vec![100, 100, 100, 50, 0],
+        "records per batch, as the listener sees them"
+    );
+    let all: Vec<String> = out.lock().unwrap().concat();
+    let expected: Vec<String> = (0..350).map(|i| format!("line-{i}")).collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
+    const CAPACITY: usize = 20_000;
+    const LINES: u64 = 1_000_000; // 64 MB: far more than the kernel buffers
+    let line = |i: u64| format!("{i:0>63}");
+    let (server, port) = listener();
+    let (ssc, clock, _events) = manual_context(&[]);
+    let spec = SocketSpec::text("127.0.0.1", port).buffer_capacity(CAPACITY);
+    let stats = spec.stats();
+    let lines = ssc.socket_stream_with(spec);
+    // Check order and completeness as batches arrive, without keeping them.
+    let next = Arc::new(AtomicU64::new(0));
+    let seen = next.clone();
+    lines.foreach_batch(move |b, _| {
+        for l in b.iter() {
+            let i = seen.fetch_add(1, Ordering::Relaxed);
+            assert_eq!(*l, line(i), "line {i} out of order or corrupt");
+        }
+    });
+    ssc.start().unwrap();
+
+    let sent = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let sent = sent.clone();
+        thread::spawn(move || {
+            let (mut conn, _) = server.accept().unwrap();
+            let mut chunk = String::new();
+            for i in 0..LINES {
+                chunk.push_str(&line(i));
+                chunk.push('\n');
+                if chunk.len() >= 64 * 1024 || i + 1 == LINES {
+                    conn.write_all(chunk.as_bytes()).unwrap();
+                    sent.fetch_add(chunk.len() as u64, Ordering::Release);
+                    chunk.clear();
+                }
+            }
+        })
+    };
+    wait_for("a full buffer", || stats.buffered() == CAPACITY as u64);
+    // The receiver no longer reads: the sender is held back by TCP.
+    assert!(
+        sent.load(Ordering::Acquire) < LINES * 64,
+        "the sender could write everything although nothing was consumed"
+    );
+    assert_eq!(stats.records_received(), CAPACITY as u64);
+
+    let mut i = 0;
+    while next.load(Ordering::Relaxed) < LINES {
+        wait_for("data to batch", || {
+            stats.buffered() > 0 || stats.records_received() == LINES
+        });
+        i += 1;
+        run_batch(&ssc, &clock, i);
+        assert!(i < 10_000, "no progress");
+    }
+    sender.join().unwrap();
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(next.load(Ordering::Relaxed), LINES);
+    assert!(stats.peak_buffered() <= CAPACITY as u64);
+    assert_eq!(stats.bad_records(), 0);
+}
+
+#[test]
+fn a_graceful_stop_processes_everything_received_within_the_rate() {
+    let (server, port) = listener();
+    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "1000")]);
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    let text: String = (0..3500).map(|i| format!("{i}\n")).collect();
+    conn.write_all(text.as_bytes()).unwrap();
+    wait_for("3500 lines", || stats.records_received() == 3500);
+
+    // No batch has run yet; the stop must generate as many as the rate
+    // needs. The manual clock is moved by a helper while `stop` waits.
+    let stopped = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (clock, stopped) = (clock.clone(), stopped.clone());
+        thread::spawn(move || {
+            while !stopped.load(Ordering::Acquire) {
+                clock.advance(INTERVAL);
+                thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    ssc.stop(StopMode::Graceful);
+    stopped.store(true, Ordering::Release);
+    ticker.join().unwrap();
+    drop(conn);
+
+    let all: Vec<String> = out.lock().unwrap().concat();
+    let expected: Vec<String> = (0..3500).map(|i| i.to_string()).collect();
+    assert_eq!(all, expected, "a graceful stop loses nothing received");
+    let records = events.records.lock().unwrap().clone();
+    assert_eq!(&records[..4], &[1000, 1000, 1000, 500]);
+}
+
+#[test]
+fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
+    let (server, port) = listener();
+    let (ssc, clock, events) = manual_context(&[]);
+    let decoder = LengthPrefixedDecoder::new(|p: &[u8]| {
+        std::str::from_utf8(p)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| format!("not a number: {:?}", String::from_utf8_lossy(p)))
+    })
+    .max_frame_length(64);
+    let spec = SocketSpec::new("127.0.0.1", port, decoder);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+
+    let frame = |p: &[u8]| {
+        let mut f = (p.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(p);
+        f
+    };
+    let (mut conn, _) = server.accept().unwrap();
+    let mut data = Vec::new();
+    data.extend(frame(b"1"));
+    data.extend(frame(b"22"));
+    data.extend(frame(&[b'9'; 100])); // longer than the limit: skipped
+    data.extend(frame(b"abc")); // the converter rejects it
+    data.extend(frame(b"-333"));
+    data.extend_from_slice(&[0, 0, 0, 10, b'4', b'4']); // cut by the close
+    send_in_pieces(&mut conn, &stats, &[&data[..7], &data[7..60], &data[60..]]);
+    drop(conn);
+    wait_for("the truncated frame to be counted", || {
+        stats.bad_records_of(TRUNCATED) == 1
+    });
+    run_batch(&ssc, &clock, 1);
+    ssc.stop(StopMode::Immediate);
+
+    assert_eq!(out.lock().unwrap()[0], vec![1, 22, -333]);
+    assert_eq!(stats.bad_records_of(FRAME_TOO_LONG), 1);
+    assert_eq!(stats.bad_records_of(UNDECODABLE), 1);
+    assert!(events.errors_containing("not a number: \"abc\"") >= 1);
+}
+
+#[test]
+fn socket_text_stream_uses_the_configured_limits() {
+    let (server, port) = listener();
+    let (ssc, clock, _events) = manual_context(&[("streaming.socket.maxLineLength", "3")]);
+    let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    conn.write_all(b"abc\nabcd\nxy\n").unwrap();
+    drop(conn);
+    // No stats handle here: step batches until both good lines arrived.
+    let mut i = 0;
+    while out.lock().unwrap().concat().len() < 2 {
+        i += 1;
+        run_batch(&ssc, &clock, i);
+        assert!(i < 100_000, "lines never arrived");
+    }
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(out.lock().unwrap().concat(), vec!["abc", "xy"]);
+}
+
+#[test]
+fn an_invalid_setting_fails_start_with_a_clear_error() {
+    let (_server, port) = listener();
+    let (ssc, _clock, _events) = manual_context(&[("spark.streaming.receiver.maxRate", "fast")]);
+    ssc.socket_text_stream("127.0.0.1", port).count().print();
+    let e = ssc.start().unwrap_err();
+    assert!(matches!(e, StreamingError::Config(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("spark.streaming.receiver.maxRate=\"fast\""),
+        "{e}"
+    );
+}
