@@ -114,6 +114,27 @@ pub trait InputSource<T>: Send + Sync + 'static {
     fn has_pending_data(&self) -> bool {
         false
     }
+
+    /// Whether this input can be recovered from a checkpoint (a replayable
+    /// source: files, Kafka offsets). A queue stream cannot, as in Spark.
+    fn is_recoverable(&self) -> bool {
+        false
+    }
+
+    /// What a checkpoint must hold for this input to recompute the batches
+    /// it has generated and not yet forgotten, and to continue after them
+    /// (files read per batch time, offset ranges per batch time...), encoded
+    /// by the input. `None` for inputs that keep nothing.
+    fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
+        None
+    }
+
+    /// Restores what [`checkpoint_data`](Self::checkpoint_data) returned,
+    /// before `start`, when a context is recovered from a checkpoint.
+    fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()> {
+        let _ = bytes;
+        Ok(())
+    }
 }
 
 /// The type-erased lifecycle of an input, kept by the graph.
