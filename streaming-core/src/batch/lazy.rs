@@ -5,15 +5,16 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use super::chunks::{BoxChunks, SharedChunks, VecChunks};
 use super::{Batch, Data, PartitionIter, Partitioned};
 
-type PartitionGen<T> = Arc<dyn Fn(usize) -> PartitionIter<T> + Send + Sync>;
+type PartitionGen<T> = Arc<dyn Fn(usize) -> BoxChunks<T> + Send + Sync>;
 
-/// A batch not yet materialized: for each partition, a function producing an
-/// iterator over its elements. Narrow operators wrap the parent's iterators, so
-/// a chain of them runs as one pass per partition with no intermediate
-/// collection; the chain is materialized once, in parallel, where a shuffle, an
-/// output or a memoized stream needs the data.
+/// A batch not yet materialized: for each partition, a function producing a
+/// [`Chunks`](super::chunks::Chunks) source of its elements. Narrow operators wrap the parent's
+/// sources, so a chain of them runs as one pass per partition with no
+/// intermediate collection; the chain is materialized once, in parallel,
+/// where a shuffle, an output or a memoized stream needs the data.
 pub(crate) struct Lazy<T> {
     num_partitions: usize,
     gen: PartitionGen<T>,
@@ -32,9 +33,18 @@ impl<T> Clone for Lazy<T> {
 }
 
 impl<T: Data> Lazy<T> {
+    /// A lazy batch whose partition `i` is the iterator `gen(i)`.
     pub(crate) fn new(
         num_partitions: usize,
         gen: impl Fn(usize) -> PartitionIter<T> + Send + Sync + 'static,
+    ) -> Self {
+        Lazy::from_chunks(num_partitions, move |i| Box::new(gen(i)))
+    }
+
+    /// A lazy batch whose partition `i` is the chunk source `gen(i)`.
+    pub(crate) fn from_chunks(
+        num_partitions: usize,
+        gen: impl Fn(usize) -> BoxChunks<T> + Send + Sync + 'static,
     ) -> Self {
         Lazy {
             num_partitions,
@@ -43,20 +53,27 @@ impl<T: Data> Lazy<T> {
         }
     }
 
+    /// A lazy view of a shared batch: reading it clones the elements.
     pub(crate) fn from_batch(b: Batch<T>) -> Self {
         let n = b.num_partitions();
-        let shared = b.clone();
+        let parts = b.parts.clone();
         Lazy {
             batch: Some(b),
-            ..Lazy::new(n, move |i| shared.partition_iter(i))
+            ..Lazy::from_chunks(n, move |i| {
+                Box::new(SharedChunks {
+                    parts: parts.clone(),
+                    part: i,
+                    pos: 0,
+                })
+            })
         }
     }
 
     /// A lazy view of a batch nobody else holds: each partition is moved out
-    /// when iterated, with no copy. A batch that is shared after all falls
-    /// back to [`from_batch`](Self::from_batch).
+    /// when read, with no copy. A batch that is shared after all falls back
+    /// to [`from_batch`](Self::from_batch).
     ///
-    /// Each partition can be iterated once, which is how every consumer of a
+    /// Each partition can be read once, which is how every consumer of a
     /// `Lazy` uses it (one pass per partition).
     pub(crate) fn from_owned(b: Batch<T>) -> Self {
         let len = b.len;
@@ -65,26 +82,31 @@ impl<T: Data> Lazy<T> {
                 let n = parts.len();
                 let slots: Vec<Mutex<Option<Vec<T>>>> =
                     parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
-                Lazy::new(n, move |i| {
+                Lazy::from_chunks(n, move |i| {
                     let part = slots[i]
                         .lock()
                         .unwrap()
                         .take()
-                        .expect("internal error: an owned partition was iterated twice");
-                    Box::new(part.into_iter())
+                        .expect("internal error: an owned partition was read twice");
+                    Box::new(VecChunks::new(part))
                 })
             }
             Err(shared) => Lazy::from_batch(Batch { parts: shared, len }),
         }
     }
 
-    /// Wraps every partition iterator with `f` (the partition index is given).
-    pub(crate) fn map_iter<U: Data>(
+    /// Wraps every partition's chunk source with `f` (given the index).
+    pub(crate) fn map_chunks<U: Data>(
         self,
-        f: impl Fn(usize, PartitionIter<T>) -> PartitionIter<U> + Send + Sync + 'static,
+        f: impl Fn(usize, BoxChunks<T>) -> BoxChunks<U> + Send + Sync + 'static,
     ) -> Lazy<U> {
         let gen = self.gen;
-        Lazy::new(self.num_partitions, move |i| f(i, gen(i)))
+        Lazy::from_chunks(self.num_partitions, move |i| f(i, gen(i)))
+    }
+
+    /// Partition `i`'s chunk source.
+    pub(crate) fn chunks(&self, i: usize) -> BoxChunks<T> {
+        (self.gen)(i)
     }
 
     /// Runs every partition in parallel and collects the results.
@@ -94,7 +116,7 @@ impl<T: Data> Lazy<T> {
         }
         let parts = (0..self.num_partitions)
             .into_par_iter()
-            .map(|i| (self.gen)(i).collect::<Vec<T>>())
+            .map(|i| (self.gen)(i).drain_all())
             .collect();
         Batch::from_partitions(parts)
     }
@@ -105,6 +127,6 @@ impl<T: Data> Partitioned<T> for Lazy<T> {
         self.num_partitions
     }
     fn partition_iter(&self, i: usize) -> PartitionIter<T> {
-        (self.gen)(i)
+        PartitionIter::from_chunks((self.gen)(i))
     }
 }

@@ -5,6 +5,7 @@
 //! Operations on it run partition by partition in parallel on the current rayon
 //! pool; inside a streaming job that is the context's pool.
 
+pub(crate) mod chunks;
 mod lazy;
 pub(crate) mod shuffle;
 
@@ -25,9 +26,7 @@ impl<T: Send + Sync + Clone + 'static> Data for T {}
 pub trait Key: Data + Hash + Eq {}
 impl<T: Data + Hash + Eq> Key for T {}
 
-/// An iterator over one partition's elements, handed to
-/// [`DStream::map_partitions`](crate::DStream::map_partitions) and friends.
-pub type PartitionIter<T> = Box<dyn Iterator<Item = T> + Send>;
+pub use chunks::PartitionIter;
 
 /// Something split into partitions that can each be iterated independently.
 pub trait Partitioned<T>: Sync {
@@ -157,37 +156,16 @@ impl<T> Batch<T> {
     }
 }
 
-/// Iterates one partition of a shared batch, cloning each element.
-struct SharedPartIter<T> {
-    parts: Arc<Vec<Vec<T>>>,
-    part: usize,
-    pos: usize,
-}
-
-impl<T: Clone> Iterator for SharedPartIter<T> {
-    type Item = T;
-    #[inline]
-    fn next(&mut self) -> Option<T> {
-        let item = self.parts[self.part].get(self.pos)?.clone();
-        self.pos += 1;
-        Some(item)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.parts[self.part].len() - self.pos;
-        (n, Some(n))
-    }
-}
-
 impl<T: Data> Partitioned<T> for Batch<T> {
     fn num_partitions(&self) -> usize {
         self.parts.len()
     }
     fn partition_iter(&self, i: usize) -> PartitionIter<T> {
-        Box::new(SharedPartIter {
+        PartitionIter::from_chunks(Box::new(chunks::SharedChunks {
             parts: self.parts.clone(),
             part: i,
             pos: 0,
-        })
+        }))
     }
 }
 

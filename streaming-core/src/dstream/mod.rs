@@ -19,6 +19,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::batch::chunks::{BoxChunks, FilterChunks, FlatMapChunks, IterChunks, MapChunks, CHUNK};
 use crate::batch::{shuffle, Batch, Data, PartitionIter, Partitioned};
 use crate::context::{ContextInner, StreamingContext, StreamingContextState};
 use crate::error::{Result, StreamingError};
@@ -95,11 +96,11 @@ impl<T: Data> DStream<T> {
         DStream::from_node(node, self.ctx.clone())
     }
 
-    /// Adds a narrow operator transforming each partition's iterator.
-    pub(crate) fn narrow<U: Data>(
+    /// Adds a narrow operator transforming each partition's chunk source.
+    pub(crate) fn narrow_chunks<U: Data>(
         &self,
         name: &'static str,
-        f: impl Fn(usize, PartitionIter<T>) -> PartitionIter<U> + Send + Sync + 'static,
+        f: impl Fn(usize, BoxChunks<T>) -> BoxChunks<U> + Send + Sync + 'static,
     ) -> DStream<U> {
         let op = NarrowOp {
             parent: self.node.clone(),
@@ -145,9 +146,13 @@ impl<T: Data> DStream<T> {
     /// Applies `f` to every element.
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> DStream<U> {
         let f = Arc::new(f);
-        self.narrow("map", move |_, it| {
+        self.narrow_chunks("map", move |_, src| {
             let f = f.clone();
-            Box::new(it.map(move |x| f(x)))
+            Box::new(MapChunks {
+                src,
+                buf: Vec::with_capacity(CHUNK),
+                f: move |x| f(x),
+            })
         })
     }
 
@@ -159,24 +164,33 @@ impl<T: Data> DStream<T> {
         I::IntoIter: Send + 'static,
     {
         let f = Arc::new(f);
-        self.narrow("flat_map", move |_, it| {
+        self.narrow_chunks("flat_map", move |_, src| {
             let f = f.clone();
-            Box::new(it.flat_map(move |x| f(x)))
+            Box::new(FlatMapChunks {
+                src,
+                buf: Vec::with_capacity(CHUNK),
+                f: move |x| f(x),
+            })
         })
     }
 
     /// Keeps the elements for which `f` is true.
     pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> DStream<T> {
         let f = Arc::new(f);
-        self.narrow("filter", move |_, it| {
+        self.narrow_chunks("filter", move |_, src| {
             let f = f.clone();
-            Box::new(it.filter(move |x| f(x)))
+            Box::new(FilterChunks {
+                src,
+                buf: Vec::with_capacity(CHUNK),
+                f: move |x: &T| f(x),
+            })
         })
     }
 
-    /// Applies `f` to each partition's iterator. The iterator is a
-    /// [`PartitionIter`] (a boxed iterator); what `f` returns is iterated
-    /// lazily, so this fuses with neighbouring narrow operations.
+    /// Applies `f` to each partition's iterator (a [`PartitionIter`], read a
+    /// chunk at a time); what `f` returns is read lazily, so this fuses with
+    /// neighbouring narrow operations. This is what `stream!` compiles a
+    /// chain of narrow operators into: one monomorphized iterator chain.
     pub fn map_partitions<U, I>(
         &self,
         f: impl Fn(PartitionIter<T>) -> I + Send + Sync + 'static,
@@ -186,7 +200,11 @@ impl<T: Data> DStream<T> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
     {
-        self.narrow("map_partitions", move |_, it| Box::new(f(it).into_iter()))
+        self.narrow_chunks("map_partitions", move |_, src| {
+            Box::new(IterChunks {
+                it: f(PartitionIter::from_chunks(src)).into_iter(),
+            })
+        })
     }
 
     /// Like [`map_partitions`](Self::map_partitions), also given the
@@ -200,15 +218,19 @@ impl<T: Data> DStream<T> {
         I: IntoIterator<Item = U> + 'static,
         I::IntoIter: Send + 'static,
     {
-        self.narrow("map_partitions_with_index", move |i, it| {
-            Box::new(f(i, it).into_iter())
+        self.narrow_chunks("map_partitions_with_index", move |i, src| {
+            Box::new(IterChunks {
+                it: f(i, PartitionIter::from_chunks(src)).into_iter(),
+            })
         })
     }
 
     /// Each partition as one `Vec`.
     pub fn glom(&self) -> DStream<Vec<T>> {
-        self.narrow("glom", |_, it| {
-            Box::new(std::iter::once(it.collect::<Vec<T>>()))
+        self.narrow_chunks("glom", |_, src| {
+            Box::new(IterChunks {
+                it: std::iter::once(src.drain_all()),
+            })
         })
     }
 

@@ -5,20 +5,20 @@
 
 use std::sync::Arc;
 
-use crate::batch::{Batch, Data, Lazy, PartitionIter};
+use crate::batch::chunks::BoxChunks;
+use crate::batch::{Batch, Data, Lazy};
 use crate::context::env::Env;
 use crate::dstream::node::{missing_parent, Node, Operator};
 use crate::error::Result;
 use crate::time::Time;
 
-pub(crate) type IterFn<T, U> =
-    Arc<dyn Fn(usize, PartitionIter<T>) -> PartitionIter<U> + Send + Sync>;
+pub(crate) type ChunkFn<T, U> = Arc<dyn Fn(usize, BoxChunks<T>) -> BoxChunks<U> + Send + Sync>;
 
-/// A narrow operator: wraps each partition iterator of its parent. No data is
-/// materialized, so consecutive narrow operators run as one pass.
+/// A narrow operator: wraps each partition's chunk source of its parent. No
+/// data is materialized, so consecutive narrow operators run as one pass.
 pub(crate) struct NarrowOp<T, U> {
     pub(crate) parent: Arc<Node<T>>,
-    pub(crate) f: IterFn<T, U>,
+    pub(crate) f: ChunkFn<T, U>,
 }
 
 impl<T: Data, U: Data> Operator<U> for NarrowOp<T, U> {
@@ -27,7 +27,7 @@ impl<T: Data, U: Data> Operator<U> for NarrowOp<T, U> {
         Ok(self
             .parent
             .get_lazy(time, env)?
-            .map(|l| l.map_iter(move |i, it| f(i, it))))
+            .map(|l| l.map_chunks(move |i, src| f(i, src))))
     }
 }
 
@@ -97,9 +97,9 @@ impl<T: Data> Operator<T> for UnionOp<T> {
             ranges.push(total);
             total += l.num_partitions();
         }
-        Ok(Some(Lazy::new(total, move |i| {
+        Ok(Some(Lazy::from_chunks(total, move |i| {
             let j = ranges.partition_point(|&start| start <= i) - 1;
-            crate::batch::Partitioned::partition_iter(&lazies[j], i - ranges[j])
+            lazies[j].chunks(i - ranges[j])
         })))
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::multi::binary;
 use super::DStream;
+use crate::batch::chunks::{FlatMapChunks, MapChunks, CHUNK};
 use crate::batch::{shuffle, Data, Key};
 
 impl<K: Key, V: Data> DStream<(K, V)> {
@@ -13,9 +14,13 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         f: impl Fn(V) -> U + Send + Sync + 'static,
     ) -> DStream<(K, U)> {
         let f = Arc::new(f);
-        self.narrow("map_values", move |_, it| {
+        self.narrow_chunks("map_values", move |_, src| {
             let f = f.clone();
-            Box::new(it.map(move |(k, v)| (k, f(v))))
+            Box::new(MapChunks {
+                src,
+                buf: Vec::with_capacity(CHUNK),
+                f: move |(k, v)| (k, f(v)),
+            })
         })
     }
 
@@ -30,9 +35,13 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         I::IntoIter: Send + 'static,
     {
         let f = Arc::new(f);
-        self.narrow("flat_map_values", move |_, it| {
+        self.narrow_chunks("flat_map_values", move |_, src| {
             let f = f.clone();
-            Box::new(it.flat_map(move |(k, v)| f(v).into_iter().map(move |u| (k.clone(), u))))
+            Box::new(FlatMapChunks {
+                src,
+                buf: Vec::with_capacity(CHUNK),
+                f: move |(k, v): (K, V)| f(v).into_iter().map(move |u| (k.clone(), u)),
+            })
         })
     }
 

@@ -104,9 +104,9 @@ pub(crate) fn concat<T: Data>(parts: Vec<Lazy<T>>) -> Lazy<T> {
         starts.push(total);
         total += p.num_partitions();
     }
-    Lazy::new(total, move |i| {
+    Lazy::from_chunks(total, move |i| {
         let j = starts.partition_point(|&s| s <= i) - 1;
-        parts[j].partition_iter(i - starts[j])
+        parts[j].chunks(i - starts[j])
     })
 }
 

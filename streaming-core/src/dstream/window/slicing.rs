@@ -27,7 +27,7 @@ impl<T: Data> Operator<T> for WindowOp<T> {
             .take_while(move |&t| t <= time);
         let window = gather(&self.parent, times, env)?;
         Ok(Some(window.unwrap_or_else(|| {
-            Lazy::new(0, |_| Box::new(std::iter::empty()))
+            Lazy::new(0, |_| crate::batch::PartitionIter::empty())
         })))
     }
 

@@ -1,0 +1,290 @@
+//! Partitions pulled a chunk at a time.
+//!
+//! A lazy partition is a [`Chunks`] source: each call of [`Chunks::fill`]
+//! appends the next few hundred elements to a buffer. Element operators
+//! (`map`, `filter`, `flat_map`, ...) wrap their parent's source and run a
+//! tight, monomorphized loop over each chunk, so a chain of them costs one
+//! dynamic call per operator per *chunk* rather than per element, and no
+//! operator ever holds more than a chunk: nothing is materialized until a
+//! shuffle, an output or a memoized stream needs the whole partition.
+//!
+//! [`PartitionIter`] is the element-at-a-time view of a source, handed to
+//! `map_partitions` closures: its `next` is an inlined read from the current
+//! chunk.
+
+use std::sync::Arc;
+
+/// How many elements a chunk holds.
+pub(crate) const CHUNK: usize = 512;
+
+/// A partition's elements, pulled a chunk at a time.
+pub(crate) trait Chunks<T>: Send {
+    /// Appends the next elements to `out`: `true` if it appended any,
+    /// `false` once the partition is exhausted.
+    fn fill(&mut self, out: &mut Vec<T>) -> bool;
+
+    /// Everything that is left, as one vector (without a copy where the
+    /// source owns its elements untouched).
+    fn drain_all(self: Box<Self>) -> Vec<T> {
+        let mut this = self;
+        let mut out = Vec::new();
+        while this.fill(&mut out) {}
+        out
+    }
+}
+
+pub(crate) type BoxChunks<T> = Box<dyn Chunks<T>>;
+
+/// The elements of an owned vector, moved out chunk by chunk.
+pub(crate) struct VecChunks<T> {
+    it: std::vec::IntoIter<T>,
+}
+
+impl<T> VecChunks<T> {
+    pub(crate) fn new(v: Vec<T>) -> Self {
+        VecChunks { it: v.into_iter() }
+    }
+}
+
+impl<T: Send> Chunks<T> for VecChunks<T> {
+    fn fill(&mut self, out: &mut Vec<T>) -> bool {
+        let n = self.it.len().min(CHUNK);
+        out.extend(self.it.by_ref().take(n));
+        n > 0
+    }
+    fn drain_all(self: Box<Self>) -> Vec<T> {
+        // Reuses the vector's buffer when nothing was taken yet.
+        self.it.collect()
+    }
+}
+
+/// One partition of a shared batch, cloned chunk by chunk.
+pub(crate) struct SharedChunks<T> {
+    pub(crate) parts: Arc<Vec<Vec<T>>>,
+    pub(crate) part: usize,
+    pub(crate) pos: usize,
+}
+
+impl<T: Clone + Send + Sync> Chunks<T> for SharedChunks<T> {
+    fn fill(&mut self, out: &mut Vec<T>) -> bool {
+        let p = &self.parts[self.part];
+        let end = (self.pos + CHUNK).min(p.len());
+        out.extend_from_slice(&p[self.pos..end]);
+        let any = end > self.pos;
+        self.pos = end;
+        any
+    }
+    fn drain_all(self: Box<Self>) -> Vec<T> {
+        self.parts[self.part][self.pos..].to_vec()
+    }
+}
+
+/// Any iterator as a chunk source.
+pub(crate) struct IterChunks<I> {
+    pub(crate) it: I,
+}
+
+impl<I: Iterator + Send> Chunks<I::Item> for IterChunks<I> {
+    fn fill(&mut self, out: &mut Vec<I::Item>) -> bool {
+        let before = out.len();
+        out.extend(self.it.by_ref().take(CHUNK));
+        out.len() > before
+    }
+    fn drain_all(self: Box<Self>) -> Vec<I::Item> {
+        self.it.collect()
+    }
+}
+
+/// Shared loop of the element operators: pulls the parent's next chunk into
+/// `buf` and lets `apply` move its elements into `out`, until `apply`
+/// produced something or the parent is exhausted.
+#[inline]
+fn pull<T, U>(
+    src: &mut BoxChunks<T>,
+    buf: &mut Vec<T>,
+    out: &mut Vec<U>,
+    mut apply: impl FnMut(std::vec::Drain<'_, T>, &mut Vec<U>),
+) -> bool {
+    loop {
+        buf.clear();
+        if !src.fill(buf) {
+            return false;
+        }
+        let before = out.len();
+        apply(buf.drain(..), out);
+        if out.len() > before {
+            return true;
+        }
+    }
+}
+
+/// `map` over a chunk source.
+pub(crate) struct MapChunks<T, F> {
+    pub(crate) src: BoxChunks<T>,
+    pub(crate) buf: Vec<T>,
+    pub(crate) f: F,
+}
+
+impl<T: Send, U, F: Fn(T) -> U + Send> Chunks<U> for MapChunks<T, F> {
+    fn fill(&mut self, out: &mut Vec<U>) -> bool {
+        let f = &self.f;
+        pull(&mut self.src, &mut self.buf, out, |d, out| {
+            out.extend(d.map(f))
+        })
+    }
+}
+
+/// `filter` over a chunk source.
+pub(crate) struct FilterChunks<T, F> {
+    pub(crate) src: BoxChunks<T>,
+    pub(crate) f: F,
+    pub(crate) buf: Vec<T>,
+}
+
+impl<T: Send, F: Fn(&T) -> bool + Send> Chunks<T> for FilterChunks<T, F> {
+    fn fill(&mut self, out: &mut Vec<T>) -> bool {
+        let f = &self.f;
+        pull(&mut self.src, &mut self.buf, out, |d, out| {
+            out.extend(d.filter(|x| f(x)))
+        })
+    }
+}
+
+/// `flat_map` over a chunk source.
+pub(crate) struct FlatMapChunks<T, F> {
+    pub(crate) src: BoxChunks<T>,
+    pub(crate) f: F,
+    pub(crate) buf: Vec<T>,
+}
+
+impl<T: Send, I: IntoIterator, F: Fn(T) -> I + Send> Chunks<I::Item> for FlatMapChunks<T, F> {
+    fn fill(&mut self, out: &mut Vec<I::Item>) -> bool {
+        let f = &self.f;
+        pull(&mut self.src, &mut self.buf, out, |d, out| {
+            for x in d {
+                out.extend(f(x));
+            }
+        })
+    }
+}
+
+/// An iterator over one partition's elements, handed to
+/// [`DStream::map_partitions`](crate::DStream::map_partitions) and friends.
+///
+/// It reads the partition a chunk at a time: `next` is an inlined read from
+/// the current chunk, so a closure like `|it| it.map(f).filter(g)` runs as a
+/// monomorphized loop.
+///
+/// ```
+/// use streaming_core::PartitionIter;
+/// let it = PartitionIter::new((1..=3).map(|x| x * 2));
+/// assert_eq!(it.collect::<Vec<_>>(), vec![2, 4, 6]);
+/// ```
+pub struct PartitionIter<T> {
+    cur: std::vec::IntoIter<T>,
+    src: Option<BoxChunks<T>>,
+}
+
+impl<T: Send + 'static> PartitionIter<T> {
+    /// An iterator over the elements of `iter`.
+    pub fn new(iter: impl Iterator<Item = T> + Send + 'static) -> Self {
+        Self::from_chunks(Box::new(IterChunks { it: iter }))
+    }
+
+    /// An iterator over the elements of `v`.
+    pub fn from_vec(v: Vec<T>) -> Self {
+        PartitionIter {
+            cur: v.into_iter(),
+            src: None,
+        }
+    }
+
+    /// An iterator over nothing.
+    pub fn empty() -> Self {
+        Self::from_vec(Vec::new())
+    }
+
+    pub(crate) fn from_chunks(src: BoxChunks<T>) -> Self {
+        PartitionIter {
+            cur: Vec::new().into_iter(),
+            src: Some(src),
+        }
+    }
+
+    /// Loads the next chunk; `false` when exhausted.
+    #[cold]
+    fn refill(&mut self) -> bool {
+        let Some(src) = self.src.as_mut() else {
+            return false;
+        };
+        let mut v = Vec::with_capacity(CHUNK);
+        if src.fill(&mut v) {
+            self.cur = v.into_iter();
+            true
+        } else {
+            self.src = None;
+            false
+        }
+    }
+}
+
+impl<T: Send + 'static> Iterator for PartitionIter<T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(x) = self.cur.next() {
+                return Some(x);
+            }
+            if !self.refill() {
+                return None;
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.cur.len();
+        if self.src.is_some() {
+            (n, None)
+        } else {
+            (n, Some(n))
+        }
+    }
+
+    fn fold<B, G: FnMut(B, T) -> B>(mut self, init: B, mut g: G) -> B {
+        let mut acc = std::mem::take(&mut self.cur).fold(init, &mut g);
+        if let Some(mut src) = self.src.take() {
+            let mut v = Vec::with_capacity(CHUNK);
+            while src.fill(&mut v) {
+                acc = v.drain(..).fold(acc, &mut g);
+            }
+        }
+        acc
+    }
+}
+
+impl<T: Send + 'static> Chunks<T> for PartitionIter<T> {
+    fn fill(&mut self, out: &mut Vec<T>) -> bool {
+        let n = self.cur.len().min(CHUNK);
+        if n > 0 {
+            out.extend(self.cur.by_ref().take(n));
+            return true;
+        }
+        match self.src.as_mut() {
+            Some(src) => src.fill(out),
+            None => false,
+        }
+    }
+    fn drain_all(self: Box<Self>) -> Vec<T> {
+        let this = *self;
+        let mut out: Vec<T> = this.cur.collect();
+        if let Some(src) = this.src {
+            if out.is_empty() {
+                return src.drain_all();
+            }
+            out.extend(src.drain_all());
+        }
+        out
+    }
+}
