@@ -149,22 +149,34 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn new(
+    /// A pipeline built with the plain API by `build`.
+    fn new(threads: usize, build: Build) -> Pipeline {
+        Self::with(threads, |conf, queue| {
+            let ssc = StreamingContext::new(conf)?;
+            let counts = build(ssc.queue_stream(queue, true));
+            Ok((ssc, counts))
+        })
+    }
+
+    /// A pipeline whose context and counts stream `make` creates from a
+    /// configuration (manual clock, 1 s batches) and the input queue.
+    fn with(
         threads: usize,
-        build: impl FnOnce(DStream<String>) -> DStream<(String, u64)>,
+        make: impl FnOnce(
+            StreamingConf,
+            BatchQueue<String>,
+        ) -> streaming::Result<(StreamingContext, DStream<(String, u64)>)>,
     ) -> Pipeline {
         let clock = ManualClock::new();
-        let ssc = StreamingContext::new(
-            StreamingConf::new()
-                .master(format!("local[{threads}]"))
-                .batch_interval(Duration::from_secs(1))
-                .manual_clock(clock.clone()),
-        )
-        .unwrap();
+        let conf = StreamingConf::new()
+            .master(format!("local[{threads}]"))
+            .batch_interval(Duration::from_secs(1))
+            .manual_clock(clock.clone());
         let queue = BatchQueue::new();
+        let (ssc, counts) = make(conf, queue.clone()).unwrap();
         let total = Arc::new(Mutex::new(0));
         let sink = total.clone();
-        build(ssc.queue_stream(queue.clone(), true)).foreach_batch(move |b, _| {
+        counts.foreach_batch(move |b, _| {
             *sink.lock().unwrap() = b.iter().map(|(_, n)| n).sum();
         });
         ssc.start().unwrap();
@@ -245,9 +257,26 @@ fn main() {
             fused,
         ),
     ];
+    let dsl = Pipeline::with(threads, |conf, queue| {
+        stream! {
+            context(conf = conf);
+            let counts = queue_stream(queue, true)
+                .flat_map(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+                .map(|w| (w, 1u64))
+                .reduce_by_key(sum);
+            counts
+        }
+    });
+    let built = pipelines
+        .into_iter()
+        .map(|(name, build)| (name, Pipeline::new(threads, build)))
+        .chain(std::iter::once((
+            "stream!: the same pipeline, fused by the macro",
+            dsl,
+        )));
     let mut contexts = Vec::new();
-    for (name, build) in pipelines {
-        let p = Arc::new(Mutex::new(Pipeline::new(threads, build)));
+    for (name, pipeline) in built {
+        let p = Arc::new(Mutex::new(pipeline));
         contexts.push(p.clone());
         variants.push((
             name,
