@@ -76,6 +76,44 @@ pub enum StreamingError {
         /// What is wrong with it.
         message: String,
     },
+    /// A checkpoint could not be read, or a context could not be recovered
+    /// from it (corrupt files, a changed pipeline, an input that cannot be
+    /// replayed).
+    #[error(transparent)]
+    Checkpoint(crate::checkpoint::CheckpointError),
+    /// A Kafka client operation (metadata, offsets, fetch, commit, client
+    /// creation) failed.
+    #[error("kafka: {operation}: {message}")]
+    Kafka {
+        /// What was being done.
+        operation: String,
+        /// The client's error.
+        message: String,
+    },
+    /// A Kafka offset lies outside what the broker holds for the partition
+    /// and `auto.offset.reset` is `none`.
+    #[error("kafka: offset {offset} of {partition} is out of range [{earliest}, {latest}] and auto.offset.reset is none")]
+    KafkaOffsetOutOfRange {
+        /// The partition, as `topic-partition`.
+        partition: String,
+        /// The offset asked for.
+        offset: i64,
+        /// The partition's earliest offset.
+        earliest: i64,
+        /// The partition's latest offset (the next one to be written).
+        latest: i64,
+    },
+    /// A Kafka record could not be decoded into the stream's key or value
+    /// type (and the stream is configured to fail on such records).
+    #[error("kafka: cannot decode record {offset} of {partition}: {message}")]
+    KafkaDecode {
+        /// The partition, as `topic-partition`.
+        partition: String,
+        /// The record's offset.
+        offset: i64,
+        /// Why it could not be decoded.
+        message: String,
+    },
 }
 
 impl StreamingError {

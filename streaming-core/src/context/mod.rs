@@ -65,6 +65,9 @@ pub(crate) struct ContextInner {
     pub(crate) graph: Mutex<Graph>,
     run: Arc<RunShared>,
     running: Mutex<Option<Running>>,
+    /// Set by `get_or_create` when the context was recovered from a
+    /// checkpoint.
+    pub(crate) recovery: Mutex<Option<crate::checkpoint::Recovery>>,
 }
 
 /// The entry point of a streaming application (Spark's `StreamingContext`):
@@ -131,6 +134,7 @@ impl StreamingContext {
                 graph: Mutex::new(Graph::default()),
                 run: Arc::new(RunShared::new()),
                 running: Mutex::new(None),
+                recovery: Mutex::new(None),
                 conf,
             }),
         })
@@ -287,8 +291,28 @@ impl StreamingContext {
             .map_err(|e| StreamingError::io("cannot start the tokio runtime", e))?;
         let clock = inner.conf.clock();
         let interval = inner.batch_interval;
-        let first = clock.now().floor(interval) + interval;
-        inner.env.set_zero_time(first - interval);
+        // A recovered context runs again from its checkpoint's time, with
+        // the zero time of the run that wrote it.
+        let recovery = inner.recovery.lock().unwrap().clone();
+        let (first, zero) = match &recovery {
+            Some(r) => (r.time, r.zero_time),
+            None => {
+                let first = clock.now().floor(interval) + interval;
+                (first, first - interval)
+            }
+        };
+        inner.env.set_zero_time(zero);
+        let checkpointer = match inner.env.checkpoint_dir() {
+            Some(dir) => Some(crate::checkpoint::Checkpointer::new(
+                dir,
+                &inner.conf,
+                zero,
+                interval,
+                &frozen,
+                recovery.as_ref().map(|r| r.time),
+            )?),
+            None => None,
+        };
         for (i, input) in frozen.inputs.iter().enumerate() {
             let ctx = InputContext::new(
                 input.stream_id(),
@@ -306,6 +330,19 @@ impl StreamingContext {
         }
         let (stop_tx, stop_rx) = watch::channel(StopRequest::Run);
         let stop_tx = Arc::new(stop_tx);
+        if let Err(e) = crate::checkpoint::install_signal_handler(
+            &inner.conf,
+            &runtime,
+            Arc::downgrade(inner),
+            stop_tx.clone(),
+            inner.run.clone(),
+        ) {
+            for started in &frozen.inputs {
+                started.stop();
+            }
+            runtime.shutdown_background();
+            return Err(e);
+        }
         let (job_tx, job_rx) = mpsc::channel();
         let executor = {
             let (graph, env, listeners, run, stop) = (
@@ -317,7 +354,9 @@ impl StreamingContext {
             );
             std::thread::Builder::new()
                 .name(scheduler::EXECUTOR_THREAD.into())
-                .spawn(move || scheduler::executor_loop(graph, env, listeners, run, job_rx, stop))
+                .spawn(move || {
+                    scheduler::executor_loop(graph, env, listeners, run, job_rx, stop, checkpointer)
+                })
                 .map_err(|e| StreamingError::io("cannot start the job executor thread", e))?
         };
         runtime.spawn(scheduler::generator_loop(

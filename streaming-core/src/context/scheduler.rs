@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::env::Env;
 use super::listener::{BatchInfo, ListenerBus, OutputOperationInfo};
+use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
 use crate::dstream::node::AnyNode;
 use crate::dstream::output::OutputOp;
@@ -187,7 +188,9 @@ pub(crate) async fn generator_loop(
 }
 
 /// Runs batches in order until the generator hangs up; stops everything on
-/// the first failed batch.
+/// the first failed batch. With a checkpointer, takes the checkpoints that
+/// are due between batches, and a final one after a clean stop (no error,
+/// no batch dropped).
 pub(crate) fn executor_loop(
     graph: Arc<FrozenGraph>,
     env: Arc<Env>,
@@ -195,12 +198,20 @@ pub(crate) fn executor_loop(
     run: Arc<RunShared>,
     jobs: mpsc::Receiver<JobSet>,
     stop: Arc<watch::Sender<StopRequest>>,
+    checkpointer: Option<Checkpointer>,
 ) {
+    let mut last_run = None;
     while let Ok(job) = jobs.recv() {
         if run.discard.load(Ordering::SeqCst) {
             tracing::debug!(time = %job.time, "batch dropped by stop");
             continue;
         }
+        if let Some(c) = &checkpointer {
+            if c.is_due(job.time) {
+                c.take(job.time, env.last_generated());
+            }
+        }
+        last_run = Some(job.time);
         match run_batch(&graph, &env, &listeners, &job) {
             Ok(()) => run.update(|s| s.last_completed = Some(job.time)),
             Err(e) => {
@@ -216,6 +227,14 @@ pub(crate) fn executor_loop(
                 });
             }
         }
+    }
+    if let Some(c) = checkpointer {
+        let clean =
+            !run.discard.load(Ordering::SeqCst) && run.state.lock().unwrap().error.is_none();
+        if let (true, Some(last)) = (clean, last_run) {
+            c.take(c.next_batch(last), env.last_generated());
+        }
+        c.finish();
     }
     run.update(|s| s.executor_done = true);
 }

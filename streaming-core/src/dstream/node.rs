@@ -57,10 +57,12 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     #[allow(dead_code)]
     fn memoized_times(&self) -> Vec<Time>;
     /// The node's operator state, if it keeps any across batches.
-    #[allow(dead_code)]
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         None
     }
+    /// The Rust type of the node's elements (part of the pipeline structure
+    /// a checkpoint records).
+    fn element_type(&self) -> &'static str;
 }
 
 /// What every node has whatever its element type.
@@ -72,6 +74,11 @@ pub(crate) struct NodeMeta {
     consumers: AtomicUsize,
     remember: Mutex<Duration>,
     cached: AtomicBool,
+    /// A name given with `DStream::name` (identifies stateful operators in
+    /// checkpoints).
+    pub(crate) user_name: Mutex<Option<String>>,
+    /// The interval set with `DStream::checkpoint`.
+    pub(crate) checkpoint_interval: Mutex<Option<Duration>>,
 }
 
 impl NodeMeta {
@@ -92,6 +99,8 @@ impl NodeMeta {
             consumers: AtomicUsize::new(0),
             remember: Mutex::new(slide),
             cached: AtomicBool::new(false),
+            user_name: Mutex::new(None),
+            checkpoint_interval: Mutex::new(None),
         }
     }
 
@@ -209,6 +218,9 @@ impl<T: Data> AnyNode for Node<T> {
     }
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         self.op.stateful()
+    }
+    fn element_type(&self) -> &'static str {
+        std::any::type_name::<T>()
     }
 }
 

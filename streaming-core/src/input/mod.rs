@@ -11,7 +11,7 @@ mod fn_source;
 mod glob;
 mod queue;
 pub(crate) mod receiver;
-mod settings;
+pub(crate) mod settings;
 mod socket;
 
 use std::sync::{Arc, Mutex};
@@ -115,22 +115,34 @@ pub trait InputSource<T>: Send + Sync + 'static {
         false
     }
 
-    /// Whether this input can be recovered from a checkpoint (a replayable
-    /// source: files, Kafka offsets). A queue stream cannot, as in Spark.
+    /// Whether this input can be recovered from a checkpoint: whether its
+    /// batches can be replayed (files, Kafka offsets). Recovering a pipeline
+    /// with an input that cannot (a queue stream, as in Spark) is an error
+    /// ([`CheckpointError::NotRecoverable`](crate::checkpoint::CheckpointError::NotRecoverable)).
     fn is_recoverable(&self) -> bool {
         false
     }
 
-    /// What a checkpoint must hold for this input to recompute the batches
-    /// it has generated and not yet forgotten, and to continue after them
-    /// (files read per batch time, offset ranges per batch time...), encoded
-    /// by the input. `None` for inputs that keep nothing.
+    /// What a checkpoint must hold for this input, encoded by the input
+    /// (files read per batch time, offset ranges per batch time...); `None`
+    /// for inputs that keep nothing.
+    ///
+    /// Called on the executor thread between two batches: every batch
+    /// before the checkpoint time has been computed, none after (the
+    /// generator may meanwhile call [`on_batch_time`](Self::on_batch_time)
+    /// for later times). Recovery runs again every batch time from the
+    /// checkpoint time on, so the data must let the input compute again the
+    /// batches it recorded (with the same data) and continue after them
+    /// without skipping or repeating anything. An `Err` skips this
+    /// checkpoint (logged); the batches go on.
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
         None
     }
 
-    /// Restores what [`checkpoint_data`](Self::checkpoint_data) returned,
-    /// before `start`, when a context is recovered from a checkpoint.
+    /// Restores what [`checkpoint_data`](Self::checkpoint_data) returned
+    /// when a context is recovered from a checkpoint, before `start`. An
+    /// `Err` fails the recovery
+    /// ([`CheckpointError::Restore`](crate::checkpoint::CheckpointError::Restore)).
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()> {
         let _ = bytes;
         Ok(())
@@ -145,6 +157,9 @@ pub(crate) trait InputHandle: Send + Sync {
     fn stop(&self);
     fn on_batch_time(&self, time: Time);
     fn has_pending_data(&self) -> bool;
+    fn is_recoverable(&self) -> bool;
+    fn checkpoint_data(&self) -> Option<Result<Vec<u8>>>;
+    fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()>;
 }
 
 /// Connects an [`InputSource`] to the graph, both as an operator (its node's
@@ -200,5 +215,14 @@ impl<T: Data> InputHandle for SourceOp<T> {
     }
     fn has_pending_data(&self) -> bool {
         self.source.has_pending_data()
+    }
+    fn is_recoverable(&self) -> bool {
+        self.source.is_recoverable()
+    }
+    fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
+        self.source.checkpoint_data()
+    }
+    fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()> {
+        self.source.restore_checkpoint_data(bytes)
     }
 }

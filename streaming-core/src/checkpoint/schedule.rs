@@ -1,0 +1,209 @@
+//! When checkpoints are taken, and taking them: the [`Checkpointer`] the
+//! executor calls between batches.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::format::{CheckpointData, InputData, OperatorState};
+use super::graph::{GraphDescription, StatefulEntry};
+use super::store;
+use super::writer::Writer;
+use crate::conf::StreamingConf;
+use crate::context::scheduler::FrozenGraph;
+use crate::dstream::node::AnyNode;
+use crate::error::{Result, StreamingError};
+use crate::input::InputHandle;
+use crate::time::Time;
+
+/// The smallest interval Spark's default checkpoint interval reaches.
+const MIN_DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Spark's default checkpoint interval of a stream sliding every `slide`:
+/// the smallest multiple of the slide that is at least 10 s.
+pub(crate) fn default_interval(slide: Duration) -> Duration {
+    let slide_ms = slide.as_millis().max(1) as u64;
+    let min_ms = MIN_DEFAULT_INTERVAL.as_millis() as u64;
+    Duration::from_millis(min_ms.div_ceil(slide_ms) * slide_ms)
+}
+
+/// The checkpoint intervals of a graph: every stream's explicit interval,
+/// Spark's default for stateful streams without one, and, when that leaves
+/// none, the default for the batch interval.
+fn intervals(nodes: &[Arc<dyn AnyNode>], batch_interval: Duration) -> Vec<Duration> {
+    let mut out: Vec<Duration> = Vec::new();
+    for node in nodes {
+        let meta = node.meta();
+        let explicit = *meta.checkpoint_interval.lock().unwrap();
+        let interval = match explicit {
+            Some(d) => Some(d),
+            None if node.stateful().is_some() || node.requires_checkpoint() => {
+                Some(default_interval(meta.slide))
+            }
+            None => None,
+        };
+        if let Some(d) = interval {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(default_interval(batch_interval));
+    }
+    out.sort();
+    out
+}
+
+/// Takes checkpoints of a running graph and hands them to the background
+/// writer. Owned by the executor thread.
+pub(crate) struct Checkpointer {
+    conf: StreamingConf,
+    zero: Time,
+    batch_interval: Duration,
+    intervals: Vec<Duration>,
+    inputs: Vec<Arc<dyn InputHandle>>,
+    description: GraphDescription,
+    stateful: Vec<StatefulEntry>,
+    /// The time of the checkpoint this run was recovered from: it is on
+    /// disk already.
+    recovered_at: Option<Time>,
+    writer: Writer,
+}
+
+impl Checkpointer {
+    /// A checkpointer writing into `dir` for `graph`, whose zero time is
+    /// `zero`. Fails on a duplicate stateful name or an invalid setting.
+    pub(crate) fn new(
+        dir: PathBuf,
+        conf: &StreamingConf,
+        zero: Time,
+        batch_interval: Duration,
+        graph: &FrozenGraph,
+        recovered_at: Option<Time>,
+    ) -> Result<Checkpointer> {
+        let keep = store::retained(conf)?;
+        let (description, stateful) = GraphDescription::describe(
+            batch_interval,
+            &graph.nodes,
+            &graph.inputs,
+            &graph.outputs,
+        )?;
+        let intervals = intervals(&graph.nodes, batch_interval);
+        tracing::info!(
+            dir = %dir.display(),
+            ?intervals,
+            stateful = stateful.len(),
+            keep,
+            "checkpointing enabled"
+        );
+        for input in &graph.inputs {
+            if !input.is_recoverable() {
+                tracing::info!(
+                    input = %input.name(),
+                    "this input cannot be replayed: the checkpoints written cannot be recovered from"
+                );
+            }
+        }
+        let writer = Writer::start(dir, keep)
+            .map_err(|e| StreamingError::io("cannot start the checkpoint writer thread", e))?;
+        Ok(Checkpointer {
+            conf: conf.clone(),
+            zero,
+            batch_interval,
+            intervals,
+            inputs: graph.inputs.clone(),
+            description,
+            stateful,
+            recovered_at,
+            writer,
+        })
+    }
+
+    /// Whether a checkpoint is due before batch `time` runs.
+    pub(crate) fn is_due(&self, time: Time) -> bool {
+        if Some(time) == self.recovered_at || time <= self.zero {
+            return false;
+        }
+        let since = Time::from_millis(time.as_millis() - self.zero.as_millis());
+        self.intervals.iter().any(|&d| since.is_multiple_of(d))
+    }
+
+    /// The batch time after `time`.
+    pub(crate) fn next_batch(&self, time: Time) -> Time {
+        time + self.batch_interval
+    }
+
+    /// Takes the checkpoint of `time` (every batch before it has run, none
+    /// after) and queues it for writing. Failures are logged: the batches go
+    /// on, and a recovery would start from an older checkpoint.
+    pub(crate) fn take(&self, time: Time, last_generated: Option<Time>) {
+        let started = Instant::now();
+        let mut states = Vec::with_capacity(self.stateful.len());
+        for entry in &self.stateful {
+            match entry.op.snapshot() {
+                Ok(snapshot) => states.push(OperatorState {
+                    name: entry.name.clone(),
+                    snapshot,
+                }),
+                Err(e) => {
+                    tracing::error!(%time, operator = %entry.name, error = %e, "cannot snapshot the state; checkpoint skipped");
+                    return;
+                }
+            }
+        }
+        let mut inputs = Vec::with_capacity(self.inputs.len());
+        for input in &self.inputs {
+            let data = match input.checkpoint_data() {
+                None => None,
+                Some(Ok(bytes)) => Some(bytes),
+                Some(Err(e)) => {
+                    tracing::error!(%time, input = %input.name(), error = %e, "cannot checkpoint the input; checkpoint skipped");
+                    return;
+                }
+            };
+            inputs.push(InputData {
+                name: input.name(),
+                data,
+            });
+        }
+        let mut pending = Vec::new();
+        if let Some(last) = last_generated {
+            let mut t = time;
+            while t <= last {
+                pending.push(t);
+                t = t + self.batch_interval;
+            }
+        }
+        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = states.len(), "checkpoint snapshot taken");
+        self.writer.submit(CheckpointData {
+            time,
+            zero_time: self.zero,
+            taken_at: Time::now(),
+            conf: self.conf.clone(),
+            pending,
+            graph: self.description.clone(),
+            inputs,
+            states,
+        });
+    }
+
+    /// Waits for the queued checkpoints to be written.
+    pub(crate) fn finish(mut self) {
+        self.writer.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_interval_is_the_first_multiple_of_the_slide_from_ten_seconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(default_interval(ms(1000)), ms(10_000));
+        assert_eq!(default_interval(ms(3000)), ms(12_000));
+        assert_eq!(default_interval(ms(300)), ms(10_200));
+        assert_eq!(default_interval(ms(15_000)), ms(15_000));
+    }
+}

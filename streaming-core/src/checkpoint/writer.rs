@@ -1,0 +1,101 @@
+//! The background checkpoint writer: encodes, writes and prunes off the
+//! executor thread, so batches never wait for the disk.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use super::format::{encode, CheckpointData};
+use super::store;
+
+/// A thread writing the checkpoints it is handed, newest wins: when it
+/// falls behind, checkpoints superseded by a newer one are skipped.
+pub(crate) struct Writer {
+    tx: Option<mpsc::Sender<Box<CheckpointData>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer for `dir`, keeping the newest `keep` checkpoints.
+    pub(crate) fn start(dir: PathBuf, keep: usize) -> std::io::Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Box<CheckpointData>>();
+        let handle = std::thread::Builder::new()
+            .name("streaming-checkpoint-writer".into())
+            .spawn(move || {
+                while let Ok(mut data) = rx.recv() {
+                    // Only the newest of what is queued matters.
+                    while let Ok(newer) = rx.try_recv() {
+                        tracing::debug!(
+                            skipped = %data.time,
+                            newer = %newer.time,
+                            "checkpoint superseded before it was written"
+                        );
+                        data = newer;
+                    }
+                    write_one(&dir, keep, &data);
+                }
+            })?;
+        Ok(Writer {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues a checkpoint for writing.
+    pub(crate) fn submit(&self, data: CheckpointData) {
+        if let Some(tx) = &self.tx {
+            if tx.send(Box::new(data)).is_err() {
+                tracing::error!("the checkpoint writer has exited; checkpoint dropped");
+            }
+        }
+    }
+
+    /// Writes what is queued, then stops the thread.
+    pub(crate) fn finish(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.handle.take() {
+            if h.join().is_err() {
+                tracing::error!("the checkpoint writer panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData) {
+    let started = std::time::Instant::now();
+    let bytes = match encode(data) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(time = %data.time, error = %e, "cannot encode the checkpoint; not written");
+            return;
+        }
+    };
+    match store::write_atomic(dir, data.time, &bytes) {
+        Ok(path) => {
+            tracing::info!(
+                time = %data.time,
+                path = %path.display(),
+                bytes = bytes.len(),
+                elapsed = ?started.elapsed(),
+                "checkpoint written"
+            );
+            match store::prune(dir, keep) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "old checkpoints deleted"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete old checkpoints"),
+            }
+        }
+        Err(e) => tracing::error!(
+            time = %data.time,
+            dir = %dir.display(),
+            error = %e,
+            "cannot write the checkpoint; recovery would start from an older one"
+        ),
+    }
+}
