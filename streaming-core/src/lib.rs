@@ -13,6 +13,8 @@
 //! - `context`: configuration, lifecycle, the job generator (tokio) and the
 //!   executor, listeners;
 //! - `input`: the [`InputSource`] trait and the queue input;
+//! - [`checkpoint`]: checkpoints, recovery
+//!   ([`StreamingContext::get_or_create`]) and the graceful stop on signals;
 //! - [`testing`]: a harness driving batches with a manual clock.
 //!
 //! ```
@@ -29,18 +31,22 @@
 #![deny(missing_docs)]
 
 mod batch;
+pub mod checkpoint;
 mod clock;
 mod conf;
 mod context;
 mod dstream;
 mod error;
 mod input;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod output;
 mod time;
 
 pub mod testing;
 
 pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
+pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;
 pub use context::listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};

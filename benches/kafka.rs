@@ -1,0 +1,3 @@
+//! Work in progress (Kafka direct stream, issue 7).
+
+fn main() {}

@@ -1,0 +1,632 @@
+//! The direct stream's input source: the driver side (which offsets each
+//! batch reads, fixed at batch time), the hand-off of ranges to the worker
+//! threads, checkpointing, and commits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::client::{self, close_consumer, create_consumer, End, KafkaConsumer};
+use super::commit::{CommitCallback, Committer};
+use super::config::Settings;
+use super::deser::KafkaDeserialize;
+use super::record::{ConsumerRecord, OffsetRange, TopicPartition};
+use super::stats::KafkaStreamStats;
+use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
+use super::worker::{ReadTask, Workers};
+use crate::batch::{Batch, Data};
+use crate::error::{Result, StreamingError};
+use crate::input::{InputContext, InputSource};
+use crate::time::Time;
+
+/// The ranges of one batch time.
+#[derive(Clone, Debug)]
+struct Planned {
+    ranges: Vec<OffsetRange>,
+    /// Why the batch must fail (an offset out of range with
+    /// `auto.offset.reset=none`).
+    error: Option<StreamingError>,
+    computed: bool,
+}
+
+/// Retry pacing of the driver's queries.
+struct Backoff {
+    delay: Duration,
+    not_before: Option<Instant>,
+}
+
+/// What the driver tracks between batches.
+struct Tracking {
+    /// The next offset to read of every known partition: the end of the
+    /// latest batch's range.
+    current: BTreeMap<TopicPartition, i64>,
+    /// The planned ranges, by batch time.
+    batches: BTreeMap<Time, Planned>,
+    /// Whether the starting offsets have been resolved (partitions found
+    /// later start at their earliest offset).
+    initialized: bool,
+    backoff: Backoff,
+    /// Which worker reads which partition.
+    placement: BTreeMap<TopicPartition, usize>,
+}
+
+/// What the checkpoint of a direct stream holds.
+#[derive(Serialize, Deserialize)]
+struct KafkaCheckpoint {
+    current: Vec<(TopicPartition, i64)>,
+    batches: Vec<(Time, Vec<OffsetRange>)>,
+    initialized: bool,
+}
+
+/// The non-generic state of a stream, shared by the source, its workers,
+/// and the user's [`KafkaOffsets`](super::KafkaOffsets) handles.
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) params: ConsumerParams,
+    pub(crate) settings: Settings,
+    pub(crate) stats: KafkaStreamStats,
+    /// The group id of the partition consumers (never joined, never committed).
+    pub(crate) executor_group: String,
+    selection: Selection,
+    explicit_offsets: BTreeMap<TopicPartition, i64>,
+    location: LocationStrategy,
+    interval: Duration,
+    tracking: Mutex<Tracking>,
+    driver: Mutex<Option<KafkaConsumer>>,
+    committer: Committer,
+    ctx: OnceLock<InputContext>,
+    stopped: AtomicBool,
+}
+
+impl Shared {
+    /// Reports a problem to the log and the listeners.
+    pub(crate) fn report(&self, message: String) {
+        match self.ctx.get() {
+            Some(ctx) => ctx.report_error(message),
+            None => tracing::warn!(input = %self.name, %message, "Kafka direct stream"),
+        }
+    }
+
+    pub(crate) fn input_context(&self) -> Option<InputContext> {
+        self.ctx.get().cloned()
+    }
+
+    pub(crate) fn offset_ranges(&self, time: Time) -> Option<Vec<OffsetRange>> {
+        let t = self.tracking.lock().unwrap();
+        t.batches.get(&time).map(|p| p.ranges.clone())
+    }
+
+    pub(crate) fn current_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        self.tracking.lock().unwrap().current.clone()
+    }
+
+    pub(crate) fn placement(&self) -> BTreeMap<TopicPartition, usize> {
+        self.tracking.lock().unwrap().placement.clone()
+    }
+
+    pub(crate) fn commit(&self, ranges: &[OffsetRange], callback: Option<CommitCallback>) {
+        let mut offsets = BTreeMap::new();
+        for r in ranges {
+            let e = offsets.entry(r.topic_partition()).or_insert(r.until_offset);
+            *e = (*e).max(r.until_offset);
+        }
+        self.committer.submit(self, offsets, callback);
+    }
+
+    /// Runs the driver's queries: the partitions, and their earliest and
+    /// latest offsets (plus committed offsets for partitions not known yet).
+    fn query(&self, known: &BTreeMap<TopicPartition, i64>) -> Result<QueryResult> {
+        let timeout = self.settings.query_timeout;
+        let mut driver = self.driver.lock().unwrap();
+        if driver.is_none() {
+            let group = self
+                .params
+                .group_id
+                .clone()
+                .unwrap_or_else(|| self.executor_group.clone());
+            let config = self.params.config_with_group(&group);
+            *driver = Some(create_consumer(&config, format!("{}/driver", self.name))?);
+        }
+        let consumer = driver.as_ref().expect("created above");
+        let partitions = client::discover_partitions(consumer, &self.selection, timeout)?;
+        let new: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| !known.contains_key(*tp) && !self.explicit_offsets.contains_key(*tp))
+            .cloned()
+            .collect();
+        let committed = match (&self.params.group_id, new.is_empty()) {
+            (Some(_), false) => client::committed_offsets(consumer, &new, timeout)?,
+            _ => BTreeMap::new(),
+        };
+        let earliest = client::list_offsets(consumer, &partitions, End::Earliest, timeout)?;
+        let latest = client::list_offsets(consumer, &partitions, End::Latest, timeout)?;
+        Ok(QueryResult {
+            partitions,
+            committed,
+            earliest,
+            latest,
+        })
+    }
+
+    /// Queries the broker unless a previous failure's backoff is running;
+    /// reports failures.
+    fn query_with_backoff(&self, what: &str) -> Option<QueryResult> {
+        let known = {
+            let t = self.tracking.lock().unwrap();
+            if t.backoff.not_before.is_some_and(|nb| Instant::now() < nb) {
+                return None;
+            }
+            t.current.clone()
+        };
+        let result = blocking(|| self.query(&known));
+        let mut t = self.tracking.lock().unwrap();
+        match result {
+            Ok(q) => {
+                t.backoff.delay = self.settings.retry_backoff.0;
+                t.backoff.not_before = None;
+                Some(q)
+            }
+            Err(e) => {
+                self.stats.query_failed();
+                let delay = t.backoff.delay;
+                t.backoff.not_before = Some(Instant::now() + delay);
+                t.backoff.delay = (delay * 2).min(self.settings.retry_backoff.1);
+                drop(t);
+                self.report(format!(
+                    "{what}: {e} (brokers: {}); retrying in {delay:?}, batches until then read nothing new",
+                    self.params.bootstrap
+                ));
+                None
+            }
+        }
+    }
+
+    /// The offset a partition first seen now starts from.
+    fn initial_offset(
+        &self,
+        tp: &TopicPartition,
+        q: &QueryResult,
+        initialized: bool,
+    ) -> std::result::Result<i64, StreamingError> {
+        if let Some(&o) = self.explicit_offsets.get(tp) {
+            return Ok(o);
+        }
+        if let Some(&o) = q.committed.get(tp) {
+            return Ok(o);
+        }
+        if initialized {
+            // Found after the start: read everything it holds.
+            return Ok(q.earliest[tp]);
+        }
+        match self.params.reset {
+            OffsetReset::Earliest => Ok(q.earliest[tp]),
+            OffsetReset::Latest => Ok(q.latest[tp]),
+            OffsetReset::None => Err(StreamingError::Kafka {
+                operation: format!("starting offset of {tp}"),
+                message: format!(
+                    "no committed offset for group {:?} and auto.offset.reset is none",
+                    self.params.group_id.as_deref().unwrap_or("")
+                ),
+            }),
+        }
+    }
+
+    /// Applies a query: starting offsets of new partitions, placement, and
+    /// (for a batch) the ranges. Returns the batch's error, if any.
+    fn apply(&self, t: &mut Tracking, q: &QueryResult, time: Option<Time>) -> Planned {
+        let mut ranges = Vec::with_capacity(q.partitions.len());
+        let mut error = None;
+        let mut changed = false;
+        for tp in &q.partitions {
+            let from = match t.current.get(tp) {
+                Some(&o) => o,
+                None => match self.initial_offset(tp, q, t.initialized) {
+                    Ok(o) => {
+                        changed = true;
+                        tracing::info!(input = %self.name, partition = %tp, offset = o, "reading a new partition");
+                        o
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                        continue;
+                    }
+                },
+            };
+            let (low, high) = (q.earliest[tp], q.latest[tp]);
+            let from = if from < low || from > high {
+                self.stats.offset_reset();
+                match self.params.reset {
+                    OffsetReset::None => {
+                        error.get_or_insert(StreamingError::KafkaOffsetOutOfRange {
+                            partition: tp.to_string(),
+                            offset: from,
+                            earliest: low,
+                            latest: high,
+                        });
+                        continue;
+                    }
+                    reset => {
+                        let to = if reset == OffsetReset::Earliest {
+                            low
+                        } else {
+                            high
+                        };
+                        self.report(format!(
+                            "offset {from} of {tp} is out of range [{low}, {high}]; continuing from {to} (auto.offset.reset={})",
+                            reset.as_str()
+                        ));
+                        to
+                    }
+                }
+            } else {
+                from
+            };
+            let until = match (time, self.settings.max_per_batch) {
+                (None, _) => from,
+                (Some(_), Some(max)) => high.min(from.saturating_add(max as i64)),
+                (Some(_), None) => high,
+            };
+            t.current.insert(tp.clone(), until);
+            ranges.push(OffsetRange::new(
+                tp.topic.clone(),
+                tp.partition,
+                from,
+                until,
+            ));
+        }
+        t.initialized = true;
+        if changed || t.placement.len() != t.current.len() {
+            let all: Vec<TopicPartition> = t.current.keys().cloned().collect();
+            t.placement = place(&all, &self.location, self.settings.workers);
+        }
+        Planned {
+            ranges,
+            error,
+            computed: false,
+        }
+    }
+
+    /// Fixes the ranges of batch `time`.
+    fn plan(&self, time: Time) {
+        if self.tracking.lock().unwrap().batches.contains_key(&time) {
+            // Restored from a checkpoint: re-read exactly those ranges.
+            return;
+        }
+        let query = if self.stopped.load(Ordering::SeqCst) {
+            None
+        } else {
+            self.query_with_backoff(&format!("cannot plan batch {time}"))
+        };
+        let mut t = self.tracking.lock().unwrap();
+        let planned = match &query {
+            Some(q) => self.apply(&mut t, q, Some(time)),
+            // No new records: empty ranges at the current offsets.
+            None => Planned {
+                ranges: t
+                    .current
+                    .iter()
+                    .map(|(tp, &o)| OffsetRange::new(tp.topic.clone(), tp.partition, o, o))
+                    .collect(),
+                error: None,
+                computed: false,
+            },
+        };
+        tracing::debug!(input = %self.name, %time, ranges = ?planned.ranges, "batch planned");
+        t.batches.insert(time, planned);
+        // Forget computed batches older than the retention.
+        let retention = (self.interval * 20).max(Duration::from_secs(60));
+        let horizon = time.saturating_sub(retention);
+        t.batches.retain(|&bt, p| bt >= horizon || !p.computed);
+    }
+}
+
+/// The answers of one round of driver queries.
+struct QueryResult {
+    partitions: Vec<TopicPartition>,
+    committed: BTreeMap<TopicPartition, i64>,
+    earliest: BTreeMap<TopicPartition, i64>,
+    latest: BTreeMap<TopicPartition, i64>,
+}
+
+/// Places partitions on workers (see [`LocationStrategy`]).
+pub(crate) fn place(
+    partitions: &[TopicPartition],
+    location: &LocationStrategy,
+    workers: usize,
+) -> BTreeMap<TopicPartition, usize> {
+    let workers = workers.max(1);
+    let fixed: HashMap<TopicPartition, usize> = match location {
+        LocationStrategy::PreferFixed(m) => m.clone(),
+        LocationStrategy::PreferConsistent | LocationStrategy::PreferBrokers => HashMap::new(),
+    };
+    let mut out = BTreeMap::new();
+    let mut i = 0;
+    for tp in partitions {
+        match fixed.get(tp) {
+            Some(&w) => {
+                out.insert(tp.clone(), w % workers);
+            }
+            None => {
+                out.insert(tp.clone(), i % workers);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Runs blocking client calls from the generator's tokio task without
+/// stalling the runtime's other tasks.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// The input source of a direct stream.
+pub(crate) struct DirectKafkaSource<K, V> {
+    shared: Arc<Shared>,
+    workers: OnceLock<Workers<K, V>>,
+}
+
+impl<K, V> DirectKafkaSource<K, V>
+where
+    K: KafkaDeserialize + Data,
+    V: KafkaDeserialize + Data,
+{
+    pub(crate) fn new(
+        app: &str,
+        location: LocationStrategy,
+        strategy: ConsumerStrategy,
+        settings: Settings,
+        interval: Duration,
+    ) -> Result<Self> {
+        let params = ConsumerParams::resolve(&strategy.params)?;
+        if let LocationStrategy::PreferFixed(m) = &location {
+            if let Some((tp, w)) = m.iter().find(|(_, &w)| w >= settings.workers) {
+                return Err(StreamingError::Config(format!(
+                    "PreferFixed places {tp} on worker {w}, but the stream has {} workers (0..{})",
+                    settings.workers, settings.workers
+                )));
+            }
+        }
+        if location == LocationStrategy::PreferBrokers {
+            tracing::info!("PreferBrokers: every worker runs on this host, so partitions are spread as by PreferConsistent");
+        }
+        let name = match &strategy.selection {
+            Selection::Topics(t) => format!("kafka direct stream [{}]", t.join(", ")),
+            Selection::Pattern(r) => format!("kafka direct stream [pattern {}]", r.as_str()),
+            Selection::Partitions(p) => format!(
+                "kafka direct stream [{}]",
+                p.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let executor_group = match &params.group_id {
+            Some(g) => format!("{g}-executor"),
+            None => format!("{app}-streaming-executor"),
+        };
+        let stats = KafkaStreamStats::new(settings.workers);
+        Ok(DirectKafkaSource {
+            shared: Arc::new(Shared {
+                name,
+                params,
+                stats,
+                executor_group,
+                selection: strategy.selection,
+                explicit_offsets: strategy.offsets,
+                location,
+                interval,
+                tracking: Mutex::new(Tracking {
+                    current: BTreeMap::new(),
+                    batches: BTreeMap::new(),
+                    initialized: false,
+                    backoff: Backoff {
+                        delay: settings.retry_backoff.0,
+                        not_before: None,
+                    },
+                    placement: BTreeMap::new(),
+                }),
+                settings,
+                driver: Mutex::new(None),
+                committer: Committer::default(),
+                ctx: OnceLock::new(),
+                stopped: AtomicBool::new(false),
+            }),
+            workers: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+impl<K, V> InputSource<ConsumerRecord<K, V>> for DirectKafkaSource<K, V>
+where
+    K: KafkaDeserialize + Data,
+    V: KafkaDeserialize + Data,
+{
+    fn name(&self) -> String {
+        self.shared.name.clone()
+    }
+
+    fn start(&self, ctx: &InputContext) -> Result<()> {
+        let _ = self.shared.ctx.set(ctx.clone());
+        self.shared.stopped.store(false, Ordering::SeqCst);
+        if self.workers.get().is_none() {
+            let w = Workers::spawn(&self.shared, ctx.stream_id())?;
+            let _ = self.workers.set(w);
+        }
+        // Resolve the starting offsets now, so that `latest` means the
+        // latest offsets at start. A broker that is down is reported and
+        // the offsets are resolved at the first batch that reaches it.
+        let initialized = self.shared.tracking.lock().unwrap().initialized;
+        if !initialized {
+            if let Some(q) = self
+                .shared
+                .query_with_backoff("cannot resolve the starting offsets")
+            {
+                let mut t = self.shared.tracking.lock().unwrap();
+                let planned = self.shared.apply(&mut t, &q, None);
+                if let Some(e) = planned.error {
+                    drop(t);
+                    self.shared.report(format!("starting offsets: {e}"));
+                }
+            }
+        }
+        tracing::info!(input = %self.shared.name, current = ?self.shared.current_offsets(), "Kafka direct stream started");
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        if let Some(w) = self.workers.get() {
+            w.release();
+        }
+        let driver = self.shared.driver.lock().unwrap().take();
+        if let Some(d) = driver {
+            close_consumer(d, &format!("{}/driver", self.shared.name));
+        }
+    }
+
+    fn on_batch_time(&self, time: Time) {
+        self.shared.plan(time);
+    }
+
+    fn compute(&self, time: Time) -> Result<Option<Batch<ConsumerRecord<K, V>>>> {
+        let planned = {
+            let mut t = self.shared.tracking.lock().unwrap();
+            match t.batches.get_mut(&time) {
+                Some(p) => {
+                    p.computed = true;
+                    p.clone()
+                }
+                None => {
+                    tracing::warn!(input = %self.shared.name, %time, "no offset ranges were planned for this batch");
+                    return Ok(None);
+                }
+            }
+        };
+        if let Some(e) = planned.error {
+            return Err(e);
+        }
+        let placement = self.shared.placement();
+        let workers = self.workers.get().ok_or_else(|| {
+            StreamingError::IllegalState("the Kafka direct stream has not started".into())
+        })?;
+        let (tx, rx) = mpsc::channel();
+        let mut parts: Vec<Vec<ConsumerRecord<K, V>>> =
+            (0..planned.ranges.len()).map(|_| Vec::new()).collect();
+        let mut pending = 0;
+        for (index, range) in planned.ranges.iter().enumerate() {
+            if range.count() == 0 {
+                continue;
+            }
+            let worker = placement
+                .get(&range.topic_partition())
+                .copied()
+                .unwrap_or(index % self.shared.settings.workers);
+            workers.submit(
+                worker,
+                ReadTask {
+                    index,
+                    range: range.clone(),
+                    time,
+                    reply: tx.clone(),
+                },
+            )?;
+            pending += 1;
+        }
+        drop(tx);
+        for _ in 0..pending {
+            let (index, result) = rx.recv().map_err(|_| {
+                client::kafka_error(format!("reading batch {time}"), "a Kafka worker stopped")
+            })?;
+            parts[index] = result?;
+        }
+        Ok(Some(Batch::from_partitions(parts)))
+    }
+
+    fn is_recoverable(&self) -> bool {
+        true
+    }
+
+    fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
+        let t = self.shared.tracking.lock().unwrap();
+        let cp = KafkaCheckpoint {
+            current: t.current.iter().map(|(tp, &o)| (tp.clone(), o)).collect(),
+            batches: t
+                .batches
+                .iter()
+                .map(|(&time, p)| (time, p.ranges.clone()))
+                .collect(),
+            initialized: t.initialized,
+        };
+        Some(
+            postcard::to_allocvec(&cp).map_err(|e| StreamingError::InvalidData {
+                context: format!("checkpoint of {}", self.shared.name),
+                message: e.to_string(),
+            }),
+        )
+    }
+
+    fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()> {
+        let cp: KafkaCheckpoint =
+            postcard::from_bytes(bytes).map_err(|e| StreamingError::InvalidData {
+                context: format!("checkpoint of {}", self.shared.name),
+                message: e.to_string(),
+            })?;
+        let mut t = self.shared.tracking.lock().unwrap();
+        t.current = cp.current.into_iter().collect();
+        t.batches = cp
+            .batches
+            .into_iter()
+            .map(|(time, ranges)| {
+                (
+                    time,
+                    Planned {
+                        ranges,
+                        error: None,
+                        computed: false,
+                    },
+                )
+            })
+            .collect();
+        t.initialized = cp.initialized;
+        let all: Vec<TopicPartition> = t.current.keys().cloned().collect();
+        t.placement = place(&all, &self.shared.location, self.shared.settings.workers);
+        tracing::info!(
+            input = %self.shared.name,
+            batches = t.batches.len(),
+            current = ?t.current,
+            "Kafka direct stream restored from a checkpoint"
+        );
+        Ok(())
+    }
+}
+
+impl<K, V> Drop for DirectKafkaSource<K, V> {
+    fn drop(&mut self) {
+        if let Some(w) = self.workers.take() {
+            w.shutdown(Duration::from_secs(30));
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.committer.shutdown();
+        if let Some(d) = self.driver.get_mut().ok().and_then(Option::take) {
+            close_consumer(d, &format!("{}/driver", self.name));
+        }
+    }
+}
