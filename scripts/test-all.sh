@@ -24,8 +24,14 @@ cargo fmt --all -- --check
 
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+log "cargo clippy --all-targets --features kafka -- -D warnings"
+cargo clippy --workspace --all-targets --features kafka -- -D warnings
+
+# The Kafka tests (feature `kafka`) start their own tansu broker processes.
+log "tansu (Kafka-protocol broker of the Kafka tests)"
+./scripts/install-tansu.sh
 
 log "cargo test"
 # Library, integration and doc tests; examples are built too (a test runs
 # them). Benchmarks are compiled by clippy above and run with cargo bench.
-cargo test --workspace
+cargo test --workspace --features kafka

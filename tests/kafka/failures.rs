@@ -113,6 +113,31 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
             other => panic!("expected KafkaOffsetOutOfRange, got {other:?}"),
         }
         assert!(ssc.await_termination().is_err());
+
+        // With `none` and no committed offset, there is no starting offset.
+        let ssc = context("no-offset-none");
+        let none = KafkaUtils::create_direct_stream::<String, String>(
+            &ssc,
+            LocationStrategy::PreferConsistent,
+            ConsumerStrategy::subscribe(["trimmed"], params(&broker, "g-fresh", "none")),
+        )
+        .unwrap();
+        Collected::attach(&none);
+        ssc.start().unwrap();
+        ssc.manual_clock().unwrap().set_time(batch_time(1));
+        let err = ssc
+            .await_batch_completion(batch_time(1), Duration::from_secs(60))
+            .unwrap_err();
+        match &err {
+            StreamingError::Kafka { operation, message } => {
+                assert_eq!(operation, "starting offset of trimmed-0");
+                assert!(
+                    message.contains("no committed offset for group \"g-fresh\""),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a Kafka error, got {other:?}"),
+        }
     });
 }
 

@@ -277,7 +277,11 @@ impl Shared {
                 until,
             ));
         }
-        t.initialized = true;
+        // A partition without a starting offset under `none` keeps the
+        // stream uninitialized: the next batch applies the policy again.
+        if error.is_none() {
+            t.initialized = true;
+        }
         if changed || t.placement.len() != t.current.len() {
             let all: Vec<TopicPartition> = t.current.keys().cloned().collect();
             t.placement = place(&all, &self.location, self.settings.workers);
@@ -316,10 +320,13 @@ impl Shared {
         };
         tracing::debug!(input = %self.name, %time, ranges = ?planned.ranges, "batch planned");
         t.batches.insert(time, planned);
-        // Forget computed batches older than the retention.
+        // Forget batches older than the retention once computed (and those
+        // restored from a checkpoint that recovery never asked for).
         let retention = (self.interval * 20).max(Duration::from_secs(60));
         let horizon = time.saturating_sub(retention);
-        t.batches.retain(|&bt, p| bt >= horizon || !p.computed);
+        let stale = time.saturating_sub(retention * 10);
+        t.batches
+            .retain(|&bt, p| bt >= horizon || (!p.computed && bt >= stale));
     }
 }
 

@@ -381,7 +381,12 @@ where
                         done = true;
                         continue;
                     }
-                    p.take(&cached.topic, &m, fail, &tp)?;
+                    if let Err(e) = p.take(&cached.topic, &m, fail, &tp) {
+                        // The consumer's position is past the failed record.
+                        cached.next = None;
+                        cached.carry = None;
+                        return Err(e);
+                    }
                 }
                 Some(Err(e)) if is_out_of_range(&e) => {
                     let (low, high) = cached
