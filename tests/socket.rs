@@ -447,3 +447,40 @@ fn an_invalid_setting_fails_start_with_a_clear_error() {
         "{e}"
     );
 }
+
+#[test]
+fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
+    let (server, port) = listener();
+    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "3")]);
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    // Lines cut between reads, so the received bytes sit in several
+    // segments, and the rate limit cuts the third one.
+    send_in_pieces(
+        &mut conn,
+        &stats,
+        &[b"one\ntw", b"o\n\xff\xfe\nthr", b"ee\r\nfour\nfive\n"],
+    );
+    wait_for("5 lines", || stats.records_received() == 5);
+
+    // The invalid line is counted and reported when it is read, before
+    // any batch runs; it never counts against the rate.
+    assert_eq!(stats.bad_records_of(INVALID_UTF8), 1);
+    wait_for("the report of the invalid line", || {
+        events.errors_containing(INVALID_UTF8) == 1
+    });
+    assert!(events.records.lock().unwrap().is_empty());
+
+    run_batch(&ssc, &clock, 1);
+    run_batch(&ssc, &clock, 2);
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(*events.records.lock().unwrap(), vec![3, 2]);
+    assert_eq!(
+        *out.lock().unwrap(),
+        vec![vec!["one", "two", "three"], vec!["four", "five"]]
+    );
+    assert_eq!(stats.buffered(), 0);
+}

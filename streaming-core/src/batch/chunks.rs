@@ -87,7 +87,10 @@ pub(crate) struct IterChunks<I> {
 impl<I: Iterator + Send> Chunks<I::Item> for IterChunks<I> {
     fn fill(&mut self, out: &mut Vec<I::Item>) -> bool {
         let before = out.len();
-        out.extend(self.it.by_ref().take(CHUNK));
+        out.reserve(CHUNK);
+        // `for_each` drives the iterator by internal iteration (`try_fold`),
+        // which adapters like `flat_map` run much faster than `next`.
+        self.it.by_ref().take(CHUNK).for_each(|x| out.push(x));
         out.len() > before
     }
     fn drain_all(self: Box<Self>) -> Vec<I::Item> {

@@ -10,6 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use crate::error::Result;
 
@@ -200,7 +203,7 @@ impl LineDecoder {
     }
 
     /// One complete line (without its `\n`).
-    fn emit(&self, line: &[u8], out: &mut Vec<String>, bad: &mut BadRecords) {
+    fn emit<O: LineOut>(&self, line: &[u8], out: &mut O, bad: &mut BadRecords) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > self.max_line_length {
             bad.add(
@@ -210,14 +213,14 @@ impl LineDecoder {
             return;
         }
         match std::str::from_utf8(line) {
-            Ok(s) => out.push(s.to_owned()),
+            Ok(s) => out.line(s),
             Err(e) => {
                 bad.add(
                     INVALID_UTF8,
                     format_args!("{e} in a line of {} bytes", line.len()),
                 );
                 if self.lossy {
-                    out.push(String::from_utf8_lossy(line).into_owned());
+                    out.line(&String::from_utf8_lossy(line));
                 }
             }
         }
@@ -225,7 +228,7 @@ impl LineDecoder {
 
     /// Decodes the complete lines of `buf` (every `\n`-terminated line).
     /// Returns the number of bytes consumed.
-    fn decode_lines(&mut self, buf: &[u8], out: &mut Vec<String>, bad: &mut BadRecords) -> usize {
+    fn decode_lines<O: LineOut>(&mut self, buf: &[u8], out: &mut O, bad: &mut BadRecords) -> usize {
         let mut pos = 0;
         if self.discarding {
             match memchr::memchr(b'\n', buf) {
@@ -244,19 +247,23 @@ impl LineDecoder {
         // then cut at `\n` bytes, which are always character boundaries.
         match std::str::from_utf8(complete) {
             Ok(text) => {
+                let run = out.begin_run(text);
                 let mut start = 0;
                 for nl in memchr::memchr_iter(b'\n', complete) {
-                    let line = &text[start..nl];
-                    start = nl + 1;
-                    let line = line.strip_suffix('\r').unwrap_or(line);
-                    if line.len() > self.max_line_length {
+                    let end = if nl > start && complete[nl - 1] == b'\r' {
+                        nl - 1
+                    } else {
+                        nl
+                    };
+                    if end - start > self.max_line_length {
                         bad.add(
                             LINE_TOO_LONG,
-                            format_args!("{} bytes > {}", line.len(), self.max_line_length),
+                            format_args!("{} bytes > {}", end - start, self.max_line_length),
                         );
                     } else {
-                        out.push(line.to_owned());
+                        out.range(text, run, start, end);
                     }
+                    start = nl + 1;
                 }
             }
             Err(_) => {
@@ -268,6 +275,35 @@ impl LineDecoder {
             }
         }
         self.check_partial(buf, last_nl + 1)
+    }
+
+    /// [`RecordDecoder::decode`] into any line output.
+    fn decode_into<O: LineOut>(&mut self, buf: &[u8], out: &mut O, bad: &mut BadRecords) -> usize {
+        let was_discarding = self.discarding;
+        let used = self.decode_lines(buf, out, bad);
+        if self.discarding && !was_discarding {
+            bad.add(
+                LINE_TOO_LONG,
+                format_args!(
+                    "more than {} bytes without a line end",
+                    self.max_line_length
+                ),
+            );
+        }
+        used
+    }
+
+    /// [`RecordDecoder::decode_eof`] into any line output.
+    fn decode_eof_into<O: LineOut>(&mut self, rest: &[u8], out: &mut O, bad: &mut BadRecords) {
+        if !self.discarding && !rest.is_empty() {
+            self.emit(rest, out, bad);
+        }
+        self.discarding = false;
+    }
+
+    /// The longest line accepted, in bytes.
+    pub(crate) fn line_limit(&self) -> usize {
+        self.max_line_length
     }
 
     /// `buf[pos..]` is an incomplete line: keep it, unless it is already too
@@ -284,18 +320,7 @@ impl LineDecoder {
 
 impl RecordDecoder<String> for LineDecoder {
     fn decode(&mut self, buf: &[u8], out: &mut Vec<String>, bad: &mut BadRecords) -> Result<usize> {
-        let was_discarding = self.discarding;
-        let used = self.decode_lines(buf, out, bad);
-        if self.discarding && !was_discarding {
-            bad.add(
-                LINE_TOO_LONG,
-                format_args!(
-                    "more than {} bytes without a line end",
-                    self.max_line_length
-                ),
-            );
-        }
-        Ok(used)
+        Ok(self.decode_into(buf, out, bad))
     }
 
     fn decode_eof(
@@ -304,10 +329,7 @@ impl RecordDecoder<String> for LineDecoder {
         out: &mut Vec<String>,
         bad: &mut BadRecords,
     ) -> Result<()> {
-        if !self.discarding && !rest.is_empty() {
-            self.emit(rest, out, bad);
-        }
-        self.discarding = false;
+        self.decode_eof_into(rest, out, bad);
         Ok(())
     }
 }
@@ -439,5 +461,425 @@ impl LineDecoder {
         if !rest.is_empty() {
             self.emit(rest, out, bad);
         }
+    }
+}
+
+/// Where [`LineDecoder`] puts the lines it finds.
+trait LineOut {
+    /// Starts a run of complete lines, all valid UTF-8; returns what
+    /// [`range`](Self::range) gets back for the lines of this run.
+    fn begin_run(&mut self, run: &str) -> usize;
+    /// The line `run[start..end]` of the run started with `token`.
+    fn range(&mut self, run: &str, token: usize, start: usize, end: usize);
+    /// One line on its own.
+    fn line(&mut self, line: &str);
+}
+
+impl LineOut for Vec<String> {
+    fn begin_run(&mut self, _run: &str) -> usize {
+        0
+    }
+    fn range(&mut self, run: &str, _token: usize, start: usize, end: usize) {
+        self.push(run[start..end].to_owned());
+    }
+    fn line(&mut self, line: &str) {
+        self.push(line.to_owned());
+    }
+}
+
+/// The longest line a [`LineBlock`] holds: line offsets within a segment
+/// are `u32`, and a segment holds at most one read buffer, which grows to
+/// about twice the longest line.
+pub(crate) const MAX_BLOCK_LINE_LENGTH: usize = 1 << 30;
+
+/// Text lines received but not yet turned into `String`s: the text as read
+/// (in segments, one per read from the socket) and the byte range of every
+/// line, found with `memchr` when the text arrived. Lines were already
+/// checked (UTF-8, length) and bad ones counted by the [`LineDecoder`] that
+/// filled the block; [`to_strings`](Self::to_strings) makes the records when
+/// the batch is computed, so the receiver only copies bytes (as Spark's
+/// receivers store blocks of bytes).
+///
+/// A line longer than the limit but shorter than a read stays in its
+/// segment's text (unreferenced) until the block is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct LineBlock {
+    segments: Vec<LineSegment>,
+    len: usize,
+}
+
+#[derive(Debug, Default)]
+struct LineSegment {
+    text: String,
+    /// `(start, end)` byte offsets of each line in `text`.
+    lines: Vec<(u32, u32)>,
+}
+
+impl LineSegment {
+    /// The memory the segment holds, in bytes.
+    fn footprint(&self) -> usize {
+        self.text.capacity() + self.lines.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+}
+
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("internal error: a line segment exceeds 4 GiB")
+}
+
+impl LineBlock {
+    /// The lines, in order.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        self.segments.iter().flat_map(|seg| {
+            seg.lines
+                .iter()
+                .map(|&(s, e)| &seg.text[s as usize..e as usize])
+        })
+    }
+
+    /// Every line as an owned `String`, in order.
+    pub(crate) fn to_strings(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.len);
+        out.extend(self.lines().map(str::to_owned));
+        out
+    }
+
+    /// Whether the next lines would go to a segment without any memory
+    /// yet (see [`provide_segment`](Self::provide_segment)).
+    fn wants_segment(&self) -> bool {
+        match self.segments.last() {
+            None => true,
+            Some(s) => s.text.capacity() == 0 && s.lines.capacity() == 0,
+        }
+    }
+
+    /// Makes `seg` (empty, with memory to reuse) the segment the next lines
+    /// go to, in place of an unused one.
+    fn provide_segment(&mut self, seg: LineSegment) {
+        if self.wants_segment() {
+            self.segments.pop();
+            self.segments.push(seg);
+        }
+    }
+
+    /// The segment lines are added to (a new one after a split or append).
+    fn tail(&mut self) -> &mut LineSegment {
+        if self.segments.is_empty() {
+            self.segments.push(LineSegment::default());
+        }
+        self.segments.last_mut().expect("a segment was just added")
+    }
+}
+
+impl LineOut for LineBlock {
+    fn begin_run(&mut self, run: &str) -> usize {
+        let seg = self.tail();
+        let base = seg.text.len();
+        seg.text.push_str(run);
+        base
+    }
+    fn range(&mut self, _run: &str, base: usize, start: usize, end: usize) {
+        let seg = self.tail();
+        seg.lines.push((offset(base + start), offset(base + end)));
+        self.len += 1;
+    }
+    fn line(&mut self, line: &str) {
+        let seg = self.tail();
+        let base = seg.text.len();
+        seg.text.push_str(line);
+        seg.lines.push((offset(base), offset(base + line.len())));
+        self.len += 1;
+    }
+}
+
+impl super::receiver::Block for LineBlock {
+    fn records(&self) -> usize {
+        self.len
+    }
+
+    fn split_off(&mut self, n: usize) -> Self {
+        if n >= self.len {
+            return LineBlock::default();
+        }
+        // Find the segment holding line `n`.
+        let mut before = 0;
+        let mut i = 0;
+        while before + self.segments[i].lines.len() <= n {
+            before += self.segments[i].lines.len();
+            i += 1;
+        }
+        let mut rest: Vec<LineSegment> = self.segments.split_off(i + 1);
+        let k = n - before;
+        if k == 0 {
+            rest.insert(0, self.segments.pop().expect("segment i exists"));
+        } else {
+            // Split segment `i` at the start of its line `k`, which is a
+            // character boundary (right after a `\n` or a whole line).
+            let seg = &mut self.segments[i];
+            let cut = seg.lines[k].0;
+            let lines: Vec<(u32, u32)> = seg.lines[k..]
+                .iter()
+                .map(|&(s, e)| (s - cut, e - cut))
+                .collect();
+            let text = seg.text[cut as usize..].to_owned();
+            seg.lines.truncate(k);
+            seg.text.truncate(cut as usize);
+            rest.insert(0, LineSegment { text, lines });
+        }
+        let rest_len = self.len - n;
+        self.len = n;
+        LineBlock {
+            segments: rest,
+            len: rest_len,
+        }
+    }
+
+    fn append(&mut self, other: Self) {
+        self.len += other.len;
+        self.segments
+            .extend(other.segments.into_iter().filter(|s| !s.lines.is_empty()));
+    }
+
+    fn reserve(&mut self, _records: usize) {
+        // Segments come with memory from a `TextPool` when the decoder
+        // fills them; reserving here would allocate what the pool provides.
+    }
+}
+
+/// The memory of [`LineBlock`] segments whose lines were made into
+/// `String`s, handed back to the receiver so that it fills memory already in
+/// use instead of fresh pages (which the kernel must zero). Holds at most
+/// [`MAX_POOLED_BYTES`](Self::MAX_POOLED_BYTES); segments grown for long
+/// lines are not kept.
+#[derive(Clone, Default)]
+pub(crate) struct TextPool {
+    inner: Arc<Mutex<PoolState>>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    segments: Vec<LineSegment>,
+    bytes: usize,
+}
+
+impl TextPool {
+    /// The most memory kept, in bytes.
+    const MAX_POOLED_BYTES: usize = 64 << 20;
+    /// The largest segment kept, in bytes.
+    const MAX_POOLED_SEGMENT: usize = 2 << 20;
+
+    /// An empty segment, with memory if one is available.
+    fn get(&self) -> LineSegment {
+        let mut s = self.inner.lock().unwrap();
+        match s.segments.pop() {
+            Some(seg) => {
+                s.bytes -= seg.footprint();
+                seg
+            }
+            None => LineSegment::default(),
+        }
+    }
+
+    /// Keeps the memory of `segments` for reuse, as far as the limits allow.
+    fn put(&self, segments: Vec<LineSegment>) {
+        let mut s = self.inner.lock().unwrap();
+        for mut seg in segments {
+            let size = seg.footprint();
+            if size == 0
+                || size > Self::MAX_POOLED_SEGMENT
+                || s.bytes + size > Self::MAX_POOLED_BYTES
+            {
+                continue;
+            }
+            seg.text.clear();
+            seg.lines.clear();
+            s.bytes += size;
+            s.segments.push(seg);
+        }
+    }
+
+    /// Makes the `String`s of a text batch, one partition per block, in
+    /// parallel on the current rayon pool (the context's, when a batch is
+    /// computed), and keeps the blocks' buffers for reuse.
+    pub(crate) fn decode_blocks(&self, blocks: Vec<LineBlock>) -> Vec<Vec<String>> {
+        blocks
+            .into_par_iter()
+            .map(|block| {
+                let lines = block.to_strings();
+                self.put(block.segments);
+                lines
+            })
+            .collect()
+    }
+}
+
+/// A [`LineDecoder`] filling [`LineBlock`]s with buffers from a [`TextPool`].
+#[derive(Clone)]
+pub(crate) struct PooledLineDecoder {
+    pub(crate) decoder: LineDecoder,
+    pub(crate) pool: TextPool,
+}
+
+impl BlockDecoder<LineBlock> for PooledLineDecoder {
+    fn decode(&mut self, buf: &[u8], out: &mut LineBlock, bad: &mut BadRecords) -> Result<usize> {
+        if out.wants_segment() {
+            out.provide_segment(self.pool.get());
+        }
+        Ok(self.decoder.decode_into(buf, out, bad))
+    }
+    fn decode_eof(&mut self, rest: &[u8], out: &mut LineBlock, bad: &mut BadRecords) -> Result<()> {
+        self.decoder.decode_eof_into(rest, out, bad);
+        Ok(())
+    }
+}
+
+/// Turns bytes into blocks of records for a receiver: the
+/// [`RecordDecoder`]s, into `Vec`s of records, and the [`LineDecoder`] into
+/// [`LineBlock`]s ([`PooledLineDecoder`]).
+pub(crate) trait BlockDecoder<B>: Send {
+    /// Decodes the complete records at the start of `buf` into `out`;
+    /// returns the number of bytes consumed (see [`RecordDecoder::decode`]).
+    fn decode(&mut self, buf: &[u8], out: &mut B, bad: &mut BadRecords) -> Result<usize>;
+    /// The stream ended with `rest` unconsumed (see [`RecordDecoder::decode_eof`]).
+    fn decode_eof(&mut self, rest: &[u8], out: &mut B, bad: &mut BadRecords) -> Result<()>;
+}
+
+impl<T: 'static> BlockDecoder<Vec<T>> for Box<dyn RecordDecoder<T>> {
+    fn decode(&mut self, buf: &[u8], out: &mut Vec<T>, bad: &mut BadRecords) -> Result<usize> {
+        (**self).decode(buf, out, bad)
+    }
+    fn decode_eof(&mut self, rest: &[u8], out: &mut Vec<T>, bad: &mut BadRecords) -> Result<()> {
+        (**self).decode_eof(rest, out, bad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::receiver::Block;
+    use super::*;
+
+    /// Feeds `pieces` to `decoder` as the receiver does (unconsumed bytes
+    /// come back with the next piece), then the end of the stream; returns
+    /// what each output received, appended into one.
+    fn feed<O: LineOut + Default>(
+        mut decoder: LineDecoder,
+        pieces: &[&[u8]],
+        join: impl Fn(&mut O, O),
+    ) -> (O, BadRecords) {
+        let (mut all, mut bad) = (O::default(), BadRecords::default());
+        let mut pending: Vec<u8> = Vec::new();
+        for p in pieces {
+            pending.extend_from_slice(p);
+            let mut out = O::default();
+            let used = decoder.decode_into(&pending, &mut out, &mut bad);
+            pending.drain(..used);
+            join(&mut all, out);
+        }
+        let mut out = O::default();
+        decoder.decode_eof_into(&pending, &mut out, &mut bad);
+        join(&mut all, out);
+        (all, bad)
+    }
+
+    fn as_block(decoder: LineDecoder, pieces: &[&[u8]]) -> (LineBlock, BadRecords) {
+        feed(decoder, pieces, |all: &mut LineBlock, b| {
+            Block::append(all, b)
+        })
+    }
+
+    fn as_strings(decoder: LineDecoder, pieces: &[&[u8]]) -> (Vec<String>, BadRecords) {
+        feed(decoder, pieces, |all: &mut Vec<String>, v| all.extend(v))
+    }
+
+    const PIECES: &[&[u8]] = &[
+        b"hel",
+        b"lo\r\nwor",
+        b"ld\n\n",
+        b"x\r",
+        b"\nbad \xff line\r\ngood\nwaaaaaaaaaaaaay too long\n",
+        b"split \xc3",
+        b"\xa9 char\nlast",
+    ];
+
+    #[test]
+    fn line_blocks_hold_the_lines_a_string_decoder_makes() {
+        for lossy in [false, true] {
+            let d = LineDecoder::new().max_line_length(16).lossy(lossy);
+            let (block, bad) = as_block(d.clone(), PIECES);
+            let (strings, bad_strings) = as_strings(d, PIECES);
+            assert_eq!(block.to_strings(), strings);
+            assert_eq!(block.records(), strings.len());
+            assert_eq!(bad, bad_strings, "bad lines counted as they are read");
+            assert_eq!((bad.count(INVALID_UTF8), bad.count(LINE_TOO_LONG)), (1, 1));
+        }
+        let (block, _) = as_block(LineDecoder::new().max_line_length(16), PIECES);
+        assert_eq!(
+            block.to_strings(),
+            vec!["hello", "world", "", "x", "good", "split é char", "last"],
+            "a line cut between reads (and inside a character) is whole"
+        );
+    }
+
+    #[test]
+    fn splitting_a_line_block_anywhere_keeps_every_line_once_in_order() {
+        let (block, _) = as_block(LineDecoder::new().max_line_length(16), PIECES);
+        let all = block.to_strings();
+        for n in 1..all.len() {
+            let (mut front, _) = as_block(LineDecoder::new().max_line_length(16), PIECES);
+            let rest = Block::split_off(&mut front, n);
+            assert_eq!(front.records(), n);
+            assert_eq!(rest.records(), all.len() - n);
+            assert_eq!(front.to_strings(), all[..n], "front of a split at {n}");
+            assert_eq!(rest.to_strings(), all[n..], "rest of a split at {n}");
+            // The rest can be split again and the parts joined back.
+            let mut joined = front;
+            Block::append(&mut joined, rest);
+            assert_eq!(joined.to_strings(), all);
+        }
+    }
+
+    #[test]
+    fn a_line_block_segment_holds_one_run_of_lines() {
+        let mut d = LineDecoder::new();
+        let (mut block, mut bad) = (LineBlock::default(), BadRecords::default());
+        let used = d.decode_into(b"a\nbb\r\nccc\ndd", &mut block, &mut bad);
+        assert_eq!(used, 10, "the incomplete line waits for more data");
+        assert_eq!(block.segments.len(), 1);
+        assert_eq!(block.segments[0].text, "a\nbb\r\nccc\n");
+        assert_eq!(block.segments[0].lines, vec![(0, 1), (2, 4), (6, 9)]);
+        assert_eq!(block.lines().collect::<Vec<_>>(), vec!["a", "bb", "ccc"]);
+        let rest = Block::split_off(&mut block, 2);
+        assert_eq!(rest.segments[0].text, "ccc\n");
+        assert_eq!(rest.segments[0].lines, vec![(0, 3)]);
+    }
+
+    #[test]
+    fn decoded_blocks_hand_their_buffers_back_for_reuse() {
+        let pool = TextPool::default();
+        let mut d = PooledLineDecoder {
+            decoder: LineDecoder::new(),
+            pool: pool.clone(),
+        };
+        let mut bad = BadRecords::default();
+        let (mut first, mut second) = (LineBlock::default(), LineBlock::default());
+        assert_eq!(d.decode(b"a\nb\nc", &mut first, &mut bad).unwrap(), 4);
+        d.decode(b"c\n", &mut second, &mut bad).unwrap();
+        d.decode_eof(b"", &mut second, &mut bad).unwrap();
+        let parts = pool.decode_blocks(vec![first, second]);
+        assert_eq!(parts, vec![vec!["a", "b"], vec!["c"]]);
+        let (a, b) = (pool.get(), pool.get());
+        for seg in [&a, &b] {
+            assert!(
+                seg.text.is_empty() && seg.text.capacity() >= 2,
+                "used, cleared"
+            );
+            assert!(seg.lines.is_empty() && seg.lines.capacity() >= 1);
+        }
+        assert_eq!(pool.get().footprint(), 0, "only two were kept");
+        // A segment grown for a long line is not kept.
+        pool.put(vec![LineSegment {
+            text: String::with_capacity(TextPool::MAX_POOLED_SEGMENT + 1),
+            lines: Vec::new(),
+        }]);
+        assert_eq!(pool.get().footprint(), 0);
     }
 }

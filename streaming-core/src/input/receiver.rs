@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::decode::BadRecords;
-use crate::batch::Batch;
 use crate::time::Time;
 
 /// Counters of a receiver, readable while it runs (from a
@@ -184,13 +183,44 @@ pub(crate) struct BufferConfig {
 /// The smallest block a receiver seals on its own (before a batch time).
 const MIN_BLOCK: usize = 1024;
 
-struct BufState<T> {
+/// A run of received records kept together in a [`ReceiverBuffer`], which
+/// counts, splits and merges blocks by records: a `Vec` of decoded records,
+/// or undecoded data that knows how many records it holds (text lines kept
+/// as bytes, [`LineBlock`](super::decode::LineBlock)).
+pub(crate) trait Block: Default + Send {
+    /// Records in the block.
+    fn records(&self) -> usize;
+    /// Keeps the first `n` records (`n` below [`records`](Self::records))
+    /// and returns the rest.
+    fn split_off(&mut self, n: usize) -> Self;
+    /// Appends the records of `other`.
+    fn append(&mut self, other: Self);
+    /// Makes room for about `records` more records.
+    fn reserve(&mut self, records: usize);
+}
+
+impl<T: Send> Block for Vec<T> {
+    fn records(&self) -> usize {
+        self.len()
+    }
+    fn split_off(&mut self, n: usize) -> Self {
+        Vec::split_off(self, n)
+    }
+    fn append(&mut self, mut other: Self) {
+        Vec::append(self, &mut other);
+    }
+    fn reserve(&mut self, records: usize) {
+        Vec::reserve(self, records);
+    }
+}
+
+struct BufState<B> {
     /// Received records not yet assigned, in blocks (oldest first); the last
     /// block grows until it reaches `block_size`.
-    blocks: VecDeque<Vec<T>>,
+    blocks: VecDeque<B>,
     unassigned: usize,
     /// The blocks of each batch time, until the batch takes them.
-    assigned: BTreeMap<Time, Vec<Vec<T>>>,
+    assigned: BTreeMap<Time, Vec<B>>,
     held: usize,
     /// Records per block: the previous batch's size over the partitions
     /// wanted, so a steady stream gives batches of about that many blocks.
@@ -201,12 +231,12 @@ struct BufState<T> {
     stopped: bool,
 }
 
-impl<T> BufState<T> {
+impl<B: Block> BufState<B> {
     /// Appends received records, as a block of their own or to the last one.
-    fn append(&mut self, mut records: Vec<T>) {
-        let n = records.len();
+    fn append(&mut self, records: B) {
+        let n = records.records();
         match self.blocks.back_mut() {
-            Some(last) if last.len() < self.block_size => last.append(&mut records),
+            Some(last) if last.records() < self.block_size => last.append(records),
             _ => self.blocks.push_back(records),
         }
         self.unassigned += n;
@@ -214,18 +244,18 @@ impl<T> BufState<T> {
     }
 
     /// Takes the first `n` unassigned records, as blocks.
-    fn take_blocks(&mut self, n: usize) -> Vec<Vec<T>> {
+    fn take_blocks(&mut self, n: usize) -> Vec<B> {
         let mut out = Vec::new();
         let mut left = n;
         while left > 0 {
             let Some(mut block) = self.blocks.pop_front() else {
                 break;
             };
-            if block.len() > left {
+            if block.records() > left {
                 let rest = block.split_off(left);
                 self.blocks.push_front(rest);
             }
-            left -= block.len();
+            left -= block.records();
             out.push(block);
         }
         self.unassigned -= n - left;
@@ -246,15 +276,15 @@ pub(crate) struct Unclaimed {
 /// sealed when it reaches the previous batch's size divided by the wanted
 /// number of partitions, and at every batch time, so records are never
 /// copied into partitions.
-pub(crate) struct ReceiverBuffer<T> {
-    state: Mutex<BufState<T>>,
+pub(crate) struct ReceiverBuffer<B> {
+    state: Mutex<BufState<B>>,
     /// Signalled when records leave the buffer, and on stop.
     space: tokio::sync::Notify,
     config: BufferConfig,
     stats: ReceiverStats,
 }
 
-impl<T> ReceiverBuffer<T> {
+impl<B: Block> ReceiverBuffer<B> {
     pub(crate) fn new(config: BufferConfig, stats: ReceiverStats) -> Self {
         ReceiverBuffer {
             state: Mutex::new(BufState {
@@ -278,23 +308,22 @@ impl<T> ReceiverBuffer<T> {
     /// then accepted whole (it was read before the stop), so a graceful stop
     /// loses nothing the receiver read. `records` is left empty, possibly
     /// without capacity.
-    pub(crate) async fn push(&self, records: &mut Vec<T>) -> bool {
+    pub(crate) async fn push(&self, records: &mut B) -> bool {
         loop {
             {
                 let mut s = self.state.lock().unwrap();
+                let total = records.records();
                 let n = if s.stopped {
-                    records.len()
+                    total
                 } else {
-                    self.config
-                        .capacity
-                        .saturating_sub(s.held)
-                        .min(records.len())
+                    self.config.capacity.saturating_sub(s.held).min(total)
                 };
                 if n > 0 {
-                    let part = if n == records.len() {
+                    let part = if n == total {
                         std::mem::take(records)
                     } else {
-                        records.drain(..n).collect()
+                        let rest = records.split_off(n);
+                        std::mem::replace(records, rest)
                     };
                     s.append(part);
                     self.stats
@@ -306,7 +335,7 @@ impl<T> ReceiverBuffer<T> {
                 if s.stopped {
                     return false;
                 }
-                if records.is_empty() {
+                if records.records() == 0 {
                     return true;
                 }
             }
@@ -356,10 +385,10 @@ impl<T> ReceiverBuffer<T> {
         s.assigned.insert(time, blocks);
     }
 
-    /// The batch assigned to `time` (empty if none), and the data of older
-    /// batches given up on (assigned more than the retention before `time`
-    /// and never taken).
-    pub(crate) fn take(&self, time: Time) -> (Batch<T>, Vec<Unclaimed>) {
+    /// The blocks assigned to `time` (none if none), which become the
+    /// batch's partitions, and the data of older batches given up on
+    /// (assigned more than the retention before `time` and never taken).
+    pub(crate) fn take(&self, time: Time) -> (Vec<B>, Vec<Unclaimed>) {
         let (blocks, unclaimed) = {
             let mut s = self.state.lock().unwrap();
             let blocks = s.assigned.remove(&time).unwrap_or_default();
@@ -370,10 +399,10 @@ impl<T> ReceiverBuffer<T> {
                 .into_iter()
                 .map(|(time, blocks)| Unclaimed {
                     time,
-                    records: blocks.iter().map(Vec::len).sum(),
+                    records: blocks.iter().map(Block::records).sum(),
                 })
                 .collect();
-            let freed = blocks.iter().map(Vec::len).sum::<usize>()
+            let freed = blocks.iter().map(Block::records).sum::<usize>()
                 + unclaimed.iter().map(|u| u.records).sum::<usize>();
             s.held -= freed;
             self.stats.set_buffered(s.held);
@@ -387,7 +416,7 @@ impl<T> ReceiverBuffer<T> {
                 .fetch_add(dropped as u64, Ordering::Relaxed);
         }
         self.space.notify_one();
-        (Batch::from_partitions(blocks), unclaimed)
+        (blocks, unclaimed)
     }
 
     /// Whether received data waits for a batch time.
@@ -399,8 +428,17 @@ impl<T> ReceiverBuffer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::Batch;
 
-    fn buffer(capacity: usize, max_rate: Option<f64>) -> ReceiverBuffer<u32> {
+    impl ReceiverBuffer<Vec<u32>> {
+        /// `take`, with the blocks as a batch.
+        fn take_batch(&self, time: Time) -> (Batch<u32>, Vec<Unclaimed>) {
+            let (blocks, unclaimed) = self.take(time);
+            (Batch::from_partitions(blocks), unclaimed)
+        }
+    }
+
+    fn buffer(capacity: usize, max_rate: Option<f64>) -> ReceiverBuffer<Vec<u32>> {
         ReceiverBuffer::new(
             BufferConfig {
                 capacity,
@@ -427,13 +465,13 @@ mod tests {
         assert!(b.has_pending_data());
         b.on_batch_time(Time::from_millis(1000));
         assert!(block_on(b.push(&mut vec![4])));
-        let (batch, unclaimed) = b.take(Time::from_millis(1000));
+        let (batch, unclaimed) = b.take_batch(Time::from_millis(1000));
         assert_eq!(batch.collect(), vec![1, 2, 3]);
         assert_eq!(batch.num_partitions(), 1, "one block");
         assert!(unclaimed.is_empty());
         assert_eq!(b.stats.buffered(), 1);
         b.on_batch_time(Time::from_millis(2000));
-        assert_eq!(b.take(Time::from_millis(2000)).0.collect(), vec![4]);
+        assert_eq!(b.take_batch(Time::from_millis(2000)).0.collect(), vec![4]);
         assert!(!b.has_pending_data());
     }
 
@@ -447,7 +485,7 @@ mod tests {
             }
             let t = Time::from_millis(i * 1000);
             b.on_batch_time(t);
-            let batch = b.take(t).0;
+            let batch = b.take_batch(t).0;
             assert_eq!(batch.len(), 4000);
             sizes.push(batch.num_partitions());
         }
@@ -463,7 +501,7 @@ mod tests {
         for i in 1..=4 {
             let t = Time::from_millis(i * 1000);
             b.on_batch_time(t);
-            sizes.push(b.take(t).0.len());
+            sizes.push(b.take_batch(t).0.len());
         }
         assert_eq!(sizes, vec![2, 3, 2, 3]);
     }
@@ -489,7 +527,7 @@ mod tests {
         assert_eq!(b.stats.records_received(), 5);
         b.on_batch_time(Time::from_millis(1000));
         assert_eq!(
-            b.take(Time::from_millis(1000)).0.collect(),
+            b.take_batch(Time::from_millis(1000)).0.collect(),
             vec![0, 1, 2, 3, 4]
         );
     }
@@ -501,11 +539,11 @@ mod tests {
         b.on_batch_time(Time::from_millis(1000));
         for i in 2..=11 {
             b.on_batch_time(Time::from_millis(i * 1000));
-            let (_, unclaimed) = b.take(Time::from_millis(i * 1000));
+            let (_, unclaimed) = b.take_batch(Time::from_millis(i * 1000));
             assert!(unclaimed.is_empty(), "kept within the retention");
         }
         b.on_batch_time(Time::from_millis(12_000));
-        let (_, unclaimed) = b.take(Time::from_millis(12_000));
+        let (_, unclaimed) = b.take_batch(Time::from_millis(12_000));
         assert_eq!(unclaimed.len(), 1);
         assert_eq!(
             (unclaimed[0].time.as_millis(), unclaimed[0].records),

@@ -10,6 +10,15 @@
 //! `on_receiver_error`), and the receiver reconnects after a delay that
 //! doubles on each consecutive failure (Spark restarts its receivers the same
 //! way). Bad records are counted, reported, and skipped.
+//!
+//! Text lines ([`StreamingContext::socket_text_stream`]) take a faster path:
+//! the receiver checks each line (UTF-8, length) and counts bad ones as it
+//! reads, exactly as a [`LineDecoder`] does, but keeps the good lines as the
+//! bytes it read plus the offsets of the line boundaries
+//! (`LineBlock`). The `String`s are made when the batch is computed, in
+//! parallel on the context's worker pool, one partition per block. Bad
+//! lines are thus counted and reported when they are received, before their
+//! batch runs, and the rate limit and buffer capacity count lines as before.
 
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
@@ -18,8 +27,11 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::decode::{BadRecords, LineDecoder, RecordDecoder};
-use super::receiver::{BufferConfig, ReceiverBuffer, ReceiverStats};
+use super::decode::{
+    BadRecords, BlockDecoder, LineBlock, LineDecoder, PooledLineDecoder, RecordDecoder, TextPool,
+    MAX_BLOCK_LINE_LENGTH,
+};
+use super::receiver::{Block, BufferConfig, ReceiverBuffer, ReceiverStats, Unclaimed};
 use super::settings;
 use super::{InputContext, InputSource};
 use crate::batch::{Batch, Data};
@@ -40,20 +52,147 @@ pub const DEFAULT_MAX_RESTART_DELAY: Duration = Duration::from_secs(5);
 const READ_CHUNK: usize = 256 * 1024;
 
 type DecoderFactory<T> = Arc<dyn Fn() -> Box<dyn RecordDecoder<T>> + Send + Sync>;
+type BlockDecoderFactory<B> = Arc<dyn Fn() -> Box<dyn BlockDecoder<B>> + Send + Sync>;
 
 enum DecoderSpec<T> {
     /// Text lines; options not set here come from the configuration.
     Lines {
         max_line_length: Option<usize>,
         lossy: bool,
-        /// Turns the configured decoder into a factory (`T` is `String`).
-        make: fn(LineDecoder) -> DecoderFactory<T>,
+        /// Builds the ingest path of the configured decoder (`T` is `String`).
+        make: fn(LineDecoder, BufferConfig, ReceiverStats) -> Arc<dyn Ingest<T>>,
     },
     Custom(DecoderFactory<T>),
 }
 
-fn line_decoder_factory(decoder: LineDecoder) -> DecoderFactory<String> {
-    Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<String>>)
+/// The ingest path of text lines: lines kept as bytes in [`LineBlock`]s and
+/// decoded when their batch is computed (or, for a line limit too large for
+/// a block's offsets, the generic path with one `String` per line).
+fn line_ingest(
+    decoder: LineDecoder,
+    config: BufferConfig,
+    stats: ReceiverStats,
+) -> Arc<dyn Ingest<String>> {
+    if decoder.line_limit() <= MAX_BLOCK_LINE_LENGTH {
+        let pool = TextPool::default();
+        let decoder = PooledLineDecoder {
+            decoder,
+            pool: pool.clone(),
+        };
+        Arc::new(BlockIngest {
+            buffer: Arc::new(ReceiverBuffer::new(config, stats)),
+            decoder: Arc::new(move || {
+                Box::new(decoder.clone()) as Box<dyn BlockDecoder<LineBlock>>
+            }),
+            into_batch: Box::new(move |blocks| {
+                let batch = Batch::from_partitions(pool.decode_blocks(blocks));
+                tracing::trace!(
+                    lines = batch.len(),
+                    partitions = batch.num_partitions(),
+                    "made the received lines into strings"
+                );
+                batch
+            }),
+        })
+    } else {
+        record_ingest(
+            Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<String>>),
+            config,
+            stats,
+        )
+    }
+}
+
+/// The generic ingest path: records decoded by the receiver as they arrive.
+fn record_ingest<T: Data>(
+    factory: DecoderFactory<T>,
+    config: BufferConfig,
+    stats: ReceiverStats,
+) -> Arc<dyn Ingest<T>> {
+    Arc::new(BlockIngest {
+        buffer: Arc::new(ReceiverBuffer::new(config, stats)),
+        decoder: Arc::new(move || Box::new(factory()) as Box<dyn BlockDecoder<Vec<T>>>),
+        into_batch: Box::new(Batch::from_partitions),
+    })
+}
+
+/// What the receiver task needs besides its buffer and decoder.
+struct TaskParams {
+    host: String,
+    port: u16,
+    backoff: (Duration, Duration),
+    stats: ReceiverStats,
+    ctx: InputContext,
+    stop: watch::Receiver<bool>,
+    running: RunningGuard,
+}
+
+/// A receiver's buffer and decoding, with the type of block it keeps
+/// hidden: decoded records, or text lines still as bytes.
+trait Ingest<T>: Send + Sync {
+    /// Starts the receiver task on the context's runtime.
+    fn spawn(&self, params: TaskParams);
+    /// Stops accepting data beyond what was read.
+    fn stop(&self);
+    /// See [`ReceiverBuffer::on_batch_time`].
+    fn on_batch_time(&self, time: Time);
+    /// The batch of `time` (its records made now, if kept undecoded), and
+    /// the data given up on.
+    fn take(&self, time: Time) -> (Batch<T>, Vec<Unclaimed>);
+    /// Whether received data waits for a batch time.
+    fn has_pending_data(&self) -> bool;
+}
+
+struct BlockIngest<B, T> {
+    buffer: Arc<ReceiverBuffer<B>>,
+    decoder: BlockDecoderFactory<B>,
+    /// Makes a batch of the blocks taken for it.
+    into_batch: Box<dyn Fn(Vec<B>) -> Batch<T> + Send + Sync>,
+}
+
+impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
+    fn spawn(&self, params: TaskParams) {
+        let TaskParams {
+            host,
+            port,
+            backoff,
+            stats,
+            ctx,
+            stop,
+            running,
+        } = params;
+        let task = ReceiverTask {
+            host,
+            port,
+            buffer: self.buffer.clone(),
+            decoder: self.decoder.clone(),
+            backoff,
+            stats,
+            ctx: ctx.clone(),
+            stop,
+        };
+        ctx.runtime().spawn(async move {
+            let _running = running;
+            task.run().await;
+        });
+    }
+
+    fn stop(&self) {
+        self.buffer.stop();
+    }
+
+    fn on_batch_time(&self, time: Time) {
+        self.buffer.on_batch_time(time);
+    }
+
+    fn take(&self, time: Time) -> (Batch<T>, Vec<Unclaimed>) {
+        let (blocks, unclaimed) = self.buffer.take(time);
+        ((self.into_batch)(blocks), unclaimed)
+    }
+
+    fn has_pending_data(&self) -> bool {
+        self.buffer.has_pending_data()
+    }
 }
 
 /// The description of a socket input stream: where to connect, how to decode
@@ -107,7 +246,7 @@ impl SocketSpec<String> {
             DecoderSpec::Lines {
                 max_line_length: None,
                 lossy: false,
-                make: line_decoder_factory,
+                make: line_ingest,
             },
         )
     }
@@ -210,8 +349,7 @@ impl<T: Data> SocketSpec<T> {
 
 /// Everything the receiver task needs, resolved at definition time.
 struct Resolved<T> {
-    buffer: Arc<ReceiverBuffer<T>>,
-    decoder: DecoderFactory<T>,
+    ingest: Arc<dyn Ingest<T>>,
     backoff: (Duration, Duration),
 }
 
@@ -253,23 +391,6 @@ fn resolve<T: Data>(spec: &SocketSpec<T>, ssc: &StreamingContext) -> Result<Reso
             (initial, max.max(initial))
         }
     };
-    let decoder: DecoderFactory<T> = match &spec.decoder {
-        DecoderSpec::Custom(f) => f.clone(),
-        DecoderSpec::Lines {
-            max_line_length,
-            lossy,
-            make,
-        } => {
-            let max_len = match max_line_length {
-                Some(n) => *n,
-                None => settings::get(conf, settings::MAX_LINE_LENGTH, |k, v| {
-                    settings::parse_bytes(k, v).map(|n| n as usize)
-                })?
-                .unwrap_or(super::decode::DEFAULT_MAX_LINE_LENGTH),
-            };
-            make(LineDecoder::new().max_line_length(max_len).lossy(*lossy))
-        }
-    };
     let interval = ssc.batch_interval();
     let config = BufferConfig {
         capacity,
@@ -282,11 +403,29 @@ fn resolve<T: Data>(spec: &SocketSpec<T>, ssc: &StreamingContext) -> Result<Reso
             .retention
             .unwrap_or_else(|| (interval * 10).max(Duration::from_secs(60))),
     };
-    Ok(Resolved {
-        buffer: Arc::new(ReceiverBuffer::new(config, spec.stats.clone())),
-        decoder,
-        backoff,
-    })
+    let stats = spec.stats.clone();
+    let ingest = match &spec.decoder {
+        DecoderSpec::Custom(f) => record_ingest(f.clone(), config, stats),
+        DecoderSpec::Lines {
+            max_line_length,
+            lossy,
+            make,
+        } => {
+            let max_len = match max_line_length {
+                Some(n) => *n,
+                None => settings::get(conf, settings::MAX_LINE_LENGTH, |k, v| {
+                    settings::parse_bytes(k, v).map(|n| n as usize)
+                })?
+                .unwrap_or(super::decode::DEFAULT_MAX_LINE_LENGTH),
+            };
+            make(
+                LineDecoder::new().max_line_length(max_len).lossy(*lossy),
+                config,
+                stats,
+            )
+        }
+    };
+    Ok(Resolved { ingest, backoff })
 }
 
 impl<T: Data> InputSource<T> for SocketSource<T> {
@@ -298,20 +437,14 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
         let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
         let _ = self.ctx.set(ctx.clone());
         *self.running.0.lock().unwrap() = true;
-        let task = ReceiverTask {
+        resolved.ingest.spawn(TaskParams {
             host: self.host.clone(),
             port: self.port,
-            buffer: resolved.buffer.clone(),
-            decoder: resolved.decoder.clone(),
             backoff: resolved.backoff,
             stats: self.stats.clone(),
             ctx: ctx.clone(),
             stop: self.stop.subscribe(),
-        };
-        let running = RunningGuard(self.running.clone());
-        ctx.runtime().spawn(async move {
-            let _running = running;
-            task.run().await;
+            running: RunningGuard(self.running.clone()),
         });
         tracing::info!(host = %self.host, port = self.port, "socket receiver started");
         Ok(())
@@ -320,7 +453,7 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
     fn stop(&self) {
         self.stop.send_replace(true);
         if let Ok(r) = &self.resolved {
-            r.buffer.stop();
+            r.ingest.stop();
         }
         // Wait (briefly) for the receiver to hand over what it has read, so
         // a graceful stop sees it as pending data.
@@ -336,13 +469,13 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
 
     fn on_batch_time(&self, time: Time) {
         if let Ok(r) = &self.resolved {
-            r.buffer.on_batch_time(time);
+            r.ingest.on_batch_time(time);
         }
     }
 
     fn compute(&self, time: Time) -> Result<Option<Batch<T>>> {
         let r = self.resolved.as_ref().map_err(Clone::clone)?;
-        let (batch, unclaimed) = r.buffer.take(time);
+        let (batch, unclaimed) = r.ingest.take(time);
         if let Some(ctx) = self.ctx.get() {
             for u in unclaimed {
                 ctx.report_error(format!(
@@ -356,7 +489,7 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
 
     fn has_pending_data(&self) -> bool {
         match &self.resolved {
-            Ok(r) => r.buffer.has_pending_data(),
+            Ok(r) => r.ingest.has_pending_data(),
             Err(_) => false,
         }
     }
@@ -384,18 +517,18 @@ enum ConnectionEnd {
     Failed { bytes: u64, error: String },
 }
 
-struct ReceiverTask<T> {
+struct ReceiverTask<B> {
     host: String,
     port: u16,
-    buffer: Arc<ReceiverBuffer<T>>,
-    decoder: DecoderFactory<T>,
+    buffer: Arc<ReceiverBuffer<B>>,
+    decoder: BlockDecoderFactory<B>,
     backoff: (Duration, Duration),
     stats: ReceiverStats,
     ctx: InputContext,
     stop: watch::Receiver<bool>,
 }
 
-impl<T: Data> ReceiverTask<T> {
+impl<B: Block> ReceiverTask<B> {
     fn addr(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -469,9 +602,9 @@ impl<T: Data> ReceiverTask<T> {
         let mut decoder = (self.decoder)();
         let mut buf = vec![0u8; READ_CHUNK];
         let (mut start, mut end) = (0usize, 0usize);
-        let mut out: Vec<T> = Vec::new();
+        let mut out = B::default();
         // Records decoded from the previous read: room to reserve, since a
-        // push takes the vector's allocation along with the records.
+        // push takes the block's allocation along with the records.
         let mut last_decoded = 1024;
         let mut bad = BadRecords::default();
         let mut bytes = 0u64;
@@ -500,7 +633,7 @@ impl<T: Data> ReceiverTask<T> {
                     }
                 }
             };
-            if out.capacity() == 0 {
+            if out.records() == 0 {
                 out.reserve(last_decoded);
             }
             let decoded = if n == 0 {
@@ -526,7 +659,7 @@ impl<T: Data> ReceiverTask<T> {
             let used = match decoded {
                 Ok(used) => used,
                 Err(e) => {
-                    let pushed = out.is_empty() || self.buffer.push(&mut out).await;
+                    let pushed = out.records() == 0 || self.buffer.push(&mut out).await;
                     if !pushed {
                         return ConnectionEnd::Stopped;
                     }
@@ -536,13 +669,13 @@ impl<T: Data> ReceiverTask<T> {
                     };
                 }
             };
-            last_decoded = out.len().max(64);
+            last_decoded = out.records().max(64);
             start += used.min(end - start);
             if start == end {
                 start = 0;
                 end = 0;
             }
-            if !out.is_empty() && !self.buffer.push(&mut out).await {
+            if out.records() > 0 && !self.buffer.push(&mut out).await {
                 return ConnectionEnd::Stopped;
             }
             if n == 0 {
@@ -557,6 +690,11 @@ impl StreamingContext {
     /// (Spark's `socketTextStream`). See [`SocketSpec`] for the line rules,
     /// the limits and their settings; bad lines are counted, reported and
     /// skipped.
+    ///
+    /// Lines are checked, and bad ones counted and reported, as they are
+    /// received; good lines wait in the receiver as the bytes read (with
+    /// their boundaries) and become `String`s when their batch is computed,
+    /// in parallel, one partition per receiver block.
     ///
     /// # Panics
     /// If the context has already started.
