@@ -2,13 +2,13 @@
 //! `spark.streaming.stopGracefullyOnShutdown`), opt-in.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::watch;
 
 use crate::conf::StreamingConf;
 use crate::context::scheduler::{RunShared, StopRequest};
-use crate::context::{ContextInner, StopMode, StreamingContext};
+use crate::context::{ContextInner, StopMode, StreamingContext, StreamingContextState};
 use crate::error::{Result, StreamingError};
 
 /// The setting that turns the graceful stop on signals on (`true`/`false`,
@@ -23,9 +23,9 @@ impl StreamingConf {
     /// [`await_termination`](crate::StreamingContext::await_termination)
     /// returns. A second signal while stopping drops the remaining batches.
     ///
-    /// Once the context has started, the process keeps these signals
-    /// handled (by the context's handler while it runs, ignored afterwards):
-    /// the default action of ending the process no longer applies.
+    /// The signals are received by one process-wide thread; once no context
+    /// is running any more, a signal ends the process as its default action
+    /// would (exit status 128 + the signal number).
     pub fn stop_gracefully_on_shutdown(self, enabled: bool) -> Self {
         self.set(STOP_GRACEFULLY_ON_SHUTDOWN, enabled.to_string())
     }
@@ -43,58 +43,144 @@ fn enabled(conf: &StreamingConf) -> Result<bool> {
     }
 }
 
-/// Installs the signal handler on `runtime` when `conf` asks for it: the
-/// first SIGINT or SIGTERM stops the context gracefully (from a thread of
-/// its own, since `stop` waits), a second one turns that into an immediate
-/// stop.
+/// A context that asked for the graceful stop on signals.
+struct Registered {
+    ctx: Weak<ContextInner>,
+    stop: Arc<watch::Sender<StopRequest>>,
+    run: Arc<RunShared>,
+    /// Signals seen since it registered.
+    seen: usize,
+}
+
+impl Registered {
+    fn is_running(&self) -> bool {
+        self.ctx.strong_count() > 0
+            && self.run.state.lock().unwrap().lifecycle != StreamingContextState::Stopped
+    }
+}
+
+/// The contexts to stop on the next signal.
+static REGISTERED: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+
+/// The process-wide signal thread, started once; `Err` if the handlers
+/// could not be installed.
+static SIGNAL_THREAD: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+
+/// Registers a context to stop gracefully on SIGINT or SIGTERM when `conf`
+/// asks for it. One process-wide thread (with a small tokio runtime of its
+/// own) receives the signals and dispatches them to the running contexts:
+/// the first signal stops each gracefully (from a thread of its own, since
+/// `stop` waits), a second one turns that into an immediate stop. With no
+/// context running any more, a signal ends the process as the default
+/// action would (exit status 128 + the signal number), so Ctrl-C keeps
+/// working after a stop.
 pub(crate) fn install_signal_handler(
     conf: &StreamingConf,
-    runtime: &tokio::runtime::Runtime,
     ctx: Weak<ContextInner>,
     stop: Arc<watch::Sender<StopRequest>>,
     run: Arc<RunShared>,
 ) -> Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
     if !enabled(conf)? {
         return Ok(());
     }
-    let _guard = runtime.enter();
-    let register = |kind: SignalKind, name: &str| {
-        signal(kind)
-            .map_err(|e| StreamingError::io(format!("cannot install the {name} handler"), e))
-    };
-    let mut interrupt = register(SignalKind::interrupt(), "SIGINT")?;
-    let mut terminate = register(SignalKind::terminate(), "SIGTERM")?;
-    runtime.spawn(async move {
-        let mut received = 0usize;
-        loop {
-            let which = tokio::select! {
-                s = interrupt.recv() => s.map(|()| "SIGINT"),
-                s = terminate.recv() => s.map(|()| "SIGTERM"),
-            };
-            let Some(which) = which else { break };
-            received += 1;
-            if received == 1 {
-                tracing::info!(signal = which, "signal received: stopping gracefully");
-                let Some(inner) = ctx.upgrade() else { break };
-                let spawned = std::thread::Builder::new()
-                    .name("streaming-shutdown".into())
-                    .spawn(move || StreamingContext { inner }.stop(StopMode::Graceful));
-                if let Err(e) = spawned {
-                    tracing::error!(error = %e, "cannot start the shutdown thread");
-                }
-            } else {
-                tracing::warn!(
-                    signal = which,
-                    "second signal while stopping: remaining batches are dropped"
-                );
-                run.discard.store(true, Ordering::SeqCst);
-                stop.send_replace(StopRequest::Immediate);
-            }
-        }
+    SIGNAL_THREAD
+        .get_or_init(start_signal_thread)
+        .clone()
+        .map_err(StreamingError::Config)?;
+    REGISTERED.lock().unwrap().push(Registered {
+        ctx,
+        stop,
+        run,
+        seen: 0,
     });
     tracing::debug!("graceful stop on SIGINT/SIGTERM installed");
     Ok(())
+}
+
+/// Starts the signal thread and waits until its handlers are installed.
+fn start_signal_thread() -> std::result::Result<(), String> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("streaming-signals".into())
+        .spawn(move || {
+            use tokio::signal::unix::{signal, SignalKind};
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start the signal runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let handlers = signal(SignalKind::interrupt())
+                    .and_then(|i| Ok((i, signal(SignalKind::terminate())?)));
+                let (mut interrupt, mut terminate) = match handlers {
+                    Ok(h) => h,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!(
+                            "cannot install the SIGINT/SIGTERM handlers: {e}"
+                        )));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                loop {
+                    let received = tokio::select! {
+                        s = interrupt.recv() => s.map(|()| ("SIGINT", 2)),
+                        s = terminate.recv() => s.map(|()| ("SIGTERM", 15)),
+                    };
+                    match received {
+                        Some((name, number)) => dispatch(name, number),
+                        None => break,
+                    }
+                }
+            });
+        });
+    if let Err(e) = spawned {
+        return Err(format!("cannot start the signal thread: {e}"));
+    }
+    ready_rx
+        .recv()
+        .unwrap_or_else(|_| Err("the signal thread ended before installing its handlers".into()))
+}
+
+/// Handles one signal: stops the running contexts, or ends the process when
+/// none is running.
+fn dispatch(name: &'static str, number: i32) {
+    let mut registered = REGISTERED.lock().unwrap();
+    registered.retain(Registered::is_running);
+    if registered.is_empty() {
+        tracing::info!(
+            signal = name,
+            "signal received with no streaming context running: exiting"
+        );
+        std::process::exit(128 + number);
+    }
+    for r in registered.iter_mut() {
+        r.seen += 1;
+        if r.seen == 1 {
+            tracing::info!(signal = name, "signal received: stopping gracefully");
+            let Some(inner) = r.ctx.upgrade() else {
+                continue;
+            };
+            let spawned = std::thread::Builder::new()
+                .name("streaming-shutdown".into())
+                .spawn(move || StreamingContext { inner }.stop(StopMode::Graceful));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start the shutdown thread");
+            }
+        } else {
+            tracing::warn!(
+                signal = name,
+                "second signal while stopping: remaining batches are dropped"
+            );
+            r.run.discard.store(true, Ordering::SeqCst);
+            r.stop.send_replace(StopRequest::Immediate);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -332,7 +332,6 @@ impl StreamingContext {
         let stop_tx = Arc::new(stop_tx);
         if let Err(e) = crate::checkpoint::install_signal_handler(
             &inner.conf,
-            &runtime,
             Arc::downgrade(inner),
             stop_tx.clone(),
             inner.run.clone(),
