@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 
 use crate::time::Time;
 
@@ -12,7 +11,6 @@ use crate::time::Time;
 pub(crate) struct Env {
     pool: rayon::ThreadPool,
     parallelism: usize,
-    batch_interval: Duration,
     zero_time: OnceLock<Time>,
     last_generated: Mutex<Option<Time>>,
     input_records: Mutex<BTreeMap<Time, u64>>,
@@ -20,15 +18,10 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    pub(crate) fn new(
-        pool: rayon::ThreadPool,
-        parallelism: usize,
-        batch_interval: Duration,
-    ) -> Self {
+    pub(crate) fn new(pool: rayon::ThreadPool, parallelism: usize) -> Self {
         Env {
             pool,
             parallelism,
-            batch_interval,
             zero_time: OnceLock::new(),
             last_generated: Mutex::new(None),
             input_records: Mutex::new(BTreeMap::new()),
@@ -44,11 +37,6 @@ impl Env {
     /// The default number of partitions of shuffles.
     pub(crate) fn parallelism(&self) -> usize {
         self.parallelism
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn batch_interval(&self) -> Duration {
-        self.batch_interval
     }
 
     /// The time before the first batch; set once when the context starts.

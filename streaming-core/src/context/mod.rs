@@ -129,7 +129,7 @@ impl StreamingContext {
         Ok(StreamingContext {
             inner: Arc::new(ContextInner {
                 batch_interval: interval,
-                env: Arc::new(Env::new(pool, parallelism, interval)),
+                env: Arc::new(Env::new(pool, parallelism)),
                 listeners: Arc::new(ListenerBus::default()),
                 graph: Mutex::new(Graph::default()),
                 run: Arc::new(RunShared::new()),

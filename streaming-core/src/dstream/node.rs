@@ -53,9 +53,6 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     fn requires_checkpoint(&self) -> bool;
     /// Drops memoized batches that no consumer can need after batch `time`.
     fn clear_metadata(&self, time: Time);
-    /// Times currently memoized (for tests and diagnostics).
-    #[allow(dead_code)]
-    fn memoized_times(&self) -> Vec<Time>;
     /// The node's operator state, if it keeps any across batches.
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         None
@@ -212,9 +209,6 @@ impl<T: Data> AnyNode for Node<T> {
         let mut memo = self.memo.lock().unwrap();
         let kept = memo.split_off(&Time::from_millis(keep_after.as_millis() + 1));
         *memo = kept;
-    }
-    fn memoized_times(&self) -> Vec<Time> {
-        self.memo.lock().unwrap().keys().copied().collect()
     }
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         self.op.stateful()
