@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, Hash};
 
 use hashbrown::{hash_table, HashTable};
 use rayon::prelude::*;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 
 use super::{Batch, Data, Key, Partitioned};
 
@@ -189,6 +189,21 @@ where
     )
 }
 
+/// The values of one key on each side of a `cogroup`.
+type CoGroups<V, W> = (Vec<V>, Vec<W>);
+
+/// The groups of `k` (hash `h`) in `acc`, inserted empty if missing.
+fn groups_of<K: Eq, V, W>(
+    acc: &mut HashTable<(u64, K, CoGroups<V, W>)>,
+    h: u64,
+    k: K,
+) -> &mut CoGroups<V, W> {
+    let entry = acc
+        .entry(h, |e| e.1 == k, |e| e.0)
+        .or_insert_with(|| (h, k, (Vec::new(), Vec::new())));
+    &mut entry.into_mut().2
+}
+
 /// For each key, the values of both sides; keys in a deterministic order.
 pub(crate) fn cogroup<K, V, W, P1, P2>(a: &P1, b: &P2, n: usize) -> Batch<(K, (Vec<V>, Vec<W>))>
 where
@@ -199,13 +214,23 @@ where
     P2: Partitioned<(K, W)> + ?Sized,
 {
     let n = n.max(1);
-    type Groups<K, X> = FxHashMap<K, Vec<X>>;
-    fn push<K: Key, X>(buckets: &mut [Groups<K, X>], n: usize, (k, x): (K, X)) {
-        buckets[partition_of(&k, n)].entry(k).or_default().push(x);
+    fn push<K: Key, X>(tables: &mut [Table<K, Vec<X>>], n: usize, (k, x): (K, X)) {
+        let h = FxBuildHasher.hash_one(&k);
+        upsert(
+            &mut tables[bucket_of(h, n)],
+            h,
+            k,
+            x,
+            |x| vec![x],
+            |mut xs, x| {
+                xs.push(x);
+                xs
+            },
+        );
     }
     let (left, right) = rayon::join(
-        || map_side(a, n, |bk: &mut [Groups<K, V>], kv| push(bk, n, kv)),
-        || map_side(b, n, |bk: &mut [Groups<K, W>], kw| push(bk, n, kw)),
+        || map_side(a, n, |t: &mut [Table<K, Vec<V>>], kv| push(t, n, kv)),
+        || map_side(b, n, |t: &mut [Table<K, Vec<W>>], kw| push(t, n, kw)),
     );
     let left = transpose(left, n);
     let right = transpose(right, n);
@@ -213,18 +238,24 @@ where
         .into_par_iter()
         .zip(right.into_par_iter())
         .map(|(ls, rs)| {
-            let mut acc: FxHashMap<K, (Vec<V>, Vec<W>)> = FxHashMap::default();
-            for m in ls {
-                for (k, vs) in m {
-                    acc.entry(k).or_default().0.extend(vs);
+            // Both sides' groups of a key, merged with the hash stored on
+            // the map side.
+            let mut acc: HashTable<(u64, K, CoGroups<V, W>)> = HashTable::new();
+            for t in ls {
+                for (h, k, vs) in t {
+                    let mut vs = vs.expect("combiner slot filled");
+                    groups_of(&mut acc, h, k).0.append(&mut vs);
                 }
             }
-            for m in rs {
-                for (k, ws) in m {
-                    acc.entry(k).or_default().1.extend(ws);
+            for t in rs {
+                for (h, k, ws) in t {
+                    let mut ws = ws.expect("combiner slot filled");
+                    groups_of(&mut acc, h, k).1.append(&mut ws);
                 }
             }
-            acc.into_iter().collect::<Vec<_>>()
+            acc.into_iter()
+                .map(|(_, k, groups)| (k, groups))
+                .collect::<Vec<_>>()
         })
         .collect();
     Batch::from_partitions(parts)

@@ -18,12 +18,10 @@
 mod map_with_state;
 mod update;
 
-use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rayon::prelude::*;
-use rustc_hash::FxBuildHasher;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -212,19 +210,12 @@ pub(crate) fn pending_times(
     out
 }
 
-/// The partition of `key` among `n` for keyed state and panes: FxHash
-/// (fixed seed, so the same on every run) with multiply-shift range
-/// reduction. Stateful operators partition by this function themselves
-/// rather than relying on a shuffle kernel's layout, and re-partition
-/// restored snapshots with it.
-#[inline]
-pub(crate) fn partition_of<K: Hash + ?Sized>(key: &K, n: usize) -> usize {
-    if n <= 1 {
-        return 0;
-    }
-    let h = FxBuildHasher.hash_one(key);
-    ((h as u128 * n as u128) >> 64) as usize
-}
+/// The partition of `key` among `n` for keyed state and panes: the
+/// shuffles' own choice ([`crate::batch::shuffle::partition_of`], fixed-seed
+/// FxHash), so keyed state is laid out like a shuffle's output. Stateful
+/// operators partition by this function themselves and re-partition restored
+/// snapshots with it.
+pub(crate) use crate::batch::shuffle::partition_of;
 
 /// Hash partitions `src` by key into `n` partitions, keeping the order of
 /// the elements of each key (input partition order, then position).
