@@ -30,9 +30,9 @@ use streaming::kafka::rdkafka::config::ClientConfig;
 use streaming::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use streaming::kafka::rdkafka::message::Message;
 use streaming::kafka::rdkafka::{Offset, TopicPartitionList};
-use streaming::kafka::testing::{KafkaTestBroker, TestRecord};
 use streaming::kafka::{ConsumerStrategy, DirectStreamConfig, KafkaUtils, LocationStrategy};
 use streaming::prelude::*;
+use streaming::testing::kafka::{KafkaTestBroker, TestRecord};
 use streaming::ManualClock;
 
 #[global_allocator]

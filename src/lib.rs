@@ -29,6 +29,14 @@
 pub use streaming_core::*;
 pub use streaming_macros::{stream, stream_plan};
 
+/// Test support: the manual-clock harness of the API contract
+/// (`run_operation`, ...) and, with the `kafka` feature, a Kafka test broker.
+pub use streaming_testkit as testing;
+
+/// Kafka direct streams (feature `kafka`).
+#[cfg(feature = "kafka")]
+pub use streaming_kafka as kafka;
+
 /// Everything a pipeline needs: `use streaming::prelude::*;`.
 pub mod prelude {
     pub use streaming_core::prelude::*;

@@ -18,7 +18,7 @@
 //! - [`testing`]: a harness driving batches with a manual clock.
 //!
 //! ```
-//! use streaming_core::testing::run_operation;
+//! use streaming_testkit::run_operation;
 //! let out = run_operation(
 //!     vec![vec!["a", "b", "a"]],
 //!     |s| s.count_by_value(),
@@ -33,17 +33,13 @@
 mod batch;
 pub mod checkpoint;
 mod clock;
-mod conf;
+pub mod conf;
 mod context;
 mod dstream;
 mod error;
 mod input;
-#[cfg(feature = "kafka")]
-pub mod kafka;
 pub mod output;
 mod time;
-
-pub mod testing;
 
 pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
@@ -57,7 +53,7 @@ pub use dstream::state::{
     StateSpec, StatefulOperator,
 };
 pub use dstream::DStream;
-pub use error::{Result, StreamingError};
+pub use error::{panic_message, Result, StreamingError};
 pub use input::{
     BadRecords, FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats,
     LengthPrefixedDecoder, LineDecoder, ReceiverStats, RecordDecoder, SocketSpec, TextFileReader,

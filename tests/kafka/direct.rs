@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc;
 
-use streaming::kafka::testing::TestRecord;
 use streaming::kafka::{
     ConsumerStrategy, DirectStreamConfig, KafkaUtils, LocationStrategy, OffsetRange,
     RecordTimestamp, TopicPartition,
 };
 use streaming::prelude::*;
+use streaming::testing::kafka::TestRecord;
 
 use super::support::*;
 

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use streaming::kafka::testing::{free_port, KafkaTestBroker, TestRecord};
 use streaming::kafka::{
     ConsumerStrategy, DirectStreamConfig, KafkaUtils, LocationStrategy, OffsetRange, TopicPartition,
 };
 use streaming::prelude::*;
+use streaming::testing::kafka::{free_port, KafkaTestBroker, TestRecord};
 
 use super::support::*;
 

@@ -223,7 +223,7 @@ fn outputs(out: &Path) -> BTreeMap<u64, Vec<String>> {
     by_batch
 }
 
-fn produce_round(broker: &streaming::kafka::testing::KafkaTestBroker, from: usize, count: usize) {
+fn produce_round(broker: &streaming::testing::kafka::KafkaTestBroker, from: usize, count: usize) {
     for p in 0..PARTITIONS {
         broker
             .produce_values(TOPIC, p, values(&format!("p{p}"), from, count))
@@ -306,7 +306,7 @@ fn a_sigkilled_job_recovers_with_no_loss_and_no_duplicates() {
 
 /// Waits until the group's committed offsets are `expected` (commits are
 /// asynchronous).
-fn await_committed(broker: &streaming::kafka::testing::KafkaTestBroker, expected: [i64; 3]) {
+fn await_committed(broker: &streaming::testing::kafka::KafkaTestBroker, expected: [i64; 3]) {
     let expected: BTreeMap<i32, i64> = (0..).zip(expected).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

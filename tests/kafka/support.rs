@@ -5,9 +5,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streaming::kafka::testing::KafkaTestBroker;
 use streaming::kafka::ConsumerRecord;
 use streaming::prelude::*;
+use streaming::testing::kafka::KafkaTestBroker;
 use streaming::{BatchInfo, ManualClock, ReceiverErrorInfo};
 
 /// The batch interval of every test.

@@ -19,7 +19,7 @@ impl<T: Data> DStream<T> {
     /// `start`.
     ///
     /// ```
-    /// use streaming_core::testing::TestConfig;
+    /// use streaming_testkit::TestConfig;
     /// use streaming_core::{Batch, StatefulOperator};
     ///
     /// let dir = tempfile::tempdir().unwrap();

@@ -36,7 +36,7 @@ use ops::{BatchOp, NarrowOp};
 /// one partition per task.
 ///
 /// ```
-/// use streaming_core::testing::run_operation;
+/// use streaming_testkit::run_operation;
 ///
 /// let out = run_operation(
 ///     vec![vec!["a b".to_string(), "b".to_string()]],

@@ -151,7 +151,7 @@ type MappingFn<K, V, S, U> =
 /// keys, an initial state and a number of state partitions.
 ///
 /// ```
-/// use streaming_core::testing::run_operation;
+/// use streaming_testkit::run_operation;
 /// use streaming_core::{State, StateSpec};
 /// use std::time::Duration;
 ///

@@ -93,7 +93,7 @@ pub enum StateSnapshotError {
 /// returned. Snapshots are consistent: each is taken between two batches.
 ///
 /// ```
-/// use streaming_core::testing::TestConfig;
+/// use streaming_testkit::TestConfig;
 /// use streaming_core::{Batch, StatefulOperator};
 ///
 /// let dir = tempfile::tempdir().unwrap();

@@ -230,7 +230,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// state is partitioned by key and updated in parallel.
     ///
     /// ```
-    /// use streaming_core::testing::run_operation;
+    /// use streaming_testkit::run_operation;
     /// let out = run_operation(
     ///     vec![vec!["a", "b"], vec!["a"]],
     ///     |words| {

@@ -76,7 +76,7 @@ impl<T: Data> DStream<T> {
     /// slide duration (see [`try_window`](Self::try_window)).
     ///
     /// ```
-    /// use streaming_core::testing::run_operation;
+    /// use streaming_testkit::run_operation;
     /// use std::time::Duration;
     /// let out = run_operation(
     ///     vec![vec![1], vec![2], vec![3]],
@@ -323,7 +323,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// On invalid durations (see [`try_window`](DStream::try_window)).
     ///
     /// ```
-    /// use streaming_core::testing::run_operation;
+    /// use streaming_testkit::run_operation;
     /// use std::time::Duration;
     /// let out = run_operation(
     ///     vec![vec![("a", 1)], vec![("a", 2), ("b", 5)], vec![("a", 4)]],

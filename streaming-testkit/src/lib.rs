@@ -11,23 +11,29 @@
 //!   operation's stream produced a batch, its partitions flattened in order.
 //! - A fresh temporary checkpoint directory is set and removed afterwards.
 //!
+//! With the `kafka` feature, [`kafka`] adds a real Kafka-protocol broker for
+//! tests (Spark's `KafkaTestUtils`). The `streaming` facade re-exports this
+//! crate as `streaming::testing`.
+//!
 //! ```
-//! use streaming_core::testing::run_operation;
+//! use streaming_testkit::run_operation;
 //! let out = run_operation(vec![vec![1, 2], vec![3]], |s| s.map(|x: i32| x * 2), 3);
 //! assert_eq!(out, vec![vec![2, 4], vec![6], vec![]]);
 //! ```
+
+#![deny(missing_docs)]
+
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::batch::{Batch, Data};
-use crate::clock::ManualClock;
-use crate::conf::StreamingConf;
-use crate::context::{StopMode, StreamingContext};
-use crate::dstream::DStream;
-use crate::error::{panic_message, Result, StreamingError};
-use crate::time::Time;
+use streaming_core::{
+    panic_message, Batch, DStream, Data, ManualClock, Result, StopMode, StreamingConf,
+    StreamingContext, StreamingError, Time,
+};
 
 /// Settings of a harness run.
 #[derive(Clone, Debug)]

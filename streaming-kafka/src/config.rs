@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use crate::conf::StreamingConf;
-use crate::error::{Result, StreamingError};
-use crate::input::settings;
+use streaming_core::{conf::settings, Result, StreamingConf, StreamingError};
 
 /// Spark's per-partition rate limit, in records per second.
 pub(crate) const MAX_RATE_PER_PARTITION: &str = "spark.streaming.kafka.maxRatePerPartition";

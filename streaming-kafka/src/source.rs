@@ -17,10 +17,7 @@ use super::record::{ConsumerRecord, OffsetRange, TopicPartition};
 use super::stats::KafkaStreamStats;
 use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
 use super::worker::{ReadTask, Workers};
-use crate::batch::{Batch, Data};
-use crate::error::{Result, StreamingError};
-use crate::input::{InputContext, InputSource};
-use crate::time::Time;
+use streaming_core::{Batch, Data, InputContext, InputSource, Result, StreamingError, Time};
 
 /// The ranges of one batch time.
 #[derive(Clone, Debug)]

@@ -17,17 +17,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header as RdHeader, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use streaming_kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use streaming_kafka::rdkafka::client::DefaultClientContext;
+use streaming_kafka::rdkafka::config::ClientConfig;
+use streaming_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+use streaming_kafka::rdkafka::message::{Header as RdHeader, OwnedHeaders};
+use streaming_kafka::rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
+};
+use streaming_kafka::rdkafka::types::RDKafkaErrorCode;
+use streaming_kafka::rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use super::client::kafka_error;
-use crate::error::{Result, StreamingError};
+use streaming_core::{Result, StreamingError};
+use streaming_kafka::kafka_error;
 
 /// How long a broker may take to accept clients after it was spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -409,7 +411,7 @@ impl KafkaTestBroker {
                     Err((e, back)) => {
                         let full = matches!(
                             e,
-                            rdkafka::error::KafkaError::MessageProduction(
+                            streaming_kafka::rdkafka::error::KafkaError::MessageProduction(
                                 RDKafkaErrorCode::QueueFull
                             )
                         );
@@ -499,7 +501,7 @@ impl KafkaTestBroker {
                 })
                 .collect()
         });
-        super::client::close_consumer(consumer, "committed offsets query");
+        streaming_kafka::close_consumer(consumer, "committed offsets query");
         out.map_err(|e| kafka_error(format!("committed offsets of group {group}"), e))
     }
 }

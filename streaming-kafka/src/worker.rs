@@ -16,9 +16,7 @@ use super::deser::{DeserializeError, KafkaDeserialize};
 use super::record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
 use super::source::Shared;
 use super::strategy::OffsetReset;
-use crate::batch::Data;
-use crate::error::{Result, StreamingError};
-use crate::time::Time;
+use streaming_core::{Data, Result, StreamingError, Time};
 
 /// Records of one batch partition, or why it could not be read.
 pub(crate) type PartitionResult<K, V> = (usize, Result<Vec<ConsumerRecord<K, V>>>);

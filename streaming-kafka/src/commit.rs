@@ -12,7 +12,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use super::client::{close_consumer, commit_list, create_consumer, kafka_error, KafkaConsumer};
 use super::record::TopicPartition;
 use super::source::Shared;
-use crate::error::{Result, StreamingError};
+use streaming_core::{Result, StreamingError};
 
 /// Called with the offsets committed, or why the commit failed.
 pub(crate) type CommitCallback = Box<dyn FnOnce(Result<BTreeMap<TopicPartition, i64>>) + Send>;
@@ -153,7 +153,7 @@ fn commit_loop(env: CommitEnv, rx: mpsc::Receiver<Request>) {
             let r = result.clone().map(|()| offsets.clone());
             if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(r))) {
                 tracing::error!(
-                    message = crate::error::panic_message(p.as_ref()),
+                    message = streaming_core::panic_message(p.as_ref()),
                     "a commit callback panicked"
                 );
             }

@@ -14,7 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::record::TopicPartition;
 use super::strategy::Selection;
-use crate::error::{Result, StreamingError};
+use streaming_core::{Result, StreamingError};
 
 /// Routes librdkafka's logs and client errors to `tracing`.
 pub(crate) struct TracingContext {
@@ -53,11 +53,9 @@ impl ConsumerContext for TracingContext {}
 /// A consumer of the stream.
 pub(crate) type KafkaConsumer = BaseConsumer<TracingContext>;
 
-/// A `Kafka` error for `operation`.
-pub(crate) fn kafka_error(
-    operation: impl Into<String>,
-    e: impl std::fmt::Display,
-) -> StreamingError {
+/// A [`StreamingError::Kafka`] error for `operation` (used by the test
+/// broker of `streaming-testkit` too).
+pub fn kafka_error(operation: impl Into<String>, e: impl std::fmt::Display) -> StreamingError {
     StreamingError::Kafka {
         operation: operation.into(),
         message: e.to_string(),
@@ -72,13 +70,13 @@ pub(crate) fn create_consumer(config: &ClientConfig, name: String) -> Result<Kaf
 }
 
 /// How long closing one consumer may take before it is abandoned.
-pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Closes a consumer deliberately: unassigns it and destroys it on a helper
 /// thread, waiting at most [`CLOSE_TIMEOUT`]. librdkafka's close can hang in
 /// some sequences (a group coordinator that is gone); then the consumer is
 /// abandoned with a warning instead of hanging the caller.
-pub(crate) fn close_consumer<C: ConsumerContext + 'static>(consumer: BaseConsumer<C>, what: &str) {
+pub fn close_consumer<C: ConsumerContext + 'static>(consumer: BaseConsumer<C>, what: &str) {
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let what_owned = what.to_string();
     let spawned = std::thread::Builder::new()

@@ -1,4 +1,7 @@
-//! Configuration of a [`StreamingContext`](crate::StreamingContext).
+//! Configuration of a [`StreamingContext`](crate::StreamingContext):
+//! [`StreamingConf`], and the [`settings`] parsers for its free-form keys.
+
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

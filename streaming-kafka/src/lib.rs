@@ -1,4 +1,4 @@
-//! Kafka direct streams (feature `kafka`): Spark's
+//! Kafka direct streams: Spark's
 //! `KafkaUtils.createDirectStream` on [librdkafka](https://docs.rs/rdkafka).
 //!
 //! A direct stream has no receiver. At every batch time the driver asks the
@@ -32,7 +32,7 @@
 //! the batch ([`DirectStreamConfig::fail_on_undecodable`]).
 //!
 //! ```no_run
-//! use streaming_core::kafka::{ConsumerStrategy, KafkaUtils, LocationStrategy};
+//! use streaming_kafka::{ConsumerStrategy, KafkaUtils, LocationStrategy};
 //! use streaming_core::{StreamingConf, StreamingContext};
 //! use std::time::Duration;
 //!
@@ -68,6 +68,8 @@
 //! # Ok::<(), streaming_core::StreamingError>(())
 //! ```
 
+#![deny(missing_docs)]
+
 mod client;
 mod commit;
 mod config;
@@ -76,7 +78,6 @@ mod record;
 mod source;
 mod stats;
 mod strategy;
-pub mod testing;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -87,18 +88,15 @@ use std::sync::Arc;
 /// for direct use of Kafka clients (producers, admin operations).
 pub use rdkafka;
 
+pub use client::{close_consumer, kafka_error, CLOSE_TIMEOUT};
 pub use config::DirectStreamConfig;
 pub use deser::{DeserializeError, Json, KafkaDeserialize};
 pub use record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
 pub use stats::KafkaStreamStats;
 pub use strategy::{ConsumerStrategy, LocationStrategy, OffsetReset};
 
-use crate::batch::Data;
-use crate::context::StreamingContext;
-use crate::dstream::DStream;
-use crate::error::Result;
-use crate::time::Time;
 use source::{DirectKafkaSource, Shared};
+use streaming_core::{DStream, Data, Result, StreamingContext, Time};
 
 /// Creates Kafka direct streams (Spark's `KafkaUtils`).
 pub struct KafkaUtils;
@@ -110,7 +108,7 @@ impl KafkaUtils {
     /// Settings come from the context's configuration (see
     /// [`DirectStreamConfig`]).
     ///
-    /// Fails with a [`Config`](crate::StreamingError::Config) error for
+    /// Fails with a [`Config`](streaming_core::StreamingError::Config) error for
     /// invalid consumer parameters or settings; the brokers are first
     /// contacted at `start`.
     ///

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rdkafka::config::ClientConfig;
 
 use super::record::TopicPartition;
-use crate::error::{Result, StreamingError};
+use streaming_core::{Result, StreamingError};
 
 /// Which worker thread reads which partition (Spark's `LocationStrategies`).
 ///
@@ -103,7 +103,7 @@ pub(crate) enum Selection {
 ///
 /// ```
 /// # #[cfg(feature = "kafka")] {
-/// use streaming_core::kafka::ConsumerStrategy;
+/// use streaming_kafka::ConsumerStrategy;
 /// let strategy = ConsumerStrategy::subscribe(
 ///     ["test"],
 ///     [
