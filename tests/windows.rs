@@ -299,17 +299,103 @@ fn slide_duration_not_a_multiple_is_an_error_for_every_window_operation() {
 }
 
 #[test]
-fn try_variants_return_the_error_and_zero_durations_are_refused() {
+fn a_window_value_returns_the_error_and_zero_durations_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = TestConfig::default().context(dir.path()).unwrap();
     let s = ssc.input_stream_from_fn(|_| Some(Batch::from(vec![1u64])));
-    let err = s.try_window(Duration::ZERO, SEC).unwrap_err();
+    let err = Window::new(Duration::ZERO, SEC).unwrap_err();
     assert!(err.to_string().contains("must be positive"), "{err}");
-    let err = s
-        .try_count_by_window(secs(3), Duration::from_millis(10))
-        .unwrap_err();
+    assert_eq!(Window::new(secs(3), SEC).unwrap().length(), secs(3));
+    let w = Window::new(secs(3), Duration::from_millis(10)).unwrap();
+    let err = s.over(w).unwrap_err();
     assert!(err.to_string().contains("10ms"), "{err}");
-    assert!(s.try_window(secs(3), SEC).is_ok());
+    assert!(s.over(Window::new(secs(3), SEC).unwrap()).is_ok());
+}
+
+#[test]
+fn every_window_operation_over_a_window_value_equals_its_spark_spelling() {
+    let input: Vec<Vec<(String, i64)>> = (0..7)
+        .map(|i| {
+            (0..i % 4)
+                .map(|j| {
+                    (
+                        ["a", "b", "c"][(i + j) % 3].to_string(),
+                        (i * 3 + j) as i64 - 4,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let (w, sl) = (secs(3), secs(1));
+    let win = Window::new(w, sl).unwrap();
+    fn sorted<T: Ord + Clone>(out: Vec<Vec<T>>) -> Vec<Vec<T>> {
+        out.into_iter()
+            .map(|mut b| {
+                b.sort();
+                b
+            })
+            .collect()
+    }
+    macro_rules! same {
+        ($spark:expr, $value:expr) => {
+            assert_eq!(
+                sorted(run_operation(input.clone(), $spark, 8)),
+                sorted(run_operation(input.clone(), $value, 8))
+            );
+        };
+    }
+    same!(|s| s.window(w, sl), |s| s.over(win).unwrap().stream());
+    same!(|s| s.reduce_by_key_and_window(|a, b| a + b, w, sl), |s| s
+        .over(win)
+        .unwrap()
+        .reduce_by_key(|a, b| a + b));
+    same!(
+        |s| s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, sl),
+        |s| s
+            .over(win)
+            .unwrap()
+            .reduce_by_key_inv(|a, b| a + b, |a, b| a - b)
+    );
+    same!(
+        |s| s.reduce_by_key_and_window_inv_filtered(
+            |a, b| a + b,
+            |a, b| a - b,
+            w,
+            sl,
+            |kv| kv.1 != 0
+        ),
+        |s| s.over(win).unwrap().reduce_by_key_inv_filtered(
+            |a, b| a + b,
+            |a, b| a - b,
+            |kv| kv.1 != 0
+        )
+    );
+    same!(|s| s.group_by_key_and_window(w, sl), |s| s
+        .over(win)
+        .unwrap()
+        .group_by_key());
+    same!(
+        |s| s.map(|(_, v)| v).reduce_by_window(|a, b| a + b, w, sl),
+        |s| s.map(|(_, v)| v).over(win).unwrap().reduce(|a, b| a + b)
+    );
+    same!(
+        |s| s
+            .map(|(_, v)| v)
+            .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, w, sl),
+        |s| s
+            .map(|(_, v)| v)
+            .over(win)
+            .unwrap()
+            .reduce_inv(|a, b| a + b, |a, b| a - b)
+    );
+    same!(|s| s.count_by_window(w, sl), |s| s
+        .over(win)
+        .unwrap()
+        .count());
+    same!(|s| s.count_by_value_and_window(w, sl), |s| s
+        .over(win)
+        .unwrap()
+        .count_by_value());
 }
 
 // ------------------------------------------- reduce_by_key_and_window (panes)

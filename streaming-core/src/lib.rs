@@ -37,7 +37,9 @@ pub mod conf;
 mod context;
 mod dstream;
 mod error;
+mod graph;
 mod input;
+mod listener;
 pub mod output;
 mod time;
 
@@ -45,29 +47,28 @@ pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;
-pub use context::listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};
-pub use context::{StopMode, StreamingContext, StreamingContextState};
-pub use dstream::output::print_layout;
-pub use dstream::state::{
-    MapWithStateDStream, State, StateData, StateError, StateSnapshot, StateSnapshotError,
-    StateSpec, StatefulOperator,
-};
+pub use context::{StopMode, StreamingContext, StreamingContextState, STOP_GRACEFULLY_ON_SHUTDOWN};
+pub use dstream::ops::window::{Window, Windowed};
+pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};
 pub use dstream::DStream;
 pub use error::{panic_message, Result, StreamingError};
+pub use graph::source::{InputContext, InputSource};
+pub use graph::stateful::{StateData, StateSnapshot, StateSnapshotError, StatefulOperator};
 pub use input::{
     BadRecords, FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats,
     LengthPrefixedDecoder, LineDecoder, ReceiverStats, RecordDecoder, SocketSpec, TextFileReader,
     FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
 };
-pub use input::{BatchQueue, FnSource, InputContext, InputSource, QueueSource};
-pub use output::{OutputFormat, TextOutputFormat};
+pub use input::{BatchQueue, FnSource, QueueSource};
+pub use listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};
+pub use output::{print_layout, OutputFormat, TextOutputFormat};
 pub use time::Time;
 
 /// Everything a pipeline needs, in one import.
 pub mod prelude {
     pub use crate::{
         Batch, BatchQueue, DStream, Data, Key, StopMode, StreamingConf, StreamingContext,
-        StreamingError, StreamingListener, Time,
+        StreamingError, StreamingListener, Time, Window,
     };
     pub use crate::{FileStreamSpec, OutputFormat, SocketSpec, TextOutputFormat};
     pub use crate::{MapWithStateDStream, State, StateSpec};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::GraphDescription;
 use super::CheckpointError;
 use crate::conf::StreamingConf;
-use crate::dstream::state::StateSnapshot;
+use crate::graph::stateful::StateSnapshot;
 use crate::time::Time;
 
 /// The first eight bytes of every checkpoint file.

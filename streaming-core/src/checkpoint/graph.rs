@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dstream::node::AnyNode;
-use crate::dstream::output::OutputOp;
-use crate::dstream::state::StatefulOperator;
 use crate::error::{Result, StreamingError};
-use crate::input::InputHandle;
+use crate::graph::node::AnyNode;
+use crate::graph::registry::OutputOp;
+use crate::graph::source::InputHandle;
+use crate::graph::stateful::StatefulOperator;
 
 /// The structure of a pipeline: everything about it but its closures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

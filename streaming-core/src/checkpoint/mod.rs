@@ -48,86 +48,18 @@
 //! # Recovery
 //! See [`StreamingContext::get_or_create`](crate::StreamingContext::get_or_create).
 
-mod dstream;
 mod format;
 mod graph;
 mod recovery;
 mod schedule;
-mod shutdown;
 mod store;
 mod writer;
 
-use std::path::PathBuf;
-
 pub use format::{Checkpoint, FORMAT_VERSION, MAGIC};
 pub use recovery::RecoverOptions;
-pub use shutdown::STOP_GRACEFULLY_ON_SHUTDOWN;
 pub use store::{list, read, CheckpointFile, DEFAULT_RETAINED, RETAINED_SETTING};
 
-pub(crate) use recovery::Recovery;
+pub(crate) use recovery::{latest, restore, set_aside, Latest, Recovery};
 pub(crate) use schedule::Checkpointer;
-pub(crate) use shutdown::install_signal_handler;
 
-/// Why a checkpoint could not be read, or a context not recovered from it.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckpointError {
-    /// The file is not a whole, intact checkpoint (truncated, bad checksum,
-    /// undecodable).
-    #[error("corrupt checkpoint {}: {reason}", path.display())]
-    Corrupt {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The file was written in a format version this build cannot read.
-    #[error("checkpoint {} has format version {found}; this build reads version {supported}", path.display())]
-    UnsupportedVersion {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// The file's version.
-        found: u16,
-        /// The version this build reads and writes.
-        supported: u16,
-    },
-    /// Checkpoint files exist but none of them can be read.
-    #[error("no usable checkpoint in {}: {}", dir.display(), attempts.join("; "))]
-    NoUsableCheckpoint {
-        /// The checkpoint directory.
-        dir: PathBuf,
-        /// Why each file was rejected, newest first.
-        attempts: Vec<String>,
-    },
-    /// The pipeline built by `create_fn` does not match the checkpoint.
-    #[error(
-        "the checkpoint {} does not match the pipeline built by create_fn:\n  - {}\n(the state of stateful operators can only be kept when they are found by name with the same operation and types; start from an empty checkpoint directory to discard it)",
-        path.display(),
-        changes.join("\n  - ")
-    )]
-    Incompatible {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// What changed, one entry per change.
-        changes: Vec<String>,
-    },
-    /// The pipeline has an input whose batches cannot be replayed (a queue
-    /// stream, ...), so it cannot be recovered from a checkpoint.
-    #[error("cannot recover from the checkpoint {}: input `{input}` is not recoverable (its batches cannot be replayed; as in Spark, only replayable inputs such as file streams can be recovered)", path.display())]
-    NotRecoverable {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// The input's name.
-        input: String,
-    },
-    /// A part of the checkpoint could not be restored into the pipeline.
-    #[error("cannot restore {what} from the checkpoint {}: {message}", path.display())]
-    Restore {
-        /// The checkpoint file.
-        path: PathBuf,
-        /// What was being restored (an operator or an input).
-        what: String,
-        /// Why it failed.
-        message: String,
-    },
-}
+pub use crate::error::CheckpointError;

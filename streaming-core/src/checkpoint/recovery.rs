@@ -1,5 +1,7 @@
-//! Recovery: [`StreamingContext::get_or_create`] and restoring a checkpoint
-//! into a rebuilt pipeline.
+//! Recovery, the checkpoint side: finding the newest usable checkpoint of a
+//! directory, and restoring one into a rebuilt graph (checking that it fits
+//! first). `StreamingContext::get_or_create` (`context/recovery.rs`) drives
+//! both.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,14 +9,14 @@ use std::path::{Path, PathBuf};
 use super::format::Checkpoint;
 use super::graph::GraphDescription;
 use super::{store, CheckpointError};
-use crate::context::{StreamingContext, StreamingContextState};
 use crate::error::{Result, StreamingError};
+use crate::graph::registry::Graph;
 use crate::time::Time;
 
-/// Options of [`StreamingContext::get_or_create_with`].
+/// Options of [`StreamingContext::get_or_create_with`](crate::StreamingContext::get_or_create_with).
 #[derive(Clone, Debug, Default)]
 pub struct RecoverOptions {
-    create_on_error: bool,
+    pub(crate) create_on_error: bool,
 }
 
 impl RecoverOptions {
@@ -44,227 +46,145 @@ pub(crate) struct Recovery {
     pub(crate) zero_time: Time,
 }
 
-impl StreamingContext {
-    /// Recovers a context from the newest usable checkpoint in `dir`, or
-    /// creates one with `create_fn` when there is none (Spark's
-    /// `StreamingContext.getOrCreate`).
-    ///
-    /// Closures cannot be saved, so `create_fn` always builds the pipeline
-    /// (it must define the same pipeline each time, and may set the
-    /// checkpoint directory, to `dir`; it is set to `dir` otherwise). With a
-    /// checkpoint, this then:
-    /// - checks the pipeline against the checkpoint's structure. Every input
-    ///   must be replayable
-    ///   ([`is_recoverable`](crate::InputSource::is_recoverable): a queue
-    ///   stream is not, an error as in Spark) and unchanged, the batch
-    ///   interval the same. The
-    ///   operators may change around the stateful ones (Spark cannot do
-    ///   this): each stateful operator is found by its name
-    ///   ([`DStream::name`](crate::DStream::name), or the generated
-    ///   `<operation>#<n>`) and must have the same operation and element
-    ///   type; otherwise the error
-    ///   ([`CheckpointError::Incompatible`]) names every change;
-    /// - restores each stateful operator's state and each input's position;
-    /// - and, once started, runs the batch of the checkpoint time again (its
-    ///   state holds every batch before it), the batches that were pending,
-    ///   and those missed while the application was down, in order, before
-    ///   following the clock again. Outputs of re-run batches are produced
-    ///   again: `save_as_*` outputs replace the directories of the same batch
-    ///   times, so file outputs are exactly-once.
-    ///
-    /// The configuration of the recovered context is the one `create_fn`
-    /// gives. A newest checkpoint that cannot be read (corrupt, truncated)
-    /// is skipped for the one before it; when none can be read the error is
-    /// [`CheckpointError::NoUsableCheckpoint`] (see
-    /// [`get_or_create_with`](Self::get_or_create_with) to start afresh
-    /// instead).
-    ///
-    /// The returned context is not started.
-    pub fn get_or_create<F>(dir: impl AsRef<Path>, create_fn: F) -> Result<StreamingContext>
-    where
-        F: FnOnce() -> Result<StreamingContext>,
-    {
-        Self::get_or_create_with(dir, create_fn, RecoverOptions::default())
-    }
+/// What a checkpoint directory holds for recovery.
+pub(crate) enum Latest {
+    /// No checkpoint at all.
+    Empty,
+    /// The newest checkpoint that could be read.
+    Usable(Box<Checkpoint>),
+    /// Checkpoints exist, but none can be read.
+    Unusable {
+        /// Why each was rejected, newest first.
+        attempts: Vec<String>,
+        /// Their paths.
+        unreadable: Vec<PathBuf>,
+    },
+}
 
-    /// [`get_or_create`](Self::get_or_create) with options.
-    pub fn get_or_create_with<F>(
-        dir: impl AsRef<Path>,
-        create_fn: F,
-        options: RecoverOptions,
-    ) -> Result<StreamingContext>
-    where
-        F: FnOnce() -> Result<StreamingContext>,
-    {
-        let dir = dir.as_ref();
-        let files = store::list(dir)?;
-        if files.is_empty() {
-            tracing::info!(dir = %dir.display(), "no checkpoint: creating a new context");
-            return fresh(dir, create_fn);
-        }
-        let mut attempts = Vec::new();
-        let mut unreadable = Vec::new();
-        let mut found = None;
-        for file in files.iter().rev() {
-            match store::read(&file.path) {
-                Ok(c) => {
-                    found = Some(c);
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        path = %file.path.display(),
-                        error = %e,
-                        "checkpoint unusable; trying the one before it"
-                    );
-                    attempts.push(e.to_string());
-                    unreadable.push(file.path.clone());
-                }
+/// The newest usable checkpoint in `dir`: a newest checkpoint that cannot
+/// be read (corrupt, truncated) is skipped for the one before it.
+pub(crate) fn latest(dir: &Path) -> Result<Latest> {
+    let files = store::list(dir)?;
+    if files.is_empty() {
+        return Ok(Latest::Empty);
+    }
+    let mut attempts = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut found = None;
+    for file in files.iter().rev() {
+        match store::read(&file.path) {
+            Ok(c) => {
+                found = Some(c);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    path = %file.path.display(),
+                    error = %e,
+                    "checkpoint unusable; trying the one before it"
+                );
+                attempts.push(e.to_string());
+                unreadable.push(file.path.clone());
             }
         }
-        let Some(checkpoint) = found else {
-            if options.create_on_error {
-                for path in &unreadable {
-                    match store::set_aside(path) {
-                        Ok(to) => {
-                            tracing::warn!(to = %to.display(), "unreadable checkpoint set aside")
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot set aside an unreadable checkpoint")
-                        }
-                    }
-                }
-                tracing::warn!(dir = %dir.display(), "no usable checkpoint: creating a new context (create_on_error)");
-                return fresh(dir, create_fn);
+    }
+    Ok(match found {
+        Some(c) => Latest::Usable(Box::new(c)),
+        None => Latest::Unusable {
+            attempts,
+            unreadable,
+        },
+    })
+}
+
+/// Renames unreadable checkpoints aside (`.corrupt`), keeping them for
+/// inspection.
+pub(crate) fn set_aside(unreadable: &[PathBuf]) {
+    for path in unreadable {
+        match store::set_aside(path) {
+            Ok(to) => {
+                tracing::warn!(to = %to.display(), "unreadable checkpoint set aside")
             }
-            return Err(StreamingError::Checkpoint(
-                CheckpointError::NoUsableCheckpoint {
-                    dir: dir.to_path_buf(),
-                    attempts,
-                },
-            ));
-        };
-        let ssc = create_fn()?;
-        use_dir(&ssc, dir)?;
-        ssc.restore_checkpoint(checkpoint)?;
-        Ok(ssc)
-    }
-
-    /// The time of the checkpoint this context was recovered from by
-    /// [`get_or_create`](Self::get_or_create) (the first batch it runs), or
-    /// `None` for a new context.
-    pub fn recovered_from(&self) -> Option<Time> {
-        self.inner.recovery.lock().unwrap().as_ref().map(|r| r.time)
-    }
-
-    /// Checks the pipeline against `checkpoint` and restores its state.
-    fn restore_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
-        if self.state() != StreamingContextState::Initialized {
-            return Err(StreamingError::IllegalState(
-                "a checkpoint can only be restored into a context that has not started".into(),
-            ));
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot set aside an unreadable checkpoint")
+            }
         }
-        let Checkpoint { path, data } = checkpoint;
-        let graph = self.inner.graph.lock().unwrap();
-        if let Some(input) = graph.inputs.iter().find(|i| !i.is_recoverable()) {
-            return Err(StreamingError::Checkpoint(
-                CheckpointError::NotRecoverable {
-                    path,
-                    input: input.name(),
-                },
-            ));
-        }
-        let (desc, entries) = GraphDescription::describe(
-            self.batch_interval(),
-            &graph.nodes,
-            &graph.inputs,
-            &graph.outputs,
-        )?;
-        let problems = incompatibilities(&data.graph, &desc, &data.states);
-        let structural = desc.structural_changes(&data.graph);
-        if !problems.is_empty() {
-            let mut changes = problems;
-            changes.extend(structural);
-            return Err(StreamingError::Checkpoint(CheckpointError::Incompatible {
+    }
+}
+
+/// Checks that `graph` fits `checkpoint` and restores the checkpoint's
+/// input positions and operator states into it; returns where the
+/// recovered run starts.
+pub(crate) fn restore(
+    checkpoint: Checkpoint,
+    graph: &Graph,
+    batch_interval: std::time::Duration,
+) -> Result<Recovery> {
+    let Checkpoint { path, data } = checkpoint;
+    if let Some(input) = graph.inputs.iter().find(|i| !i.is_recoverable()) {
+        return Err(StreamingError::Checkpoint(
+            CheckpointError::NotRecoverable {
                 path,
-                changes,
-            }));
-        }
-        if !structural.is_empty() {
-            tracing::warn!(
-                checkpoint = %path.display(),
-                changes = ?structural,
-                "the pipeline changed around its stateful operators; their state is restored by name"
-            );
-        }
-        let restore_err = |what: String, message: String| CheckpointError::Restore {
-            path: path.clone(),
-            what,
-            message,
-        };
-        for (input, saved) in graph.inputs.iter().zip(&data.inputs) {
-            if let Some(bytes) = &saved.data {
-                input
-                    .restore_checkpoint_data(bytes)
-                    .map_err(|e| restore_err(format!("input `{}`", input.name()), e.to_string()))
-                    .map_err(StreamingError::Checkpoint)?;
-            }
-        }
-        for entry in &entries {
-            let what = || format!("the state of `{}`", entry.name);
-            let Some(saved) = data.states.iter().find(|s| s.name == entry.name) else {
-                return Err(StreamingError::Checkpoint(restore_err(
-                    what(),
-                    "the checkpoint holds no state of that name".into(),
-                )));
-            };
-            entry
-                .op
-                .restore(&saved.snapshot)
-                .map_err(|e| StreamingError::Checkpoint(restore_err(what(), e.to_string())))?;
-        }
-        tracing::info!(
+                input: input.name(),
+            },
+        ));
+    }
+    let (desc, entries) =
+        GraphDescription::describe(batch_interval, &graph.nodes, &graph.inputs, &graph.outputs)?;
+    let problems = incompatibilities(&data.graph, &desc, &data.states);
+    let structural = desc.structural_changes(&data.graph);
+    if !problems.is_empty() {
+        let mut changes = problems;
+        changes.extend(structural);
+        return Err(StreamingError::Checkpoint(CheckpointError::Incompatible {
+            path,
+            changes,
+        }));
+    }
+    if !structural.is_empty() {
+        tracing::warn!(
             checkpoint = %path.display(),
-            time = %data.time,
-            pending = data.pending.len(),
-            operators = entries.len(),
-            "recovered from checkpoint: batches run again from the checkpoint time"
+            changes = ?structural,
+            "the pipeline changed around its stateful operators; their state is restored by name"
         );
-        *self.inner.recovery.lock().unwrap() = Some(Recovery {
-            time: data.time,
-            zero_time: data.zero_time,
-        });
-        Ok(())
     }
-}
-
-/// A new context from `create_fn`, checkpointing into `dir`.
-fn fresh<F>(dir: &Path, create_fn: F) -> Result<StreamingContext>
-where
-    F: FnOnce() -> Result<StreamingContext>,
-{
-    let ssc = create_fn()?;
-    use_dir(&ssc, dir)?;
-    Ok(ssc)
-}
-
-/// Sets the checkpoint directory of `ssc` to `dir` unless `create_fn` did;
-/// another directory is an error.
-fn use_dir(ssc: &StreamingContext, dir: &Path) -> Result<()> {
-    match ssc.checkpoint_dir() {
-        None => ssc.checkpoint(dir),
-        Some(set) if same_dir(&set, dir) => Ok(()),
-        Some(set) => Err(StreamingError::Config(format!(
-            "create_fn set the checkpoint directory to {}, but get_or_create recovers from {}",
-            set.display(),
-            dir.display()
-        ))),
+    let restore_err = |what: String, message: String| CheckpointError::Restore {
+        path: path.clone(),
+        what,
+        message,
+    };
+    for (input, saved) in graph.inputs.iter().zip(&data.inputs) {
+        if let Some(bytes) = &saved.data {
+            input
+                .restore_checkpoint_data(bytes)
+                .map_err(|e| restore_err(format!("input `{}`", input.name()), e.to_string()))
+                .map_err(StreamingError::Checkpoint)?;
+        }
     }
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
-    canon(a) == canon(b)
+    for entry in &entries {
+        let what = || format!("the state of `{}`", entry.name);
+        let Some(saved) = data.states.iter().find(|s| s.name == entry.name) else {
+            return Err(StreamingError::Checkpoint(restore_err(
+                what(),
+                "the checkpoint holds no state of that name".into(),
+            )));
+        };
+        entry
+            .op
+            .restore(&saved.snapshot)
+            .map_err(|e| StreamingError::Checkpoint(restore_err(what(), e.to_string())))?;
+    }
+    tracing::info!(
+        checkpoint = %path.display(),
+        time = %data.time,
+        pending = data.pending.len(),
+        operators = entries.len(),
+        "recovered from checkpoint: batches run again from the checkpoint time"
+    );
+    Ok(Recovery {
+        time: data.time,
+        zero_time: data.zero_time,
+    })
 }
 
 /// What prevents restoring a checkpoint of structure `old` (with states

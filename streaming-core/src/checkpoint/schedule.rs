@@ -10,10 +10,10 @@ use super::graph::{GraphDescription, StatefulEntry};
 use super::store;
 use super::writer::Writer;
 use crate::conf::StreamingConf;
-use crate::context::scheduler::FrozenGraph;
-use crate::dstream::node::AnyNode;
 use crate::error::{Result, StreamingError};
-use crate::input::InputHandle;
+use crate::graph::node::AnyNode;
+use crate::graph::registry::FrozenGraph;
+use crate::graph::source::InputHandle;
 use crate::time::Time;
 
 /// The smallest interval Spark's default checkpoint interval reaches.

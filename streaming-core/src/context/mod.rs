@@ -1,10 +1,16 @@
-//! The [`StreamingContext`]: configuration, the stream graph, and the
-//! lifecycle (`start`, `stop`, `await_termination`).
+//! The [`StreamingContext`], the top layer: every `StreamingContext`
+//! method lives in this folder. This file holds its configuration and
+//! lifecycle (`start`, `stop`, `await_termination`); `input` creates input
+//! streams, `recovery` rebuilds a context from a checkpoint
+//! (`get_or_create`), `signals` stops contexts gracefully on SIGINT/SIGTERM,
+//! and `scheduler` runs the job generator (tokio) and the executor.
 
-pub(crate) mod env;
-pub(crate) mod listener;
+mod input;
+mod recovery;
 pub(crate) mod scheduler;
+mod signals;
 
+use std::any::Any;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
@@ -13,21 +19,20 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::batch::{Batch, Data};
+use crate::batch::Data;
+use crate::checkpoint::Recovery;
 use crate::clock::{Clock, ManualClock};
 use crate::conf::StreamingConf;
-use crate::dstream::node::{AnyNode, Node, NodeMeta, Operator};
-use crate::dstream::output::OutputOp;
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
-use crate::input::{
-    BatchQueue, FnSource, InputContext, InputHandle, InputSource, QueueSource, SourceOp,
-};
+use crate::graph::env::Env;
+use crate::graph::registry::Registry;
+use crate::graph::source::{InputContext, InputHandle};
+use crate::listener::{ListenerBus, StreamingListener};
 use crate::time::Time;
-use env::Env;
-use listener::{ListenerBus, StreamingListener};
 pub use scheduler::StreamingContextState;
-use scheduler::{FrozenGraph, RunShared, StopRequest};
+use scheduler::{RunShared, StopRequest};
+pub use signals::STOP_GRACEFULLY_ON_SHUTDOWN;
 
 /// How [`StreamingContext::stop`] stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,16 +42,6 @@ pub enum StopMode {
     Graceful,
     /// Stop after the batch being processed; queued batches are dropped.
     Immediate,
-}
-
-/// The operators, inputs and outputs defined so far.
-#[derive(Default)]
-pub(crate) struct Graph {
-    next_id: usize,
-    pub(crate) nodes: Vec<Arc<dyn AnyNode>>,
-    pub(crate) inputs: Vec<Arc<dyn InputHandle>>,
-    pub(crate) outputs: Vec<Arc<OutputOp>>,
-    remember: Option<Duration>,
 }
 
 /// The running parts, present between `start` and `stop`.
@@ -60,14 +55,14 @@ struct Running {
 pub(crate) struct ContextInner {
     conf: StreamingConf,
     batch_interval: Duration,
-    pub(crate) env: Arc<Env>,
+    /// The graph and the environment its operators run in.
+    pub(crate) registry: Arc<Registry>,
     listeners: Arc<ListenerBus>,
-    pub(crate) graph: Mutex<Graph>,
     run: Arc<RunShared>,
     running: Mutex<Option<Running>>,
     /// Set by `get_or_create` when the context was recovered from a
     /// checkpoint.
-    pub(crate) recovery: Mutex<Option<crate::checkpoint::Recovery>>,
+    pub(crate) recovery: Mutex<Option<Recovery>>,
 }
 
 /// The entry point of a streaming application (Spark's `StreamingContext`):
@@ -126,18 +121,21 @@ impl StreamingContext {
             ?interval,
             "streaming context created"
         );
-        Ok(StreamingContext {
-            inner: Arc::new(ContextInner {
-                batch_interval: interval,
-                env: Arc::new(Env::new(pool, parallelism)),
-                listeners: Arc::new(ListenerBus::default()),
-                graph: Mutex::new(Graph::default()),
-                run: Arc::new(RunShared::new()),
-                running: Mutex::new(None),
-                recovery: Mutex::new(None),
-                conf,
-            }),
-        })
+        let inner = Arc::new(ContextInner {
+            batch_interval: interval,
+            registry: Arc::new(Registry::new(
+                Arc::new(Env::new(pool, parallelism)),
+                interval,
+            )),
+            listeners: Arc::new(ListenerBus::default()),
+            run: Arc::new(RunShared::new()),
+            running: Mutex::new(None),
+            recovery: Mutex::new(None),
+            conf,
+        });
+        let owner: Arc<dyn Any + Send + Sync> = inner.clone();
+        inner.registry.set_owner(Arc::downgrade(&owner));
+        Ok(StreamingContext { inner })
     }
 
     /// The configuration.
@@ -173,72 +171,24 @@ impl StreamingContext {
                 e,
             )
         })?;
-        self.inner.env.set_checkpoint_dir(dir.to_path_buf());
+        self.inner.env().set_checkpoint_dir(dir.to_path_buf());
         Ok(())
     }
 
     /// The checkpoint directory, if set.
     pub fn checkpoint_dir(&self) -> Option<std::path::PathBuf> {
-        self.inner.env.checkpoint_dir()
+        self.inner.env().checkpoint_dir()
     }
 
     /// Keeps every stream's batches for at least `duration` (so that
     /// [`DStream::slice`] can reach back that far).
     pub fn remember(&self, duration: Duration) {
-        self.inner.graph.lock().unwrap().remember = Some(duration);
+        self.inner.registry.lock().remember = Some(duration);
     }
 
     /// Registers a listener for batch events.
     pub fn add_streaming_listener(&self, listener: impl StreamingListener) {
         self.inner.listeners.add(Arc::new(listener));
-    }
-
-    /// An input stream fed by a custom [`InputSource`].
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn input_stream<T: Data>(&self, source: impl InputSource<T>) -> DStream<T> {
-        let source: Arc<dyn InputSource<T>> = Arc::new(source);
-        let mut graph = self.inner.lock_graph_for_definition();
-        let id = graph.next_id;
-        let op = SourceOp {
-            stream_id: id,
-            source,
-            last_computed: Default::default(),
-        };
-        graph.inputs.push(Arc::new(op.clone()));
-        let meta = NodeMeta::new(id, "input", self.inner.batch_interval, Vec::new());
-        let node = Arc::new(Node::new(meta, op));
-        graph.next_id += 1;
-        graph.nodes.push(node.clone());
-        DStream::from_node(node, self.inner.clone())
-    }
-
-    /// A stream of batches taken from `queue`: one queued batch per interval
-    /// when `one_at_a_time`, otherwise everything queued, merged into one
-    /// batch. An exhausted queue gives empty batches. Batches can be pushed
-    /// while the context runs.
-    pub fn queue_stream<T: Data>(&self, queue: BatchQueue<T>, one_at_a_time: bool) -> DStream<T> {
-        self.input_stream(QueueSource::new(queue, one_at_a_time))
-    }
-
-    /// A stream whose batch at each time is `f(time)`; `None` produces no
-    /// batch at all for that time.
-    pub fn input_stream_from_fn<T, F>(&self, f: F) -> DStream<T>
-    where
-        T: Data,
-        F: Fn(Time) -> Option<Batch<T>> + Send + Sync + 'static,
-    {
-        self.input_stream(FnSource::new(f))
-    }
-
-    /// The union of several streams with the same slide duration: each
-    /// batch holds the partitions of every stream, in order.
-    ///
-    /// # Panics
-    /// If `streams` is empty or their slide durations differ.
-    pub fn union<T: Data>(&self, streams: Vec<DStream<T>>) -> DStream<T> {
-        crate::dstream::multi::union_all(streams)
     }
 
     /// Starts generating and running batches. A second call on an active
@@ -260,29 +210,8 @@ impl StreamingContext {
             }
             StreamingContextState::Initialized => {}
         }
-        let frozen = {
-            let graph = inner.graph.lock().unwrap();
-            if graph.outputs.is_empty() {
-                return Err(StreamingError::NoOutputOperations);
-            }
-            if inner.env.checkpoint_dir().is_none() {
-                if let Some(n) = graph.nodes.iter().find(|n| n.requires_checkpoint()) {
-                    return Err(StreamingError::Config(format!(
-                        "the checkpoint directory has not been set: {} keeps state across batches; call ssc.checkpoint(dir) before start",
-                        n.meta().name
-                    )));
-                }
-            }
-            for out in &graph.outputs {
-                let d = graph.remember.unwrap_or(Duration::ZERO);
-                propagate_remember(&out.node, d);
-            }
-            Arc::new(FrozenGraph {
-                nodes: graph.nodes.clone(),
-                inputs: graph.inputs.clone(),
-                outputs: graph.outputs.clone(),
-            })
-        };
+        let frozen = Arc::new(inner.registry.freeze()?);
+        let env = inner.env();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("streaming-io")
@@ -301,8 +230,8 @@ impl StreamingContext {
                 (first, first - interval)
             }
         };
-        inner.env.set_zero_time(zero);
-        let checkpointer = match inner.env.checkpoint_dir() {
+        env.set_zero_time(zero);
+        let checkpointer = match env.checkpoint_dir() {
             Some(dir) => Some(crate::checkpoint::Checkpointer::new(
                 dir,
                 &inner.conf,
@@ -330,7 +259,7 @@ impl StreamingContext {
         }
         let (stop_tx, stop_rx) = watch::channel(StopRequest::Run);
         let stop_tx = Arc::new(stop_tx);
-        if let Err(e) = crate::checkpoint::install_signal_handler(
+        if let Err(e) = signals::install_signal_handler(
             &inner.conf,
             Arc::downgrade(inner),
             stop_tx.clone(),
@@ -346,7 +275,7 @@ impl StreamingContext {
         let executor = {
             let (graph, env, listeners, run, stop) = (
                 frozen.clone(),
-                inner.env.clone(),
+                env.clone(),
                 inner.listeners.clone(),
                 inner.run.clone(),
                 stop_tx.clone(),
@@ -363,11 +292,12 @@ impl StreamingContext {
             first,
             interval,
             frozen.clone(),
-            inner.env.clone(),
+            env.clone(),
             inner.listeners.clone(),
             job_tx,
             stop_rx,
         ));
+        inner.registry.close();
         inner
             .run
             .update(|s| s.lifecycle = StreamingContextState::Active);
@@ -446,61 +376,17 @@ impl StreamingContext {
     }
 }
 
-/// Raises `node`'s remember duration to `d` (at least its slide) and passes on
-/// what its parents must then remember.
-fn propagate_remember(node: &Arc<dyn AnyNode>, d: Duration) {
-    let meta = node.meta();
-    meta.remember_at_least(d);
-    let own = meta.remember();
-    let for_parents = node.parent_remember(own);
-    for p in &meta.parents {
-        propagate_remember(p, for_parents);
-    }
-}
-
 impl ContextInner {
-    /// Locks the graph to add an operation.
-    ///
-    /// # Panics
-    /// If the context has started or stopped (Spark throws here too).
-    pub(crate) fn lock_graph_for_definition(&self) -> std::sync::MutexGuard<'_, Graph> {
-        let state = self.run.state.lock().unwrap().lifecycle;
-        if state != StreamingContextState::Initialized {
-            panic!(
-                "{}",
-                StreamingError::IllegalState(
-                    "adding new inputs, transformations, and output operations after starting or stopping a context is not supported".into()
-                )
-            );
-        }
-        self.graph.lock().unwrap()
-    }
-
-    /// Adds a node for an operator and returns it.
-    pub(crate) fn add_node<T: Data>(
-        &self,
-        name: &'static str,
-        slide: Duration,
-        parents: Vec<Arc<dyn AnyNode>>,
-        op: impl Operator<T>,
-    ) -> Arc<Node<T>> {
-        let mut graph = self.lock_graph_for_definition();
-        let id = graph.next_id;
-        graph.next_id += 1;
-        let node = Arc::new(Node::new(NodeMeta::new(id, name, slide, parents), op));
-        graph.nodes.push(node.clone());
-        node
-    }
-
-    pub(crate) fn add_output(&self, op: OutputOp) {
-        op.node.meta().add_consumer();
-        self.lock_graph_for_definition().outputs.push(Arc::new(op));
+    /// The environment operators run in.
+    pub(crate) fn env(&self) -> &Arc<Env> {
+        self.registry.env()
     }
 
     fn stop(&self, mode: StopMode) {
         let on_executor = scheduler::in_batch()
             || std::thread::current().name() == Some(scheduler::EXECUTOR_THREAD);
         let mut guard = self.running.lock().unwrap();
+        self.registry.close();
         let Some(running) = guard.as_mut() else {
             // Never started, or already stopped.
             self.run
@@ -558,5 +444,16 @@ impl Drop for ContextInner {
         if self.running.get_mut().map(|r| r.is_some()).unwrap_or(false) {
             self.stop(StopMode::Immediate);
         }
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// The context this stream belongs to.
+    pub fn context(&self) -> StreamingContext {
+        let inner = self
+            .owner()
+            .downcast::<ContextInner>()
+            .expect("a stream's graph is owned by its StreamingContext");
+        StreamingContext { inner }
     }
 }

@@ -8,14 +8,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::env::Env;
-use super::listener::{BatchInfo, ListenerBus, OutputOperationInfo};
 use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
-use crate::dstream::node::AnyNode;
-use crate::dstream::output::OutputOp;
 use crate::error::{panic_message, Result, StreamingError};
-use crate::input::InputHandle;
+use crate::graph::env::Env;
+use crate::graph::registry::FrozenGraph;
+use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo};
 use crate::time::Time;
 
 /// Name of the executor thread; also used to detect `stop` called from a job.
@@ -113,13 +111,6 @@ impl RunShared {
             }
         }
     }
-}
-
-/// The graph as frozen at `start`.
-pub(crate) struct FrozenGraph {
-    pub(crate) nodes: Vec<Arc<dyn AnyNode>>,
-    pub(crate) inputs: Vec<Arc<dyn InputHandle>>,
-    pub(crate) outputs: Vec<Arc<OutputOp>>,
 }
 
 /// A batch handed from the generator to the executor.

@@ -1,31 +1,36 @@
 //! [`DStream`]: a discretized stream, a sequence of [`Batch`]es, one per
 //! batch time, and its operations.
 //!
-//! Each operation adds a typed node to the context's graph. Narrow operations
-//! (`map`, `flat_map`, `filter`, `map_partitions`, ...) stay lazy and fuse
-//! into one pass per partition; shuffles (`reduce_by_key`, joins, ...) hash
-//! partition into the context's parallelism with map-side combining. A
-//! stream's batch for a time is computed once and shared by every consumer.
+//! Each operation adds a typed node to the graph (`crate::graph`). Narrow
+//! operations (`map`, `flat_map`, `filter`, `map_partitions`, ...) stay
+//! lazy and fuse into one pass per partition; shuffles (`reduce_by_key`,
+//! joins, ...) hash partition into the context's parallelism with map-side
+//! combining. A stream's batch for a time is computed once and shared by
+//! every consumer.
+//!
+//! Layout: this file holds the stream itself and the plumbing every
+//! operation uses; [`ops`] holds the operations, one file per family with
+//! the same names as `stream!`'s operator table (`streaming-dsl/src/ops/`):
+//! `narrow`, `shuffle`, `window`, `state`, `output` and `input`. The
+//! algorithms behind the window and state families are in [`window`] and
+//! [`state`].
 
-pub(crate) mod multi;
-pub(crate) mod node;
 pub(crate) mod ops;
-pub(crate) mod output;
-mod pair;
 pub(crate) mod state;
 pub(crate) mod window;
 
-use std::hash::Hash;
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::batch::chunks::{BoxChunks, FilterChunks, FlatMapChunks, IterChunks, MapChunks, CHUNK};
-use crate::batch::{shuffle, Batch, Data, PartitionIter, Partitioned};
-use crate::context::{ContextInner, StreamingContext, StreamingContextState};
+use crate::batch::chunks::BoxChunks;
+use crate::batch::{Batch, Data, Lazy};
 use crate::error::{Result, StreamingError};
+use crate::graph::env::Env;
+use crate::graph::node::{AnyNode, Node, Operator};
+use crate::graph::registry::{OutputOp, Registry};
+use crate::graph::shapes::{BatchOp, BinaryOp, NarrowOp};
 use crate::time::Time;
-use node::{AnyNode, Node, Operator};
-use ops::{BatchOp, NarrowOp};
 
 /// A discretized stream: a sequence of batches of `T`, one per batch time
 /// (Spark's `DStream`).
@@ -54,14 +59,18 @@ use ops::{BatchOp, NarrowOp};
 /// ```
 pub struct DStream<T> {
     pub(crate) node: Arc<Node<T>>,
-    pub(crate) ctx: Arc<ContextInner>,
+    pub(crate) registry: Arc<Registry>,
+    /// Keeps the owning context alive while its streams are (the graph
+    /// holds it only weakly, and knows no context type).
+    owner: Arc<dyn Any + Send + Sync>,
 }
 
 impl<T> Clone for DStream<T> {
     fn clone(&self) -> Self {
         DStream {
             node: self.node.clone(),
-            ctx: self.ctx.clone(),
+            registry: self.registry.clone(),
+            owner: self.owner.clone(),
         }
     }
 }
@@ -77,8 +86,15 @@ impl<T> std::fmt::Debug for DStream<T> {
 }
 
 impl<T: Data> DStream<T> {
-    pub(crate) fn from_node(node: Arc<Node<T>>, ctx: Arc<ContextInner>) -> Self {
-        DStream { node, ctx }
+    pub(crate) fn from_node(node: Arc<Node<T>>, registry: Arc<Registry>) -> Self {
+        let owner = registry
+            .owner()
+            .expect("streams are only created while their context is alive");
+        DStream {
+            node,
+            registry,
+            owner,
+        }
     }
 
     pub(crate) fn any_node(&self) -> Arc<dyn AnyNode> {
@@ -92,8 +108,10 @@ impl<T: Data> DStream<T> {
         slide: Duration,
         op: impl Operator<U>,
     ) -> DStream<U> {
-        let node = self.ctx.add_node(name, slide, vec![self.any_node()], op);
-        DStream::from_node(node, self.ctx.clone())
+        let node = self
+            .registry
+            .add_node(name, slide, vec![self.any_node()], op);
+        DStream::from_node(node, self.registry.clone())
     }
 
     /// Adds a narrow operator transforming each partition's chunk source.
@@ -113,10 +131,7 @@ impl<T: Data> DStream<T> {
     pub(crate) fn batch_op<U: Data>(
         &self,
         name: &'static str,
-        f: impl Fn(crate::batch::Lazy<T>, Time, &crate::context::env::Env) -> Result<Batch<U>>
-            + Send
-            + Sync
-            + 'static,
+        f: impl Fn(Lazy<T>, Time, &Env) -> Result<Batch<U>> + Send + Sync + 'static,
     ) -> DStream<U> {
         let op = BatchOp {
             parent: self.node.clone(),
@@ -125,11 +140,61 @@ impl<T: Data> DStream<T> {
         self.derive(name, self.slide_duration(), op)
     }
 
-    /// The context this stream belongs to.
-    pub fn context(&self) -> StreamingContext {
-        StreamingContext {
-            inner: self.ctx.clone(),
-        }
+    /// Adds a node with this stream and `other` as parents, computed by `f`
+    /// from both batches.
+    ///
+    /// # Panics
+    /// If the streams belong to different contexts or slide differently.
+    pub(crate) fn binary<B: Data, U: Data>(
+        &self,
+        name: &'static str,
+        other: &DStream<B>,
+        f: impl Fn(Lazy<T>, Lazy<B>, Time, &Env) -> Result<Batch<U>> + Send + Sync + 'static,
+    ) -> DStream<U> {
+        check_compatible(
+            name,
+            &[
+                (&self.registry, self.slide_duration()),
+                (&other.registry, other.slide_duration()),
+            ],
+        );
+        let op = BinaryOp {
+            name,
+            left: self.node.clone(),
+            right: other.node.clone(),
+            f: Arc::new(f),
+        };
+        let node = self.registry.add_node(
+            name,
+            self.slide_duration(),
+            vec![self.any_node(), other.any_node()],
+            op,
+        );
+        DStream::from_node(node, self.registry.clone())
+    }
+
+    /// Registers an output operation running `f` on every batch this stream
+    /// produces; an error fails the batch.
+    pub(crate) fn output(
+        &self,
+        name: &'static str,
+        f: impl Fn(Batch<T>, Time) -> Result<()> + Send + Sync + 'static,
+    ) {
+        let node = self.node.clone();
+        self.registry.add_output(OutputOp {
+            name,
+            node: self.any_node(),
+            run: Box::new(move |time, env| match node.get_batch(time, env)? {
+                Some(b) => f(b, time).map(|()| true),
+                None => Ok(false),
+            }),
+        });
+    }
+
+    /// The context owning this stream, type-erased (`DStream::context` in
+    /// `context/` turns it back into a `StreamingContext`).
+    pub(crate) fn owner(&self) -> Arc<dyn Any + Send + Sync> {
+        self.owner.clone()
     }
 
     /// A number identifying this stream within its context.
@@ -143,205 +208,16 @@ impl<T: Data> DStream<T> {
         self.node.meta.slide
     }
 
-    /// Applies `f` to every element.
-    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> DStream<U> {
-        let f = Arc::new(f);
-        self.narrow_chunks("map", move |_, src| {
-            let f = f.clone();
-            Box::new(MapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |x| f(x),
-            })
-        })
-    }
-
-    /// Applies `f` to every element and flattens the results.
-    pub fn flat_map<U, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> DStream<U>
-    where
-        U: Data,
-        I: IntoIterator<Item = U> + 'static,
-        I::IntoIter: Send + 'static,
-    {
-        let f = Arc::new(f);
-        self.narrow_chunks("flat_map", move |_, src| {
-            let f = f.clone();
-            Box::new(FlatMapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |x| f(x),
-            })
-        })
-    }
-
-    /// Keeps the elements for which `f` is true.
-    pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> DStream<T> {
-        let f = Arc::new(f);
-        self.narrow_chunks("filter", move |_, src| {
-            let f = f.clone();
-            Box::new(FilterChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |x: &T| f(x),
-            })
-        })
-    }
-
-    /// Applies `f` to each partition's iterator (a [`PartitionIter`], read a
-    /// chunk at a time); what `f` returns is read lazily, so this fuses with
-    /// neighbouring narrow operations. This is what `stream!` compiles a
-    /// chain of narrow operators into: one monomorphized iterator chain.
-    pub fn map_partitions<U, I>(
-        &self,
-        f: impl Fn(PartitionIter<T>) -> I + Send + Sync + 'static,
-    ) -> DStream<U>
-    where
-        U: Data,
-        I: IntoIterator<Item = U> + 'static,
-        I::IntoIter: Send + 'static,
-    {
-        self.narrow_chunks("map_partitions", move |_, src| {
-            Box::new(IterChunks {
-                it: f(PartitionIter::from_chunks(src)).into_iter(),
-            })
-        })
-    }
-
-    /// Like [`map_partitions`](Self::map_partitions), also given the
-    /// partition's index.
-    pub fn map_partitions_with_index<U, I>(
-        &self,
-        f: impl Fn(usize, PartitionIter<T>) -> I + Send + Sync + 'static,
-    ) -> DStream<U>
-    where
-        U: Data,
-        I: IntoIterator<Item = U> + 'static,
-        I::IntoIter: Send + 'static,
-    {
-        self.narrow_chunks("map_partitions_with_index", move |i, src| {
-            Box::new(IterChunks {
-                it: f(i, PartitionIter::from_chunks(src)).into_iter(),
-            })
-        })
-    }
-
-    /// Each partition as one `Vec`.
-    pub fn glom(&self) -> DStream<Vec<T>> {
-        self.narrow_chunks("glom", |_, src| {
-            Box::new(IterChunks {
-                it: std::iter::once(src.drain_all()),
-            })
-        })
-    }
-
-    /// Redistributes every batch round-robin over `n` partitions.
-    pub fn repartition(&self, n: usize) -> DStream<T> {
-        self.batch_op("repartition", move |l, _, _| {
-            Ok(shuffle::repartition(&l, n))
-        })
-    }
-
-    /// The number of elements of each batch: one element, `0` for an empty
-    /// batch.
-    pub fn count(&self) -> DStream<u64> {
-        self.batch_op("count", |l, _, _| {
-            use rayon::prelude::*;
-            let n: u64 = (0..l.num_partitions())
-                .into_par_iter()
-                .map(|i| l.partition_iter(i).count() as u64)
-                .sum();
-            Ok(Batch::from(vec![n]))
-        })
-    }
-
-    /// Counts each distinct element of each batch.
-    pub fn count_by_value(&self) -> DStream<(T, u64)>
-    where
-        T: Hash + Eq,
-    {
-        self.batch_op("count_by_value", |l, _, env| {
-            Ok(shuffle::count_by_value(&l, env.parallelism()))
-        })
-    }
-
-    /// Counts each distinct element into `n` partitions.
-    pub fn count_by_value_with_partitions(&self, n: usize) -> DStream<(T, u64)>
-    where
-        T: Hash + Eq,
-    {
-        self.batch_op("count_by_value", move |l, _, _| {
-            Ok(shuffle::count_by_value(&l, n))
-        })
-    }
-
-    /// Reduces each batch to one element with `f` (an associative
-    /// function); an empty batch gives an empty batch.
-    pub fn reduce(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static) -> DStream<T> {
-        self.batch_op("reduce", move |l, _, _| {
-            use rayon::prelude::*;
-            let partials: Vec<T> = (0..l.num_partitions())
-                .into_par_iter()
-                .filter_map(|i| l.partition_iter(i).reduce(&f))
-                .collect();
-            Ok(Batch::from(
-                partials
-                    .into_iter()
-                    .reduce(&f)
-                    .into_iter()
-                    .collect::<Vec<T>>(),
-            ))
-        })
-    }
-
-    /// Applies an arbitrary batch-to-batch function (Spark's `transform`).
-    /// A parent that produced no batch for a time fails that batch.
-    pub fn transform<U: Data>(
-        &self,
-        f: impl Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
-    ) -> DStream<U> {
-        multi::transform(self, f)
-    }
-
-    /// Applies a function of this stream's and `other`'s batches.
-    pub fn transform_with<U: Data, V: Data>(
-        &self,
-        other: &DStream<U>,
-        f: impl Fn(Batch<T>, Batch<U>, Time) -> Batch<V> + Send + Sync + 'static,
-    ) -> DStream<V> {
-        multi::transform_with(self, other, f)
-    }
-
-    /// The union of this stream and `other`: this stream's elements first.
-    ///
-    /// # Panics
-    /// If the streams belong to different contexts or slide differently.
-    pub fn union(&self, other: &DStream<T>) -> DStream<T> {
-        multi::union_all(vec![self.clone(), other.clone()])
-    }
-
-    /// Keeps each batch once computed, for every consumer (it is computed
-    /// once per batch time in any case; this also keeps it for
-    /// [`slice`](Self::slice) and makes it a materialization point).
-    pub fn cache(&self) -> DStream<T> {
-        self.node.meta.set_cached();
-        self.clone()
-    }
-
-    /// Same as [`cache`](Self::cache): batches are kept in memory.
-    pub fn persist(&self) -> DStream<T> {
-        self.cache()
-    }
-
     /// The batches of this stream between `from` and `to` (inclusive),
     /// aligned to its slide; batches no longer remembered are recomputed
     /// where the inputs allow. An error before the context has started.
     pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Batch<T>>> {
-        if self.context().state() == StreamingContextState::Initialized {
+        if self.registry.is_open() {
             return Err(StreamingError::IllegalState(
                 "slice is only available once the context has started".into(),
             ));
         }
-        let env = &self.ctx.env;
+        let env = self.registry.env();
         let zero = env.zero_time().unwrap_or(Time::ZERO);
         let slide = self.slide_duration();
         let align = |t: Time| {
@@ -362,5 +238,29 @@ impl<T: Data> DStream<T> {
             t = t + slide;
         }
         Ok(out)
+    }
+}
+
+/// Panics unless every stream shares one context and one slide duration
+/// (Spark's checks in `UnionDStream` and `TransformedDStream`).
+pub(crate) fn check_compatible(operation: &str, streams: &[(&Arc<Registry>, Duration)]) {
+    let (ctx0, slide0) = streams[0];
+    for (ctx, slide) in &streams[1..] {
+        if !Arc::ptr_eq(ctx0, ctx) {
+            panic!(
+                "{}",
+                StreamingError::InvalidOperation(format!(
+                    "{operation}: the streams belong to different StreamingContexts"
+                ))
+            );
+        }
+        if *slide != slide0 {
+            panic!(
+                "{}",
+                StreamingError::InvalidOperation(format!(
+                    "{operation}: the streams have different slide durations ({slide0:?} and {slide:?})"
+                ))
+            );
+        }
     }
 }

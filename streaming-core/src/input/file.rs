@@ -45,8 +45,7 @@ use super::glob::Glob;
 use super::settings;
 use super::{InputContext, InputSource};
 use crate::batch::{Batch, Data};
-use crate::context::StreamingContext;
-use crate::dstream::DStream;
+use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -418,7 +417,7 @@ impl<T: Data> FileStreamSpec<T> {
 }
 
 /// The input source behind file streams.
-struct FileSource<T> {
+pub(crate) struct FileSource<T> {
     dir: PathBuf,
     reader: Arc<dyn FileReader<T>>,
     glob: Option<Glob>,
@@ -640,51 +639,25 @@ impl<T: Data> InputSource<T> for FileSource<T> {
     }
 }
 
-impl StreamingContext {
-    /// A stream of the lines of the text files that appear in `dir`
-    /// (Spark's `textFileStream`); see [`FileStreamSpec`] for the rules.
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> DStream<String> {
-        self.file_stream_with(FileStreamSpec::text(dir))
-    }
-
-    /// A stream of the records of the files that appear in `dir`, each read
-    /// by `reader` (Spark's `fileStream`), e.g. a closure
-    /// `|path: &Path| -> Result<Vec<T>, E>`.
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn file_stream<T: Data>(
-        &self,
-        dir: impl AsRef<Path>,
-        reader: impl FileReader<T>,
-    ) -> DStream<T> {
-        self.file_stream_with(FileStreamSpec::new(dir, reader))
-    }
-
-    /// A file stream described by `spec`. An invalid glob or setting makes
-    /// [`start`](Self::start) fail with a [`StreamingError::Config`].
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn file_stream_with<T: Data>(&self, spec: FileStreamSpec<T>) -> DStream<T> {
-        let conf = self.conf();
+impl<T: Data> FileStreamSpec<T> {
+    /// The input source of this spec, with the settings `conf` gives for
+    /// what the spec leaves open. An invalid glob or setting is kept and
+    /// fails `start`.
+    pub(crate) fn into_source(self, conf: &StreamingConf, interval: Duration) -> FileSource<T> {
         let mut config_error = None;
         let mut check = |r: Result<()>| {
             if let Err(e) = r {
                 config_error.get_or_insert(e);
             }
         };
-        let glob = match spec.glob.as_deref().map(Glob::new).transpose() {
+        let glob = match self.glob.as_deref().map(Glob::new).transpose() {
             Ok(g) => g,
             Err(e) => {
                 check(Err(e));
                 None
             }
         };
-        let min_remember = match spec.min_remember {
+        let min_remember = match self.min_remember {
             Some(d) => d,
             None => settings::get(conf, settings::MIN_REMEMBER, |k, v| {
                 settings::parse_duration(k, v, "s")
@@ -695,7 +668,7 @@ impl StreamingContext {
             })
             .unwrap_or(DEFAULT_MIN_REMEMBER),
         };
-        let reader: Arc<dyn FileReader<T>> = match spec.reader {
+        let reader: Arc<dyn FileReader<T>> = match self.reader {
             ReaderSpec::Custom(r) => r,
             ReaderSpec::Text {
                 max_partition_bytes,
@@ -717,12 +690,12 @@ impl StreamingContext {
         };
         // Spark's `durationToRemember`: the minimum remember duration rounded
         // up to whole batch intervals.
-        let interval = self.batch_interval().as_millis().max(1) as u64;
+        let interval = interval.as_millis().max(1) as u64;
         let remember_ms = (min_remember.as_millis() as u64).div_ceil(interval) * interval;
         {
-            let mut tracking = spec.handle.shared.tracking.lock().unwrap();
+            let mut tracking = self.handle.shared.tracking.lock().unwrap();
             if tracking.state.batches.is_empty() {
-                tracking.state.initial_mod_time_threshold = if spec.new_files_only {
+                tracking.state.initial_mod_time_threshold = if self.new_files_only {
                     conf.clock().now()
                 } else {
                     Time::ZERO
@@ -730,17 +703,17 @@ impl StreamingContext {
             }
         }
         if let Some(g) = &glob {
-            tracing::debug!(glob = g.as_str(), dir = %spec.dir.display(), "file stream glob");
+            tracing::debug!(glob = g.as_str(), dir = %self.dir.display(), "file stream glob");
         }
-        self.input_stream(FileSource {
-            dir: spec.dir,
+        FileSource {
+            dir: self.dir,
             reader,
             glob,
             remember: Duration::from_millis(remember_ms),
-            shared: spec.handle.shared,
+            shared: self.handle.shared,
             config_error,
             ctx: OnceLock::new(),
-        })
+        }
     }
 }
 

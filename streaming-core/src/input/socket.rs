@@ -35,8 +35,7 @@ use super::receiver::{Block, BufferConfig, ReceiverBuffer, ReceiverStats, Unclai
 use super::settings;
 use super::{InputContext, InputSource};
 use crate::batch::{Batch, Data};
-use crate::context::StreamingContext;
-use crate::dstream::DStream;
+use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -354,7 +353,7 @@ struct Resolved<T> {
 }
 
 /// The input source behind socket streams.
-struct SocketSource<T> {
+pub(crate) struct SocketSource<T> {
     host: String,
     port: u16,
     resolved: std::result::Result<Resolved<T>, StreamingError>,
@@ -365,8 +364,11 @@ struct SocketSource<T> {
     ctx: OnceLock<InputContext>,
 }
 
-fn resolve<T: Data>(spec: &SocketSpec<T>, ssc: &StreamingContext) -> Result<Resolved<T>> {
-    let conf = ssc.conf();
+fn resolve<T: Data>(
+    spec: &SocketSpec<T>,
+    conf: &StreamingConf,
+    interval: Duration,
+) -> Result<Resolved<T>> {
     let max_rate = match spec.max_rate {
         Some(r) if r > 0.0 && r.is_finite() => Some(r),
         Some(_) => None,
@@ -391,7 +393,6 @@ fn resolve<T: Data>(spec: &SocketSpec<T>, ssc: &StreamingContext) -> Result<Reso
             (initial, max.max(initial))
         }
     };
-    let interval = ssc.batch_interval();
     let config = BufferConfig {
         capacity,
         max_rate,
@@ -685,59 +686,21 @@ impl<B: Block> ReceiverTask<B> {
     }
 }
 
-impl StreamingContext {
-    /// A stream of the text lines sent by a TCP server at `host:port`
-    /// (Spark's `socketTextStream`). See [`SocketSpec`] for the line rules,
-    /// the limits and their settings; bad lines are counted, reported and
-    /// skipped.
-    ///
-    /// Lines are checked, and bad ones counted and reported, as they are
-    /// received; good lines wait in the receiver as the bytes read (with
-    /// their boundaries) and become `String`s when their batch is computed,
-    /// in parallel, one partition per receiver block.
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn socket_text_stream(&self, host: impl Into<String>, port: u16) -> DStream<String> {
-        self.socket_stream_with(SocketSpec::text(host, port))
-    }
-
-    /// A stream of the records a TCP server at `host:port` sends, decoded by
-    /// `converter` (Spark's `socketStream`), e.g. a
-    /// [`LengthPrefixedDecoder`](crate::LengthPrefixedDecoder).
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn socket_stream<T, D>(
-        &self,
-        host: impl Into<String>,
-        port: u16,
-        converter: D,
-    ) -> DStream<T>
-    where
-        T: Data,
-        D: RecordDecoder<T> + Clone + Sync,
-    {
-        self.socket_stream_with(SocketSpec::new(host, port, converter))
-    }
-
-    /// A socket stream described by `spec`. An invalid setting in the
-    /// configuration makes [`start`](Self::start) fail with a
-    /// [`StreamingError::Config`].
-    ///
-    /// # Panics
-    /// If the context has already started.
-    pub fn socket_stream_with<T: Data>(&self, spec: SocketSpec<T>) -> DStream<T> {
-        let resolved = resolve(&spec, self);
+impl<T: Data> SocketSpec<T> {
+    /// The input source of this spec, with the settings `conf` gives for
+    /// what the spec leaves open. An invalid setting is kept and fails
+    /// `start`.
+    pub(crate) fn into_source(self, conf: &StreamingConf, interval: Duration) -> SocketSource<T> {
+        let resolved = resolve(&self, conf, interval);
         let (stop, _) = watch::channel(false);
-        self.input_stream(SocketSource {
-            host: spec.host,
-            port: spec.port,
+        SocketSource {
+            host: self.host,
+            port: self.port,
             resolved,
-            stats: spec.stats,
+            stats: self.stats,
             stop,
             running: Arc::new((Mutex::new(false), Condvar::new())),
             ctx: OnceLock::new(),
-        })
+        }
     }
 }

@@ -2,13 +2,8 @@
 
 use std::fmt::Display;
 use std::io::Write;
-use std::path::Path;
 
-use super::{batch_output_dir, save_batch};
-use crate::batch::{Data, Key};
-use crate::dstream::DStream;
-
-/// How [`save_as_hadoop_files`](DStream::save_as_hadoop_files) writes the
+/// How [`save_as_hadoop_files`](crate::DStream::save_as_hadoop_files) writes the
 /// records of one partition into its `part-NNNNN` file (Hadoop's
 /// `OutputFormat` and `RecordWriter` in one).
 ///
@@ -78,31 +73,5 @@ impl<K: Display, V: Display> OutputFormat<K, V> for TextOutputFormat {
             writeln!(out, "{k}{}{v}", self.separator)?;
         }
         Ok(())
-    }
-}
-
-impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Saves every batch of key-value pairs through `format` (Spark's
-    /// `saveAsHadoopFiles`), in the directory layout of
-    /// [`save_as_text_files`](DStream::save_as_text_files): one
-    /// `part-NNNNN` file per partition written by
-    /// [`OutputFormat::write_partition`], then `_SUCCESS`, atomically. A
-    /// failed write fails the batch.
-    pub fn save_as_hadoop_files(
-        &self,
-        prefix: impl AsRef<Path>,
-        suffix: impl AsRef<str>,
-        format: impl OutputFormat<K, V>,
-    ) {
-        let (prefix, suffix) = (prefix.as_ref().to_path_buf(), suffix.as_ref().to_string());
-        let node = self.node.clone();
-        self.register_output("save_as_hadoop_files", move |time, env| {
-            let Some(batch) = node.get_batch(time, env)? else {
-                return Ok(false);
-            };
-            let dir = batch_output_dir(&prefix, &suffix, time);
-            save_batch(&batch, &dir, |part, out| format.write_partition(part, out))?;
-            Ok(true)
-        });
     }
 }

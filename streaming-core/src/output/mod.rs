@@ -1,8 +1,15 @@
-//! Output operations that save every batch to a directory, laid out as
-//! Hadoop and Spark lay out a saved RDD: [`DStream::save_as_text_files`],
+//! What output operations write: Spark's `print` layout ([`print_layout`])
+//! and the directories that save every batch, laid out as Hadoop and Spark
+//! lay out a saved RDD, for [`DStream::save_as_text_files`],
 //! [`DStream::save_as_object_files`] (read back with [`read_object_files`])
 //! and [`DStream::save_as_hadoop_files`] (through an [`OutputFormat`], e.g.
-//! [`TextOutputFormat`]).
+//! [`TextOutputFormat`]). The operations themselves are `DStream` methods
+//! (`dstream/ops/output.rs`); this module holds the formats and writers
+//! they use, and knows no stream.
+//!
+//! [`DStream::save_as_text_files`]: crate::DStream::save_as_text_files
+//! [`DStream::save_as_object_files`]: crate::DStream::save_as_object_files
+//! [`DStream::save_as_hadoop_files`]: crate::DStream::save_as_hadoop_files
 //!
 //! The batch of time `t` goes to the directory `<prefix>-<t in ms>.<suffix>`
 //! (no `.<suffix>` when the suffix is empty), with one `part-NNNNN` file per
@@ -18,7 +25,7 @@ mod hadoop;
 mod object;
 
 use std::ffi::OsString;
-use std::fmt::Display;
+use std::fmt::{Debug, Write as _};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -27,11 +34,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::batch::{Batch, Data};
-use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
 pub use hadoop::{OutputFormat, TextOutputFormat};
+pub(crate) use object::write_objects;
 pub use object::{read_object_file, read_object_files, OBJECT_FILE_MAGIC};
 
 /// Name of the marker file written last into a complete output directory.
@@ -182,27 +189,25 @@ pub(crate) fn save_batch<T: Data>(
     write_partitioned_dir(dir, parts.len(), |i, out| write_part(&parts[i], out))
 }
 
-impl<T: Data + Display> DStream<T> {
-    /// Saves every batch as text (Spark's `saveAsTextFiles`): the directory
-    /// `<prefix>-<time ms>.<suffix>` holds one `part-NNNNN` file per
-    /// partition with one element per line (`Display`) and a `_SUCCESS`
-    /// marker, and appears atomically (see the [module](crate::output)
-    /// documentation). A failed write fails the batch.
-    pub fn save_as_text_files(&self, prefix: impl AsRef<Path>, suffix: impl AsRef<str>) {
-        let (prefix, suffix) = (prefix.as_ref().to_path_buf(), suffix.as_ref().to_string());
-        let node = self.node.clone();
-        self.register_output("save_as_text_files", move |time, env| {
-            let Some(batch) = node.get_batch(time, env)? else {
-                return Ok(false);
-            };
-            let dir = batch_output_dir(&prefix, &suffix, time);
-            save_batch(&batch, &dir, |part, out| {
-                for x in part {
-                    writeln!(out, "{x}")?;
-                }
-                Ok(())
-            })?;
-            Ok(true)
-        });
+/// Formats a batch the way Spark's `print` does: a line of 43 `-`,
+/// `Time: <ms> ms`, another line of dashes, up to `n` elements (`Debug`), `...`
+/// when `first` holds more than `n`, then an empty line.
+///
+/// ```
+/// use streaming_core::{print_layout, Time};
+/// let text = print_layout(Time::from_millis(3000), &[1, 2, 3], 2);
+/// let dashes = "-".repeat(43);
+/// assert_eq!(text, format!("{dashes}\nTime: 3000 ms\n{dashes}\n1\n2\n...\n\n"));
+/// ```
+pub fn print_layout<T: Debug>(time: Time, first: &[T], n: usize) -> String {
+    let dashes = "-".repeat(43);
+    let mut s = format!("{dashes}\nTime: {time}\n{dashes}\n");
+    for x in first.iter().take(n) {
+        let _ = writeln!(s, "{x:?}");
     }
+    if first.len() > n {
+        s.push_str("...\n");
+    }
+    s.push('\n');
+    s
 }

@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{batch_output_dir, save_batch, SUCCESS_MARKER};
-use crate::batch::Data;
-use crate::dstream::DStream;
+use super::SUCCESS_MARKER;
 use crate::error::{Result, StreamingError};
 
 /// The first 8 bytes of every object part file.
@@ -37,7 +35,7 @@ fn corrupt(path: &Path, message: impl Into<String>) -> StreamingError {
 }
 
 /// Encodes `part` into `out` in the object file format.
-fn write_objects<T: Serialize>(part: &[T], out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write_objects<T: Serialize>(part: &[T], out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(OBJECT_FILE_MAGIC)?;
     let mut buf = Vec::new();
     for (i, x) in part.iter().enumerate() {
@@ -128,7 +126,7 @@ fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads back a directory written by
-/// [`save_as_object_files`](DStream::save_as_object_files): the elements of
+/// [`save_as_object_files`](crate::DStream::save_as_object_files): the elements of
 /// every part file, in partition order.
 ///
 /// Fails if the directory has no `_SUCCESS` marker (it is not a complete
@@ -146,27 +144,6 @@ pub fn read_object_files<T: DeserializeOwned>(dir: impl AsRef<Path>) -> Result<V
         out.extend(read_object_file::<T>(&part)?);
     }
     Ok(out)
-}
-
-impl<T: Data + Serialize> DStream<T> {
-    /// Saves every batch as object files (Spark's `saveAsObjectFiles`): the
-    /// layout of [`save_as_text_files`](Self::save_as_text_files), with
-    /// elements in the binary format documented in this module
-    /// (postcard-encoded serde values, length-prefixed), readable with
-    /// [`read_object_files`]. A failed write or an element that cannot be
-    /// encoded fails the batch.
-    pub fn save_as_object_files(&self, prefix: impl AsRef<Path>, suffix: impl AsRef<str>) {
-        let (prefix, suffix) = (prefix.as_ref().to_path_buf(), suffix.as_ref().to_string());
-        let node = self.node.clone();
-        self.register_output("save_as_object_files", move |time, env| {
-            let Some(batch) = node.get_batch(time, env)? else {
-                return Ok(false);
-            };
-            let dir = batch_output_dir(&prefix, &suffix, time);
-            save_batch(&batch, &dir, |part, out| write_objects(part, out))?;
-            Ok(true)
-        });
-    }
 }
 
 #[cfg(test)]

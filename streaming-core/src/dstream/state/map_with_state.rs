@@ -27,10 +27,10 @@ use super::{
     StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{Node, Operator};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
+use crate::graph::env::Env;
+use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// Misuse of a [`State`] handle.
@@ -405,14 +405,6 @@ where
         Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
     }
 
-    fn always_memoize(&self) -> bool {
-        true
-    }
-
-    fn requires_checkpoint(&self) -> bool {
-        true
-    }
-
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         Some(self.shared.clone())
     }
@@ -561,53 +553,55 @@ where
     pub fn into_dstream(self) -> DStream<U> {
         self.stream
     }
+}
 
-    /// The full state, `(key, state)`, after each batch (Spark's
-    /// `stateSnapshots`).
-    pub fn state_snapshots(&self) -> DStream<(K, S)> {
-        let op = SnapshotsOp {
-            mapped: self.stream.node.clone(),
-            shared: self.shared.clone(),
-        };
-        self.stream
-            .derive("state_snapshots", self.stream.slide_duration(), op)
+impl<K: Key, V: Data> DStream<(K, V)> {}
+
+/// Adds the `map_with_state` node of `parent` (see
+/// [`DStream::map_with_state`]).
+pub(crate) fn map_with_state<K, V, S, U>(
+    parent: &DStream<(K, V)>,
+    spec: StateSpec<K, V, S, U>,
+) -> MapWithStateDStream<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    let this = parent;
+    let slide = this.slide_duration();
+    let shared = Arc::new(MapWithStateShared {
+        spec,
+        slide,
+        store: Mutex::new(Store {
+            time: None,
+            parts: Vec::new(),
+        }),
+    });
+    let op = MapWithStateOp {
+        parent: this.node.clone(),
+        shared: shared.clone(),
+    };
+    MapWithStateDStream {
+        stream: this.derive("map_with_state", slide, op),
+        shared,
     }
 }
 
-impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Keeps a state per key that `spec`'s function reads and changes
-    /// through a [`State`] handle (Spark's `mapWithState`). The function is
-    /// called for each record of a batch, in arrival order, with the
-    /// record's value, and once more for each key that times out (see
-    /// [`StateSpec::timeout`]); the returned stream holds its outputs, and
-    /// [`state_snapshots`](MapWithStateDStream::state_snapshots) the full
-    /// state after each batch. A batch is produced at every batch time.
-    ///
-    /// Needs a checkpoint directory (an error at `start` otherwise). The
-    /// state is partitioned by key and updated in parallel.
-    pub fn map_with_state<S: StateData, U: Data>(
-        &self,
-        spec: StateSpec<K, V, S, U>,
-    ) -> MapWithStateDStream<K, V, S, U>
-    where
-        K: StateData,
-    {
-        let slide = self.slide_duration();
-        let shared = Arc::new(MapWithStateShared {
-            spec,
-            slide,
-            store: Mutex::new(Store {
-                time: None,
-                parts: Vec::new(),
-            }),
-        });
-        let op = MapWithStateOp {
-            parent: self.node.clone(),
-            shared: shared.clone(),
-        };
-        MapWithStateDStream {
-            stream: self.derive("map_with_state", slide, op),
-            shared,
-        }
-    }
+/// Adds the `state_snapshots` node of a `map_with_state` stream.
+pub(crate) fn state_snapshots<K, V, S, U>(s: &MapWithStateDStream<K, V, S, U>) -> DStream<(K, S)>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    let this = s;
+    let op = SnapshotsOp {
+        mapped: this.stream.node.clone(),
+        shared: this.shared.clone(),
+    };
+    this.stream
+        .derive("state_snapshots", this.stream.slide_duration(), op)
 }

@@ -20,10 +20,10 @@ use super::{
     StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{Node, Operator};
 use crate::dstream::DStream;
 use crate::error::Result;
+use crate::graph::env::Env;
+use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// The update function in its most general form.
@@ -145,14 +145,6 @@ impl<K: Key + StateData, V: Data, S: StateData> Operator<(K, S)> for UpdateState
         Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
     }
 
-    fn always_memoize(&self) -> bool {
-        true
-    }
-
-    fn requires_checkpoint(&self) -> bool {
-        true
-    }
-
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
         Some(self.shared.clone())
     }
@@ -193,90 +185,30 @@ impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShare
     }
 }
 
-impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Adds the `update_state_by_key` node.
-    fn state_node<S: StateData>(
-        &self,
-        f: UpdateFn<K, V, S>,
-        initial: Option<Batch<(K, S)>>,
-    ) -> DStream<(K, S)>
-    where
-        K: StateData,
-    {
-        let slide = self.slide_duration();
-        let op = UpdateStateOp {
-            parent: self.node.clone(),
-            shared: Arc::new(UpdateShared {
-                f,
-                initial,
-                slide,
-                state: Mutex::new(KeyedState {
-                    time: None,
-                    started: false,
-                    parts: Vec::new(),
-                }),
+/// Adds the `update_state_by_key` node.
+pub(crate) fn update_state_by_key<K, V, S>(
+    parent: &DStream<(K, V)>,
+    f: UpdateFn<K, V, S>,
+    initial: Option<Batch<(K, S)>>,
+) -> DStream<(K, S)>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+{
+    let slide = parent.slide_duration();
+    let op = UpdateStateOp {
+        parent: parent.node.clone(),
+        shared: Arc::new(UpdateShared {
+            f,
+            initial,
+            slide,
+            state: Mutex::new(KeyedState {
+                time: None,
+                started: false,
+                parts: Vec::new(),
             }),
-        };
-        self.derive("update_state_by_key", slide, op)
-    }
-
-    /// Keeps a state per key across batches (Spark's `updateStateByKey`):
-    /// every batch, `f(new_values, state)` runs for every key with state or
-    /// new values (`new_values` is empty for keys without new data, in
-    /// arrival order otherwise) and returns the key's new state, `None`
-    /// removing the key. Each batch holds every key's state.
-    ///
-    /// Needs a checkpoint directory (an error at `start` otherwise). The
-    /// state is partitioned by key and updated in parallel.
-    ///
-    /// ```
-    /// use streaming_testkit::run_operation;
-    /// let out = run_operation(
-    ///     vec![vec!["a", "b"], vec!["a"]],
-    ///     |words| {
-    ///         words.map(|w| (w.to_string(), 1u64)).update_state_by_key(
-    ///             |new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()),
-    ///         )
-    ///     },
-    ///     2,
-    /// );
-    /// let mut second = out[1].clone();
-    /// second.sort();
-    /// assert_eq!(second, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
-    /// ```
-    pub fn update_state_by_key<S: StateData>(
-        &self,
-        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-    ) -> DStream<(K, S)>
-    where
-        K: StateData,
-    {
-        self.state_node(Arc::new(move |_, _, vs, s| f(vs, s)), None)
-    }
-
-    /// [`update_state_by_key`](Self::update_state_by_key) starting from
-    /// `initial` (merged in with the first batch, as in Spark).
-    pub fn update_state_by_key_with_initial<S: StateData>(
-        &self,
-        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-        initial: Batch<(K, S)>,
-    ) -> DStream<(K, S)>
-    where
-        K: StateData,
-    {
-        self.state_node(Arc::new(move |_, _, vs, s| f(vs, s)), Some(initial))
-    }
-
-    /// [`update_state_by_key`](Self::update_state_by_key) whose function
-    /// also gets the batch time and the key:
-    /// `f(time, key, new_values, state)`.
-    pub fn update_state_by_key_with_time<S: StateData>(
-        &self,
-        f: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-    ) -> DStream<(K, S)>
-    where
-        K: StateData,
-    {
-        self.state_node(Arc::new(f), None)
-    }
+        }),
+    };
+    parent.derive("update_state_by_key", slide, op)
 }

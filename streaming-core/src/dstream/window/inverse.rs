@@ -23,13 +23,13 @@ use serde::{Deserialize, Serialize};
 
 use super::panes::{parent_remember, reduce_parts, Geometry, Pane, ReduceFn};
 use crate::batch::{Batch, Key, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{Node, Operator};
 use crate::dstream::state::{
     check_order, decode, encode, lock, partition_of, zero_time, StateData, StateSnapshot,
     StateSnapshotError, StatefulOperator,
 };
 use crate::error::Result;
+use crate::graph::env::Env;
+use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// The filter applied to the window's state after each slide.
@@ -194,14 +194,6 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
     fn parent_remember(&self, own: Duration) -> Duration {
         let geo = &self.shared.geo;
         parent_remember(own, geo.slide, geo.slide.saturating_sub(geo.parent_slide))
-    }
-
-    fn always_memoize(&self) -> bool {
-        true
-    }
-
-    fn requires_checkpoint(&self) -> bool {
-        true
     }
 
     fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {

@@ -14,10 +14,10 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Data, Key, Lazy, Partitioned};
-use crate::context::env::Env;
-use crate::dstream::node::Node;
 use crate::dstream::state::partition_of;
 use crate::error::Result;
+use crate::graph::env::Env;
+use crate::graph::node::Node;
 use crate::time::{duration_ms, Time};
 
 /// A reduce function shared by the window operators.

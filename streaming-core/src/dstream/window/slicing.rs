@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::panes::{gather, parent_remember, Geometry};
 use crate::batch::{Data, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{Node, Operator};
 use crate::error::Result;
+use crate::graph::env::Env;
+use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// The window ending at `t` is the parent's batches in `(t - window, t]`,

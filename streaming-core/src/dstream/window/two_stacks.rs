@@ -20,10 +20,10 @@ use rustc_hash::FxHashMap;
 
 use super::panes::{merge_newer, merge_older, parent_remember, Geometry, Pane, ReduceFn};
 use crate::batch::{Batch, Data, Key, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{Node, Operator};
 use crate::dstream::state::{check_order, lock, zero_time};
 use crate::error::Result;
+use crate::graph::env::Env;
+use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// The panes of one partition's window, in two stacks.

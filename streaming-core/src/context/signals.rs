@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::watch;
 
+use super::scheduler::{RunShared, StopRequest};
+use super::{ContextInner, StopMode, StreamingContext, StreamingContextState};
 use crate::conf::StreamingConf;
-use crate::context::scheduler::{RunShared, StopRequest};
-use crate::context::{ContextInner, StopMode, StreamingContext, StreamingContextState};
 use crate::error::{Result, StreamingError};
 
 /// The setting that turns the graceful stop on signals on (`true`/`false`,

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use super::env::Env;
+use super::stateful::StatefulOperator;
 use crate::batch::{Batch, Data, Lazy};
-use crate::context::env::Env;
-use crate::dstream::state::StatefulOperator;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -25,23 +25,26 @@ pub(crate) trait Operator<T>: Send + Sync + 'static {
         own
     }
 
-    /// Operators that must not be computed twice for a time (stateful ones:
-    /// a recomputation would apply the batch to the state again) memoize
-    /// whatever their consumers.
+    /// The operator's state, for operators that keep state across batches
+    /// (what checkpoints save and restore); `None` for stateless ones. An
+    /// operator with state needs a checkpoint directory and always
+    /// memoizes.
+    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
+        None
+    }
+
+    /// Operators that must not be computed twice for a time memoize
+    /// whatever their consumers: stateful ones (a recomputation would apply
+    /// the batch to the state again), and others that keep what they
+    /// computed (panes).
     fn always_memoize(&self) -> bool {
-        false
+        self.stateful().is_some()
     }
 
     /// Whether the operator keeps state across batches and so needs a
     /// checkpoint directory.
     fn requires_checkpoint(&self) -> bool {
-        false
-    }
-
-    /// The operator's state, for operators that keep state across batches
-    /// (what checkpoints save and restore); `None` for stateless ones.
-    fn stateful(&self) -> Option<Arc<dyn StatefulOperator>> {
-        None
+        self.stateful().is_some()
     }
 }
 
@@ -138,6 +141,8 @@ type Slot<T> = Arc<OnceLock<Result<Option<Batch<T>>>>>;
 pub(crate) struct Node<T> {
     pub(crate) meta: NodeMeta,
     op: Box<dyn Operator<T>>,
+    /// `op.always_memoize()`, asked once.
+    always_memoize: bool,
     memo: Mutex<BTreeMap<Time, Slot<T>>>,
 }
 
@@ -145,6 +150,7 @@ impl<T: Data> Node<T> {
     pub(crate) fn new(meta: NodeMeta, op: impl Operator<T>) -> Self {
         Node {
             meta,
+            always_memoize: op.always_memoize(),
             op: Box::new(op),
             memo: Mutex::new(BTreeMap::new()),
         }
@@ -156,7 +162,7 @@ impl<T: Data> Node<T> {
     /// single consumer's pass (inputs guard against being computed twice
     /// for a time on their own).
     fn memoizes(&self) -> bool {
-        self.op.always_memoize()
+        self.always_memoize
             || self.meta.cached.load(Ordering::Relaxed)
             || self.meta.consumers.load(Ordering::Relaxed) > 1
             || self.meta.remember() > self.meta.slide

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use super::env::Env;
+use super::node::{missing_parent, Node, Operator};
 use crate::batch::chunks::BoxChunks;
 use crate::batch::{Batch, Data, Lazy};
-use crate::context::env::Env;
-use crate::dstream::node::{missing_parent, Node, Operator};
 use crate::error::Result;
 use crate::time::Time;
 
@@ -101,5 +101,22 @@ impl<T: Data> Operator<T> for UnionOp<T> {
             let j = ranges.partition_point(|&start| start <= i) - 1;
             lazies[j].chunks(i - ranges[j])
         })))
+    }
+}
+
+/// Spark's `transform`: a function of the parent's whole, materialized
+/// batch and the batch time.
+pub(crate) struct TransformOp<T, U> {
+    pub(crate) parent: Arc<Node<T>>,
+    pub(crate) f: Arc<dyn Fn(Batch<T>, Time) -> Batch<U> + Send + Sync>,
+}
+
+impl<T: Data, U: Data> Operator<U> for TransformOp<T, U> {
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
+        let b = self
+            .parent
+            .get_batch(time, env)?
+            .ok_or_else(|| missing_parent("transform", time, 0))?;
+        Ok(Some(Lazy::from_owned((self.f)(b, time))))
     }
 }

@@ -1,50 +1,75 @@
-//! Operations on key-value streams (Spark's `PairDStreamFunctions`).
+//! Shuffle operators (the `shuffle` family of `stream!`'s operator table,
+//! `streaming-dsl/src/ops/shuffle.rs`): each is a stage boundary that hash
+//! partitions its batch into the context's parallelism (or the partitions
+//! asked for) with a map-side combine, in parallel on the worker pool.
 
-use std::sync::Arc;
+use std::hash::Hash;
 
-use super::multi::binary;
-use super::DStream;
-use crate::batch::chunks::{FlatMapChunks, MapChunks, CHUNK};
-use crate::batch::{shuffle, Data, Key};
+use crate::batch::{shuffle, Batch, Data, Key, Partitioned};
+use crate::dstream::DStream;
+
+impl<T: Data> DStream<T> {
+    /// Redistributes every batch round-robin over `n` partitions.
+    pub fn repartition(&self, n: usize) -> DStream<T> {
+        self.batch_op("repartition", move |l, _, _| {
+            Ok(shuffle::repartition(&l, n))
+        })
+    }
+
+    /// The number of elements of each batch: one element, `0` for an empty
+    /// batch.
+    pub fn count(&self) -> DStream<u64> {
+        self.batch_op("count", |l, _, _| {
+            use rayon::prelude::*;
+            let n: u64 = (0..l.num_partitions())
+                .into_par_iter()
+                .map(|i| l.partition_iter(i).count() as u64)
+                .sum();
+            Ok(Batch::from(vec![n]))
+        })
+    }
+
+    /// Counts each distinct element of each batch.
+    pub fn count_by_value(&self) -> DStream<(T, u64)>
+    where
+        T: Hash + Eq,
+    {
+        self.batch_op("count_by_value", |l, _, env| {
+            Ok(shuffle::count_by_value(&l, env.parallelism()))
+        })
+    }
+
+    /// Counts each distinct element into `n` partitions.
+    pub fn count_by_value_with_partitions(&self, n: usize) -> DStream<(T, u64)>
+    where
+        T: Hash + Eq,
+    {
+        self.batch_op("count_by_value", move |l, _, _| {
+            Ok(shuffle::count_by_value(&l, n))
+        })
+    }
+
+    /// Reduces each batch to one element with `f` (an associative
+    /// function); an empty batch gives an empty batch.
+    pub fn reduce(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static) -> DStream<T> {
+        self.batch_op("reduce", move |l, _, _| {
+            use rayon::prelude::*;
+            let partials: Vec<T> = (0..l.num_partitions())
+                .into_par_iter()
+                .filter_map(|i| l.partition_iter(i).reduce(&f))
+                .collect();
+            Ok(Batch::from(
+                partials
+                    .into_iter()
+                    .reduce(&f)
+                    .into_iter()
+                    .collect::<Vec<T>>(),
+            ))
+        })
+    }
+}
 
 impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Applies `f` to every value, keeping keys.
-    pub fn map_values<U: Data>(
-        &self,
-        f: impl Fn(V) -> U + Send + Sync + 'static,
-    ) -> DStream<(K, U)> {
-        let f = Arc::new(f);
-        self.narrow_chunks("map_values", move |_, src| {
-            let f = f.clone();
-            Box::new(MapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |(k, v)| (k, f(v)),
-            })
-        })
-    }
-
-    /// Applies `f` to every value and pairs each result with the key.
-    pub fn flat_map_values<U, I>(
-        &self,
-        f: impl Fn(V) -> I + Send + Sync + 'static,
-    ) -> DStream<(K, U)>
-    where
-        U: Data,
-        I: IntoIterator<Item = U> + 'static,
-        I::IntoIter: Send + 'static,
-    {
-        let f = Arc::new(f);
-        self.narrow_chunks("flat_map_values", move |_, src| {
-            let f = f.clone();
-            Box::new(FlatMapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |(k, v): (K, V)| f(v).into_iter().map(move |u| (k.clone(), u)),
-            })
-        })
-    }
-
     /// Groups the values of each key, in the order they appear.
     pub fn group_by_key(&self) -> DStream<(K, Vec<V>)> {
         self.batch_op("group_by_key", |l, _, env| {
@@ -106,14 +131,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
 
     /// For each key, all values of this stream's and `other`'s batches.
     pub fn cogroup<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (Vec<V>, Vec<W>))> {
-        binary("cogroup", self, other, |l, r, _, env| {
+        self.binary("cogroup", other, |l, r, _, env| {
             Ok(shuffle::cogroup(&l, &r, env.parallelism()))
         })
     }
 
     /// Inner join by key: every pair of values of keys on both sides.
     pub fn join<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))> {
-        binary("join", self, other, |l, r, _, env| {
+        self.binary("join", other, |l, r, _, env| {
             Ok(shuffle::join(&l, &r, env.parallelism()))
         })
     }
@@ -124,7 +149,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (V, Option<W>))> {
-        binary("left_outer_join", self, other, |l, r, _, env| {
+        self.binary("left_outer_join", other, |l, r, _, env| {
             Ok(shuffle::flat_map_groups(
                 shuffle::cogroup(&l, &r, env.parallelism()),
                 |k, vs, ws| {
@@ -150,7 +175,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, W))> {
-        binary("right_outer_join", self, other, |l, r, _, env| {
+        self.binary("right_outer_join", other, |l, r, _, env| {
             Ok(shuffle::flat_map_groups(
                 shuffle::cogroup(&l, &r, env.parallelism()),
                 |k, vs, ws| {
@@ -176,7 +201,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, Option<W>))> {
-        binary("full_outer_join", self, other, |l, r, _, env| {
+        self.binary("full_outer_join", other, |l, r, _, env| {
             Ok(shuffle::flat_map_groups(
                 shuffle::cogroup(&l, &r, env.parallelism()),
                 |k, vs, ws| {

@@ -1,0 +1,117 @@
+//! Stateful operators (the `state` family of `stream!`'s operator table,
+//! `streaming-dsl/src/ops/state.rs`): per-key state carried from batch to
+//! batch. The algorithms live in `dstream/state/`.
+
+use std::sync::Arc;
+
+use crate::batch::{Batch, Data, Key};
+use crate::dstream::state::{self, MapWithStateDStream, StateSpec};
+use crate::dstream::DStream;
+use crate::graph::stateful::{StateData, StatefulOperator};
+use crate::time::Time;
+
+impl<T: Data> DStream<T> {
+    /// The state of the operator that computes this stream, when it keeps
+    /// state across batches (the stream returned by `update_state_by_key`,
+    /// `map_with_state`, `reduce_by_key_and_window_inv`,
+    /// `count_by_value_and_window`); `None` otherwise.
+    pub fn stateful_operator(&self) -> Option<Arc<dyn StatefulOperator>> {
+        use crate::graph::node::AnyNode;
+        self.node.stateful()
+    }
+}
+
+impl<K: Key, V: Data> DStream<(K, V)> {
+    /// Keeps a state per key across batches (Spark's `updateStateByKey`):
+    /// every batch, `f(new_values, state)` runs for every key with state or
+    /// new values (`new_values` is empty for keys without new data, in
+    /// arrival order otherwise) and returns the key's new state, `None`
+    /// removing the key. Each batch holds every key's state.
+    ///
+    /// Needs a checkpoint directory (an error at `start` otherwise). The
+    /// state is partitioned by key and updated in parallel.
+    ///
+    /// ```
+    /// use streaming_testkit::run_operation;
+    /// let out = run_operation(
+    ///     vec![vec!["a", "b"], vec!["a"]],
+    ///     |words| {
+    ///         words.map(|w| (w.to_string(), 1u64)).update_state_by_key(
+    ///             |new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()),
+    ///         )
+    ///     },
+    ///     2,
+    /// );
+    /// let mut second = out[1].clone();
+    /// second.sort();
+    /// assert_eq!(second, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
+    /// ```
+    pub fn update_state_by_key<S: StateData>(
+        &self,
+        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, Arc::new(move |_, _, vs, s| f(vs, s)), None)
+    }
+
+    /// [`update_state_by_key`](Self::update_state_by_key) starting from
+    /// `initial` (merged in with the first batch, as in Spark).
+    pub fn update_state_by_key_with_initial<S: StateData>(
+        &self,
+        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        initial: Batch<(K, S)>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, Arc::new(move |_, _, vs, s| f(vs, s)), Some(initial))
+    }
+
+    /// [`update_state_by_key`](Self::update_state_by_key) whose function
+    /// also gets the batch time and the key:
+    /// `f(time, key, new_values, state)`.
+    pub fn update_state_by_key_with_time<S: StateData>(
+        &self,
+        f: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, Arc::new(f), None)
+    }
+    /// Keeps a state per key that `spec`'s function reads and changes
+    /// through a [`State`] handle (Spark's `mapWithState`). The function is
+    /// called for each record of a batch, in arrival order, with the
+    /// record's value, and once more for each key that times out (see
+    /// [`StateSpec::timeout`]); the returned stream holds its outputs, and
+    /// [`state_snapshots`](MapWithStateDStream::state_snapshots) the full
+    /// state after each batch. A batch is produced at every batch time.
+    ///
+    /// Needs a checkpoint directory (an error at `start` otherwise). The
+    /// state is partitioned by key and updated in parallel.
+    pub fn map_with_state<S: StateData, U: Data>(
+        &self,
+        spec: StateSpec<K, V, S, U>,
+    ) -> MapWithStateDStream<K, V, S, U>
+    where
+        K: StateData,
+    {
+        state::map_with_state(self, spec)
+    }
+}
+
+impl<K, V, S, U> MapWithStateDStream<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    /// The full state, `(key, state)`, after each batch (Spark's
+    /// `stateSnapshots`).
+    pub fn state_snapshots(&self) -> DStream<(K, S)> {
+        state::state_snapshots(self)
+    }
+}

@@ -1,0 +1,140 @@
+//! The one interface through which every stateful operator's state is
+//! saved and restored ([`StatefulOperator`], its [`StateSnapshot`]s), and
+//! the bound on what state may hold ([`StateData`]). The operators
+//! themselves (`update_state_by_key`, `map_with_state`, incremental
+//! windows) live in `dstream/`; checkpoints reach their state through
+//! [`Operator::stateful`](super::node::Operator::stateful).
+
+use std::sync::{Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::Data;
+use crate::time::Time;
+
+/// A value kept in operator state: plain data that a checkpoint can
+/// serialize (implemented for every `Data + Serialize + DeserializeOwned`).
+pub trait StateData: Data + Serialize + DeserializeOwned {}
+impl<T: Data + Serialize + DeserializeOwned> StateData for T {}
+
+/// The encoded state of one stateful operator at one batch time.
+///
+/// `bytes` is the operator's state in the `postcard` encoding of `serde`
+/// (compact, self-delimiting); only the operator that produced a snapshot
+/// (same operation, same key and value types) can restore it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSnapshot {
+    /// The operation that produced it, e.g. `update_state_by_key`.
+    pub operation: String,
+    /// The last batch time folded into the state (`None` before the first).
+    pub time: Option<Time>,
+    /// The encoded state.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a state snapshot could not be taken or restored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateSnapshotError {
+    /// The state could not be encoded.
+    #[error("cannot encode the state of {operation}: {source}")]
+    Encode {
+        /// The operation whose state it is.
+        operation: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: postcard::Error,
+    },
+    /// The bytes are not a state of this operator.
+    #[error("cannot decode the state of {operation}: {source}")]
+    Decode {
+        /// The operation being restored.
+        operation: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: postcard::Error,
+    },
+    /// The snapshot was taken from another kind of operation.
+    #[error("a snapshot of {found} cannot restore {expected}")]
+    Mismatch {
+        /// The operation being restored.
+        expected: &'static str,
+        /// The operation the snapshot came from.
+        found: String,
+    },
+}
+
+/// The state of an operator that carries state across batches
+/// (`update_state_by_key`, `map_with_state`, incremental windows): the one
+/// interface checkpointing uses to save and restore it.
+///
+/// Reach it with [`DStream::stateful_operator`] on the stream an operation
+/// returned. Snapshots are consistent: each is taken between two batches.
+///
+/// ```
+/// use streaming_testkit::TestConfig;
+/// use streaming_core::{Batch, StatefulOperator};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let ssc = TestConfig::default().context(dir.path()).unwrap();
+/// let words = ssc.input_stream_from_fn(|_| Some(Batch::from(vec![("a".to_string(), 1u64)])));
+/// let counts = words.update_state_by_key(|new: &[u64], old: Option<u64>| {
+///     Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+/// });
+/// let state = counts.stateful_operator().expect("update_state_by_key keeps state");
+/// assert_eq!(state.operation(), "update_state_by_key");
+/// let snapshot = state.snapshot().unwrap();
+/// assert_eq!(snapshot.time, None); // nothing computed yet
+/// state.restore(&snapshot).unwrap();
+/// ```
+pub trait StatefulOperator: Send + Sync + 'static {
+    /// The operation, e.g. `update_state_by_key`.
+    fn operation(&self) -> &'static str;
+    /// The last batch time folded into the state, if any.
+    fn state_time(&self) -> Option<Time>;
+    /// Number of entries held (keys, plus pane entries for windows).
+    fn num_entries(&self) -> usize;
+    /// Encodes the current state.
+    fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError>;
+    /// Replaces the state with a snapshot's; the next batch computed must be
+    /// later than the snapshot's time.
+    fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError>;
+}
+
+/// Encodes a state for a snapshot.
+pub(crate) fn encode<T: Serialize>(
+    operation: &'static str,
+    time: Option<Time>,
+    state: &T,
+) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+    let bytes = postcard::to_stdvec(state)
+        .map_err(|source| StateSnapshotError::Encode { operation, source })?;
+    Ok(StateSnapshot {
+        operation: operation.to_string(),
+        time,
+        bytes,
+    })
+}
+
+/// Decodes a snapshot's state, checking it comes from the same operation.
+pub(crate) fn decode<T: DeserializeOwned>(
+    operation: &'static str,
+    snapshot: &StateSnapshot,
+) -> std::result::Result<T, StateSnapshotError> {
+    if snapshot.operation != operation {
+        return Err(StateSnapshotError::Mismatch {
+            expected: operation,
+            found: snapshot.operation.clone(),
+        });
+    }
+    postcard::from_bytes(&snapshot.bytes)
+        .map_err(|source| StateSnapshotError::Decode { operation, source })
+}
+
+/// Locks operator state. A user function that panicked while the lock was
+/// held has already failed its batch and stopped the context; the state is
+/// still readable (for diagnostics), so poisoning is ignored.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
