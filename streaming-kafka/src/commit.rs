@@ -11,7 +11,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 
 use super::client::{close_consumer, commit_list, create_consumer, kafka_error, KafkaConsumer};
 use super::record::TopicPartition;
-use super::source::Shared;
+use super::stream::StreamInfo;
 use streaming_core::{Result, StreamingError};
 
 /// Called with the offsets committed, or why the commit failed.
@@ -46,7 +46,7 @@ impl Committer {
     /// Queues a commit of `offsets` (the next offset to read, per partition).
     pub(crate) fn submit(
         &self,
-        shared: &Shared,
+        shared: &StreamInfo,
         offsets: BTreeMap<TopicPartition, i64>,
         callback: Option<CommitCallback>,
     ) {
@@ -117,7 +117,7 @@ impl Committer {
 
 /// A reporter that forwards to the stream's listeners without holding the
 /// stream.
-fn shared_reporter(shared: &Shared) -> Box<dyn Fn(String) + Send> {
+fn shared_reporter(shared: &StreamInfo) -> Box<dyn Fn(String) + Send> {
     let ctx = shared.input_context();
     let name = shared.name.clone();
     Box::new(move |message: String| match &ctx {

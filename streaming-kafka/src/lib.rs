@@ -78,6 +78,7 @@ mod record;
 mod source;
 mod stats;
 mod strategy;
+mod stream;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -226,7 +227,7 @@ pub struct KafkaOffsets {
 impl std::fmt::Debug for KafkaOffsets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KafkaOffsets")
-            .field("stream", &self.shared.name)
+            .field("stream", &self.shared.info.name)
             .field("current", &self.current_offsets())
             .finish()
     }
@@ -274,6 +275,6 @@ impl KafkaOffsets {
 
     /// The stream's counters.
     pub fn stats(&self) -> KafkaStreamStats {
-        self.shared.stats.clone()
+        self.shared.info.stats.clone()
     }
 }

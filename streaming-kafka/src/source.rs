@@ -16,6 +16,7 @@ use super::deser::KafkaDeserialize;
 use super::record::{ConsumerRecord, OffsetRange, TopicPartition};
 use super::stats::KafkaStreamStats;
 use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
+use super::stream::StreamInfo;
 use super::worker::{ReadTask, Workers};
 use streaming_core::{Batch, Data, InputContext, InputSource, Result, StreamingError, Time};
 
@@ -58,15 +59,11 @@ struct KafkaCheckpoint {
     initialized: bool,
 }
 
-/// The non-generic state of a stream, shared by the source, its workers,
-/// and the user's [`KafkaOffsets`](super::KafkaOffsets) handles.
+/// The non-generic state of a stream, shared by the source and the user's
+/// [`KafkaOffsets`](super::KafkaOffsets) handles.
 pub(crate) struct Shared {
-    pub(crate) name: String,
-    pub(crate) params: ConsumerParams,
-    pub(crate) settings: Settings,
-    pub(crate) stats: KafkaStreamStats,
-    /// The group id of the partition consumers (never joined, never committed).
-    pub(crate) executor_group: String,
+    /// What the workers and the committer see of the stream.
+    pub(crate) info: Arc<StreamInfo>,
     selection: Selection,
     explicit_offsets: BTreeMap<TopicPartition, i64>,
     location: LocationStrategy,
@@ -74,21 +71,13 @@ pub(crate) struct Shared {
     tracking: Mutex<Tracking>,
     driver: Mutex<Option<KafkaConsumer>>,
     committer: Committer,
-    ctx: OnceLock<InputContext>,
     stopped: AtomicBool,
 }
 
 impl Shared {
     /// Reports a problem to the log and the listeners.
     pub(crate) fn report(&self, message: String) {
-        match self.ctx.get() {
-            Some(ctx) => ctx.report_error(message),
-            None => tracing::warn!(input = %self.name, %message, "Kafka direct stream"),
-        }
-    }
-
-    pub(crate) fn input_context(&self) -> Option<InputContext> {
-        self.ctx.get().cloned()
+        self.info.report(message)
     }
 
     pub(crate) fn offset_ranges(&self, time: Time) -> Option<Vec<OffsetRange>> {
@@ -110,22 +99,26 @@ impl Shared {
             let e = offsets.entry(r.topic_partition()).or_insert(r.until_offset);
             *e = (*e).max(r.until_offset);
         }
-        self.committer.submit(self, offsets, callback);
+        self.committer.submit(&self.info, offsets, callback);
     }
 
     /// Runs the driver's queries: the partitions, and their earliest and
     /// latest offsets (plus committed offsets for partitions not known yet).
     fn query(&self, known: &BTreeMap<TopicPartition, i64>) -> Result<QueryResult> {
-        let timeout = self.settings.query_timeout;
+        let timeout = self.info.settings.query_timeout;
         let mut driver = self.driver.lock().unwrap();
         if driver.is_none() {
             let group = self
+                .info
                 .params
                 .group_id
                 .clone()
-                .unwrap_or_else(|| self.executor_group.clone());
-            let config = self.params.config_with_group(&group);
-            *driver = Some(create_consumer(&config, format!("{}/driver", self.name))?);
+                .unwrap_or_else(|| self.info.executor_group.clone());
+            let config = self.info.params.config_with_group(&group);
+            *driver = Some(create_consumer(
+                &config,
+                format!("{}/driver", self.info.name),
+            )?);
         }
         let consumer = driver.as_ref().expect("created above");
         let partitions = client::discover_partitions(consumer, &self.selection, timeout)?;
@@ -134,7 +127,7 @@ impl Shared {
             .filter(|tp| !known.contains_key(*tp) && !self.explicit_offsets.contains_key(*tp))
             .cloned()
             .collect();
-        let committed = match (&self.params.group_id, new.is_empty()) {
+        let committed = match (&self.info.params.group_id, new.is_empty()) {
             (Some(_), false) => client::committed_offsets(consumer, &new, timeout)?,
             _ => BTreeMap::new(),
         };
@@ -162,19 +155,19 @@ impl Shared {
         let mut t = self.tracking.lock().unwrap();
         match result {
             Ok(q) => {
-                t.backoff.delay = self.settings.retry_backoff.0;
+                t.backoff.delay = self.info.settings.retry_backoff.0;
                 t.backoff.not_before = None;
                 Some(q)
             }
             Err(e) => {
-                self.stats.query_failed();
+                self.info.stats.query_failed();
                 let delay = t.backoff.delay;
                 t.backoff.not_before = Some(Instant::now() + delay);
-                t.backoff.delay = (delay * 2).min(self.settings.retry_backoff.1);
+                t.backoff.delay = (delay * 2).min(self.info.settings.retry_backoff.1);
                 drop(t);
                 self.report(format!(
                     "{what}: {e} (brokers: {}); retrying in {delay:?}, batches until then read nothing new",
-                    self.params.bootstrap
+                    self.info.params.bootstrap
                 ));
                 None
             }
@@ -198,14 +191,14 @@ impl Shared {
             // Found after the start: read everything it holds.
             return Ok(q.earliest[tp]);
         }
-        match self.params.reset {
+        match self.info.params.reset {
             OffsetReset::Earliest => Ok(q.earliest[tp]),
             OffsetReset::Latest => Ok(q.latest[tp]),
             OffsetReset::None => Err(StreamingError::Kafka {
                 operation: format!("starting offset of {tp}"),
                 message: format!(
                     "no committed offset for group {:?} and auto.offset.reset is none",
-                    self.params.group_id.as_deref().unwrap_or("")
+                    self.info.params.group_id.as_deref().unwrap_or("")
                 ),
             }),
         }
@@ -223,7 +216,7 @@ impl Shared {
                 None => match self.initial_offset(tp, q, t.initialized) {
                     Ok(o) => {
                         changed = true;
-                        tracing::info!(input = %self.name, partition = %tp, offset = o, "reading a new partition");
+                        tracing::info!(input = %self.info.name, partition = %tp, offset = o, "reading a new partition");
                         o
                     }
                     Err(e) => {
@@ -234,8 +227,8 @@ impl Shared {
             };
             let (low, high) = (q.earliest[tp], q.latest[tp]);
             let from = if from < low || from > high {
-                self.stats.offset_reset();
-                match self.params.reset {
+                self.info.stats.offset_reset();
+                match self.info.params.reset {
                     OffsetReset::None => {
                         error.get_or_insert(StreamingError::KafkaOffsetOutOfRange {
                             partition: tp.to_string(),
@@ -261,7 +254,7 @@ impl Shared {
             } else {
                 from
             };
-            let until = match (time, self.settings.max_per_batch) {
+            let until = match (time, self.info.settings.max_per_batch) {
                 (None, _) => from,
                 (Some(_), Some(max)) => high.min(from.saturating_add(max as i64)),
                 (Some(_), None) => high,
@@ -281,7 +274,7 @@ impl Shared {
         }
         if changed || t.placement.len() != t.current.len() {
             let all: Vec<TopicPartition> = t.current.keys().cloned().collect();
-            t.placement = place(&all, &self.location, self.settings.workers);
+            t.placement = place(&all, &self.location, self.info.settings.workers);
         }
         Planned {
             ranges,
@@ -315,7 +308,7 @@ impl Shared {
                 computed: false,
             },
         };
-        tracing::debug!(input = %self.name, %time, ranges = ?planned.ranges, "batch planned");
+        tracing::debug!(input = %self.info.name, %time, ranges = ?planned.ranges, "batch planned");
         t.batches.insert(time, planned);
         // Forget batches older than the retention once computed (and those
         // restored from a checkpoint that recovery never asked for).
@@ -421,10 +414,13 @@ where
         let stats = KafkaStreamStats::new(settings.workers);
         Ok(DirectKafkaSource {
             shared: Arc::new(Shared {
-                name,
-                params,
-                stats,
-                executor_group,
+                info: Arc::new(StreamInfo::new(
+                    name,
+                    params,
+                    settings.clone(),
+                    stats,
+                    executor_group,
+                )),
                 selection: strategy.selection,
                 explicit_offsets: strategy.offsets,
                 location,
@@ -439,10 +435,8 @@ where
                     },
                     placement: BTreeMap::new(),
                 }),
-                settings,
                 driver: Mutex::new(None),
                 committer: Committer::default(),
-                ctx: OnceLock::new(),
                 stopped: AtomicBool::new(false),
             }),
             workers: OnceLock::new(),
@@ -460,14 +454,14 @@ where
     V: KafkaDeserialize + Data,
 {
     fn name(&self) -> String {
-        self.shared.name.clone()
+        self.shared.info.name.clone()
     }
 
     fn start(&self, ctx: &InputContext) -> Result<()> {
-        let _ = self.shared.ctx.set(ctx.clone());
+        self.shared.info.set_context(ctx);
         self.shared.stopped.store(false, Ordering::SeqCst);
         if self.workers.get().is_none() {
-            let w = Workers::spawn(&self.shared, ctx.stream_id())?;
+            let w = Workers::spawn(&self.shared.info, ctx.stream_id())?;
             let _ = self.workers.set(w);
         }
         // Resolve the starting offsets now, so that `latest` means the
@@ -487,7 +481,7 @@ where
                 }
             }
         }
-        tracing::info!(input = %self.shared.name, current = ?self.shared.current_offsets(), "Kafka direct stream started");
+        tracing::info!(input = %self.shared.info.name, current = ?self.shared.current_offsets(), "Kafka direct stream started");
         Ok(())
     }
 
@@ -498,7 +492,7 @@ where
         }
         let driver = self.shared.driver.lock().unwrap().take();
         if let Some(d) = driver {
-            close_consumer(d, &format!("{}/driver", self.shared.name));
+            close_consumer(d, &format!("{}/driver", self.shared.info.name));
         }
     }
 
@@ -515,7 +509,7 @@ where
                     p.clone()
                 }
                 None => {
-                    tracing::warn!(input = %self.shared.name, %time, "no offset ranges were planned for this batch");
+                    tracing::warn!(input = %self.shared.info.name, %time, "no offset ranges were planned for this batch");
                     return Ok(None);
                 }
             }
@@ -538,7 +532,7 @@ where
             let worker = placement
                 .get(&range.topic_partition())
                 .copied()
-                .unwrap_or(index % self.shared.settings.workers);
+                .unwrap_or(index % self.shared.info.settings.workers);
             workers.submit(
                 worker,
                 ReadTask {
@@ -577,7 +571,7 @@ where
         };
         Some(
             postcard::to_allocvec(&cp).map_err(|e| StreamingError::InvalidData {
-                context: format!("checkpoint of {}", self.shared.name),
+                context: format!("checkpoint of {}", self.shared.info.name),
                 message: e.to_string(),
             }),
         )
@@ -586,7 +580,7 @@ where
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()> {
         let cp: KafkaCheckpoint =
             postcard::from_bytes(bytes).map_err(|e| StreamingError::InvalidData {
-                context: format!("checkpoint of {}", self.shared.name),
+                context: format!("checkpoint of {}", self.shared.info.name),
                 message: e.to_string(),
             })?;
         let mut t = self.shared.tracking.lock().unwrap();
@@ -607,9 +601,13 @@ where
             .collect();
         t.initialized = cp.initialized;
         let all: Vec<TopicPartition> = t.current.keys().cloned().collect();
-        t.placement = place(&all, &self.shared.location, self.shared.settings.workers);
+        t.placement = place(
+            &all,
+            &self.shared.location,
+            self.shared.info.settings.workers,
+        );
         tracing::info!(
-            input = %self.shared.name,
+            input = %self.shared.info.name,
             batches = t.batches.len(),
             current = ?t.current,
             "Kafka direct stream restored from a checkpoint"
@@ -630,7 +628,7 @@ impl Drop for Shared {
     fn drop(&mut self) {
         self.committer.shutdown();
         if let Some(d) = self.driver.get_mut().ok().and_then(Option::take) {
-            close_consumer(d, &format!("{}/driver", self.name));
+            close_consumer(d, &format!("{}/driver", self.info.name));
         }
     }
 }

@@ -14,8 +14,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::client::{close_consumer, create_consumer, kafka_error, KafkaConsumer};
 use super::deser::{DeserializeError, KafkaDeserialize};
 use super::record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
-use super::source::Shared;
 use super::strategy::OffsetReset;
+use super::stream::StreamInfo;
 use streaming_core::{Data, Result, StreamingError, Time};
 
 /// Records of one batch partition, or why it could not be read.
@@ -49,7 +49,7 @@ where
     V: KafkaDeserialize + Data,
 {
     /// Starts `shared.settings.workers` threads.
-    pub(crate) fn spawn(shared: &Arc<Shared>, stream_id: usize) -> Result<Self> {
+    pub(crate) fn spawn(shared: &Arc<StreamInfo>, stream_id: usize) -> Result<Self> {
         let (ended_tx, ended_rx) = mpsc::channel();
         let mut senders = Vec::new();
         for index in 0..shared.settings.workers {
@@ -130,7 +130,7 @@ struct Cached {
 
 struct Worker<K, V> {
     index: usize,
-    shared: Arc<Shared>,
+    shared: Arc<StreamInfo>,
     cache: Vec<Cached>,
     tick: u64,
     _types: std::marker::PhantomData<fn() -> (K, V)>,

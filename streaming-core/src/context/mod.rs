@@ -13,7 +13,7 @@ mod signals;
 use std::any::Any;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use crate::listener::{ListenerBus, StreamingListener};
 use crate::time::Time;
 pub use scheduler::StreamingContextState;
 use scheduler::{RunShared, StopRequest};
+use signals::GracefulStop;
 pub use signals::STOP_GRACEFULLY_ON_SHUTDOWN;
 
 /// How [`StreamingContext::stop`] stops.
@@ -259,9 +260,10 @@ impl StreamingContext {
         }
         let (stop_tx, stop_rx) = watch::channel(StopRequest::Run);
         let stop_tx = Arc::new(stop_tx);
+        let graceful: Weak<dyn GracefulStop> = Arc::downgrade(inner) as _;
         if let Err(e) = signals::install_signal_handler(
             &inner.conf,
-            Arc::downgrade(inner),
+            graceful,
             stop_tx.clone(),
             inner.run.clone(),
         ) {
@@ -436,6 +438,12 @@ impl ContextInner {
             .update(|s| s.lifecycle = StreamingContextState::Stopped);
         tracing::info!(?mode, "streaming context stopped");
         self.listeners.post(|l| l.on_streaming_stopped());
+    }
+}
+
+impl GracefulStop for ContextInner {
+    fn stop_gracefully(&self) {
+        self.stop(StopMode::Graceful)
     }
 }
 

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::watch;
 
-use super::scheduler::{RunShared, StopRequest};
-use super::{ContextInner, StopMode, StreamingContext, StreamingContextState};
+use super::scheduler::{RunShared, StopRequest, StreamingContextState};
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 
@@ -43,9 +42,15 @@ fn enabled(conf: &StreamingConf) -> Result<bool> {
     }
 }
 
+/// What the signal thread does to a registered context.
+pub(crate) trait GracefulStop: Send + Sync + 'static {
+    /// Stops gracefully: waits for the batches already generated.
+    fn stop_gracefully(&self);
+}
+
 /// A context that asked for the graceful stop on signals.
 struct Registered {
-    ctx: Weak<ContextInner>,
+    ctx: Weak<dyn GracefulStop>,
     stop: Arc<watch::Sender<StopRequest>>,
     run: Arc<RunShared>,
     /// Signals seen since it registered.
@@ -76,7 +81,7 @@ static SIGNAL_THREAD: OnceLock<std::result::Result<(), String>> = OnceLock::new(
 /// working after a stop.
 pub(crate) fn install_signal_handler(
     conf: &StreamingConf,
-    ctx: Weak<ContextInner>,
+    ctx: Weak<dyn GracefulStop>,
     stop: Arc<watch::Sender<StopRequest>>,
     run: Arc<RunShared>,
 ) -> Result<()> {
@@ -163,12 +168,12 @@ fn dispatch(name: &'static str, number: i32) {
         r.seen += 1;
         if r.seen == 1 {
             tracing::info!(signal = name, "signal received: stopping gracefully");
-            let Some(inner) = r.ctx.upgrade() else {
+            let Some(ctx) = r.ctx.upgrade() else {
                 continue;
             };
             let spawned = std::thread::Builder::new()
                 .name("streaming-shutdown".into())
-                .spawn(move || StreamingContext { inner }.stop(StopMode::Graceful));
+                .spawn(move || ctx.stop_gracefully());
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start the shutdown thread");
             }

@@ -6,6 +6,7 @@
 //! background on the context's tokio runtime and hand what arrived to the
 //! batch time being generated ([`InputSource::on_batch_time`]).
 
+mod bad;
 pub(crate) mod decode;
 mod file;
 mod fn_source;

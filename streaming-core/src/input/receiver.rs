@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::decode::BadRecords;
+use super::bad::BadRecords;
 use crate::time::Time;
 
 /// Counters of a receiver, readable while it runs (from a
