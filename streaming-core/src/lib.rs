@@ -5,17 +5,24 @@
 //! batch time, and its operations build a typed graph that runs once the
 //! context starts.
 //!
-//! Where things live:
-//! - [`batch`](Batch): the partitioned collection of one batch time and the
-//!   parallel shuffle kernels (rayon);
-//! - `dstream`: the typed graph: nodes, operators (narrow, batch, binary,
-//!   union), key-value operations and outputs;
-//! - `context`: configuration, lifecycle, the job generator (tokio) and the
-//!   executor, listeners;
-//! - `input`: the [`InputSource`] trait and the queue input;
-//! - [`checkpoint`]: checkpoints, recovery
-//!   ([`StreamingContext::get_or_create`]) and the graceful stop on signals;
-//! - [`testing`]: a harness driving batches with a manual clock.
+//! Where things live, bottom layer first (each imports only those below;
+//! `scripts/check-layers.sh` checks it):
+//! - base: `time`, `clock`, `error`, `listener`, [`conf`];
+//! - `batch`: [`Batch`], the partitioned collection of one batch time, and
+//!   the parallel shuffle kernels (rayon);
+//! - `graph`: nodes, operator shapes, the graph being defined and run; it
+//!   knows no `DStream` and no context;
+//! - [`checkpoint`]: what checkpoints hold, writing, reading and restoring
+//!   them;
+//! - [`output`]: the layouts and formats outputs write;
+//! - `input`: the inputs (queue, socket, files; [`InputSource`] for your own);
+//! - `dstream`: [`DStream`] and its operations, one file per operator family
+//!   (the families of `stream!`'s operator table);
+//! - `context`: every [`StreamingContext`] method: lifecycle, inputs,
+//!   recovery ([`StreamingContext::get_or_create`]), signals, the scheduler.
+//!
+//! The test harness is the `streaming-testkit` crate (`streaming::testing`),
+//! the Kafka direct stream the `streaming-kafka` crate (`streaming::kafka`).
 //!
 //! ```
 //! use streaming_testkit::run_operation;

@@ -11,7 +11,7 @@
 //!   operation's stream produced a batch, its partitions flattened in order.
 //! - A fresh temporary checkpoint directory is set and removed afterwards.
 //!
-//! With the `kafka` feature, [`kafka`] adds a real Kafka-protocol broker for
+//! With the `kafka` feature, `kafka` adds a real Kafka-protocol broker for
 //! tests (Spark's `KafkaTestUtils`). The `streaming` facade re-exports this
 //! crate as `streaming::testing`.
 //!

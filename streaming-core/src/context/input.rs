@@ -88,7 +88,7 @@ impl StreamingContext {
 
     /// A socket stream described by `spec`. An invalid setting in the
     /// configuration makes [`start`](Self::start) fail with a
-    /// [`StreamingError::Config`].
+    /// [`StreamingError::Config`](crate::StreamingError::Config).
     ///
     /// # Panics
     /// If the context has already started.
@@ -120,7 +120,7 @@ impl StreamingContext {
     }
 
     /// A file stream described by `spec`. An invalid glob or setting makes
-    /// [`start`](Self::start) fail with a [`StreamingError::Config`].
+    /// [`start`](Self::start) fail with a [`StreamingError::Config`](crate::StreamingError::Config).
     ///
     /// # Panics
     /// If the context has already started.

@@ -36,7 +36,7 @@ use crate::time::Time;
 /// (Spark's `DStream`).
 ///
 /// Operations return new streams and register them with the context; nothing
-/// runs before [`StreamingContext::start`]. Element functions take owned
+/// runs before [`StreamingContext::start`](crate::StreamingContext::start). Element functions take owned
 /// values and must be `Send + Sync + 'static`: they run on the worker pool,
 /// one partition per task.
 ///

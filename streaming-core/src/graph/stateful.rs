@@ -69,7 +69,7 @@ pub enum StateSnapshotError {
 /// (`update_state_by_key`, `map_with_state`, incremental windows): the one
 /// interface checkpointing uses to save and restore it.
 ///
-/// Reach it with [`DStream::stateful_operator`] on the stream an operation
+/// Reach it with [`DStream::stateful_operator`](crate::DStream::stateful_operator) on the stream an operation
 /// returned. Snapshots are consistent: each is taken between two batches.
 ///
 /// ```

@@ -322,7 +322,7 @@ fn text_reader(reader: TextFileReader) -> Arc<dyn FileReader<String>> {
 
 /// The description of a file stream: the directory, how files are read and
 /// which are selected. Register it with
-/// [`StreamingContext::file_stream_with`].
+/// [`StreamingContext::file_stream_with`](crate::StreamingContext::file_stream_with).
 ///
 /// ```no_run
 /// use streaming_core::{FileStreamSpec, StreamingConf, StreamingContext};

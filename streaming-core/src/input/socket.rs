@@ -196,7 +196,7 @@ impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
 
 /// The description of a socket input stream: where to connect, how to decode
 /// records, and how the receiver is sized and paced. Register it with
-/// [`StreamingContext::socket_stream_with`].
+/// [`StreamingContext::socket_stream_with`](crate::StreamingContext::socket_stream_with).
 ///
 /// Options left unset take the context's configuration settings, then the
 /// defaults:

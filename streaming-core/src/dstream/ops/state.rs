@@ -82,7 +82,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         state::update_state_by_key(self, Arc::new(f), None)
     }
     /// Keeps a state per key that `spec`'s function reads and changes
-    /// through a [`State`] handle (Spark's `mapWithState`). The function is
+    /// through a [`State`](crate::State) handle (Spark's `mapWithState`). The function is
     /// called for each record of a batch, in arrival order, with the
     /// record's value, and once more for each key that times out (see
     /// [`StateSpec::timeout`]); the returned stream holds its outputs, and
@@ -109,6 +109,11 @@ where
     S: StateData,
     U: Data,
 {
+    /// The stream of the mapping function's outputs.
+    pub fn into_dstream(self) -> DStream<U> {
+        self.stream
+    }
+
     /// The full state, `(key, state)`, after each batch (Spark's
     /// `stateSnapshots`).
     pub fn state_snapshots(&self) -> DStream<(K, S)> {

@@ -507,7 +507,7 @@ where
 /// mapping function's outputs (it dereferences to that `DStream<U>`), plus
 /// [`state_snapshots`](Self::state_snapshots).
 pub struct MapWithStateDStream<K, V, S, U> {
-    stream: DStream<U>,
+    pub(crate) stream: DStream<U>,
     shared: Arc<MapWithStateShared<K, V, S, U>>,
 }
 
@@ -539,19 +539,6 @@ impl<K, V, S, U> Deref for MapWithStateDStream<K, V, S, U> {
 impl<K, V, S, U> From<MapWithStateDStream<K, V, S, U>> for DStream<U> {
     fn from(s: MapWithStateDStream<K, V, S, U>) -> DStream<U> {
         s.stream
-    }
-}
-
-impl<K, V, S, U> MapWithStateDStream<K, V, S, U>
-where
-    K: Key + StateData,
-    V: Data,
-    S: StateData,
-    U: Data,
-{
-    /// The stream of the mapping function's outputs.
-    pub fn into_dstream(self) -> DStream<U> {
-        self.stream
     }
 }
 
