@@ -5,20 +5,25 @@
 //! ```text
 //! cargo run --example checkpointed_word_count -- \
 //!     [--input DIR] [--output PREFIX] [--checkpoint DIR] \
-//!     [--batch-ms N] [--checkpoint-ms N] [--remember-secs N]
+//!     [--batch-ms N] [--checkpoint-ms N] [--remember-secs N] [--new-files-only]
 //! ```
 //!
 //! - Every batch (`--batch-ms`, default 1000) reads the text files that
 //!   appeared in `--input` (default `./wc-input`; move complete files in:
-//!   write elsewhere, then rename) and adds their words to the running
+//!   write elsewhere, then rename); the first batch also reads those already
+//!   there, unless `--new-files-only` (Spark's default) is given and adds their words to the running
 //!   counts, kept by `update_state_by_key` under the name `counts`.
 //! - Each batch writes all counts, one `word<TAB>count` line each, to
 //!   `PREFIX-<batch time ms>.txt/part-NNNNN` (`--output`, default
 //!   `./wc-output/counts`), replacing the directory when a batch runs again
 //!   after a recovery.
-//! - A checkpoint goes to `--checkpoint` (default `./wc-checkpoint`) every
-//!   `--checkpoint-ms` (default 10 s); files stay eligible for
-//!   `--remember-secs` (default 60) after they were modified.
+//! - Checkpoints go to `--checkpoint` (default `./wc-checkpoint`): the
+//!   small metadata checkpoint (which files each batch read) at every batch,
+//!   the counts every `--checkpoint-ms` (default Spark's: the first multiple
+//!   of the batch interval from 10 s). Files stay eligible for
+//!   `--remember-secs` (default Spark's 60) after they were modified. With
+//!   the defaults nothing is lost or counted twice: recovery restores the
+//!   last counts and replays the batches since from the recorded files.
 //! - Ctrl-C or SIGTERM stops it gracefully (the running batches complete and
 //!   a final checkpoint is written); run it again and it goes on where it
 //!   stopped. Killed with SIGKILL, it goes on from its last checkpoint and
@@ -36,8 +41,9 @@ struct Args {
     output: PathBuf,
     checkpoint: PathBuf,
     batch: Duration,
-    checkpoint_interval: Duration,
-    remember: Duration,
+    checkpoint_interval: Option<Duration>,
+    remember: Option<Duration>,
+    new_files_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,8 +52,9 @@ fn parse_args() -> Result<Args, String> {
         output: "wc-output/counts".into(),
         checkpoint: "wc-checkpoint".into(),
         batch: Duration::from_secs(1),
-        checkpoint_interval: Duration::from_secs(10),
-        remember: Duration::from_secs(60),
+        checkpoint_interval: None,
+        remember: None,
+        new_files_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -61,9 +68,10 @@ fn parse_args() -> Result<Args, String> {
             "--checkpoint" => args.checkpoint = value()?.into(),
             "--batch-ms" => args.batch = Duration::from_millis(number(value()?)?),
             "--checkpoint-ms" => {
-                args.checkpoint_interval = Duration::from_millis(number(value()?)?)
+                args.checkpoint_interval = Some(Duration::from_millis(number(value()?)?))
             }
-            "--remember-secs" => args.remember = Duration::from_secs(number(value()?)?),
+            "--new-files-only" => args.new_files_only = true,
+            "--remember-secs" => args.remember = Some(Duration::from_secs(number(value()?)?)),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -82,12 +90,12 @@ fn create(args: &Args) -> Result<StreamingContext, StreamingError> {
     ssc.checkpoint(&args.checkpoint)?;
     std::fs::create_dir_all(&args.input)
         .map_err(|e| StreamingError::io(format!("cannot create {}", args.input.display()), e))?;
+    let mut files = FileStreamSpec::text(&args.input).new_files_only(args.new_files_only);
+    if let Some(remember) = args.remember {
+        files = files.min_remember(remember);
+    }
     let counts = ssc
-        .file_stream_with(
-            FileStreamSpec::text(&args.input)
-                .new_files_only(false)
-                .min_remember(args.remember),
-        )
+        .file_stream_with(files)
         .flat_map(|line: String| {
             line.split_whitespace()
                 .map(str::to_string)
@@ -97,8 +105,10 @@ fn create(args: &Args) -> Result<StreamingContext, StreamingError> {
         .update_state_by_key(|new: &[u64], total: Option<u64>| {
             Some(total.unwrap_or(0) + new.iter().sum::<u64>())
         })
-        .name("counts")
-        .checkpoint(args.checkpoint_interval);
+        .name("counts");
+    if let Some(interval) = args.checkpoint_interval {
+        counts.checkpoint(interval);
+    }
     counts
         .map(|(word, n): (String, u64)| format!("{word}\t{n}"))
         .save_as_text_files(&args.output, "txt");

@@ -435,7 +435,15 @@ fn no_readable_checkpoint_is_an_error_or_a_fresh_start_on_request() {
     run_then_stop(&d, 7, StopMode::Immediate);
     let files = checkpoint::list(&d.ckpt).unwrap();
     assert_eq!(files.len(), 2);
-    for f in &files {
+    // The per-batch metadata checkpoints too: nothing is readable.
+    let mut all = files.clone();
+    all.extend(checkpoint::list_metadata(&d.ckpt).unwrap());
+    all.sort_by_key(|f| std::cmp::Reverse(f.time));
+    assert!(
+        all.len() > 2,
+        "metadata checkpoints are written at every batch"
+    );
+    for f in &all {
         let bytes = fs::read(&f.path).unwrap();
         fs::write(&f.path, &bytes[..bytes.len() - 3]).unwrap();
     }
@@ -453,11 +461,9 @@ fn no_readable_checkpoint_is_an_error_or_a_fresh_start_on_request() {
     match &err {
         StreamingError::Checkpoint(CheckpointError::NoUsableCheckpoint { dir, attempts }) => {
             assert_eq!(dir, &d.ckpt);
-            assert_eq!(attempts.len(), 2, "{attempts:?}");
-            assert!(
-                attempts[0].contains("checkpoint-1600000006000"),
-                "{attempts:?}"
-            );
+            assert_eq!(attempts.len(), all.len(), "{attempts:?}");
+            let newest = all[0].path.file_name().unwrap().to_str().unwrap();
+            assert!(attempts[0].contains(newest), "{attempts:?}");
             assert!(
                 attempts.iter().all(|a| a.contains("truncated")),
                 "{attempts:?}"
@@ -487,6 +493,7 @@ fn no_readable_checkpoint_is_an_error_or_a_fresh_start_on_request() {
     .unwrap();
     assert_eq!(ssc.recovered_from(), None);
     assert!(checkpoint::list(&d.ckpt).unwrap().is_empty());
+    assert!(checkpoint::list_metadata(&d.ckpt).unwrap().is_empty());
     assert!(d.ckpt.join("checkpoint-1600000006000.corrupt").exists());
     ssc.start().unwrap();
     drive(&ssc, &clock, 1..=2);

@@ -22,8 +22,25 @@ use std::time::{Duration, Instant};
 
 /// Batch interval of the child.
 const BATCH_MS: u64 = 100;
-/// Checkpoint interval of the child.
-const CHECKPOINT_MS: u64 = 200;
+/// The short state checkpoint interval of the second variant.
+const SHORT_CHECKPOINT_MS: u64 = 200;
+
+/// How the child is configured.
+#[derive(Clone, Copy)]
+struct Variant {
+    /// `--checkpoint-ms`; `None`: Spark's default state checkpoint interval.
+    checkpoint_ms: Option<u64>,
+    /// `--new-files-only`: files that were there before the first start
+    /// are never read (Spark's default), so a restart that forgot where it
+    /// started loses them.
+    new_files_only: bool,
+}
+
+/// Spark's defaults, but the first start also reading files already there.
+const DEFAULTS: Variant = Variant {
+    checkpoint_ms: None,
+    new_files_only: false,
+};
 /// How long the child may take to catch up at the end.
 const CATCH_UP: Duration = Duration::from_secs(60);
 
@@ -96,10 +113,14 @@ struct App {
     output: PathBuf,
     checkpoint: PathBuf,
     log: PathBuf,
+    /// `--checkpoint-ms` of the child; `None`: Spark's default interval.
+    checkpoint_ms: Option<u64>,
+    /// `--new-files-only` (Spark's default file selection).
+    new_files_only: bool,
 }
 
 impl App {
-    fn new(root: &Path, name: &str, input: &Path) -> App {
+    fn new(root: &Path, name: &str, input: &Path, variant: Variant) -> App {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
         App {
@@ -107,6 +128,8 @@ impl App {
             output: dir.join("out"),
             checkpoint: dir.join("checkpoint"),
             log: dir.join("stderr.log"),
+            checkpoint_ms: variant.checkpoint_ms,
+            new_files_only: variant.new_files_only,
         }
     }
 
@@ -124,8 +147,12 @@ impl App {
             .arg("--checkpoint")
             .arg(&self.checkpoint)
             .args(["--batch-ms", &BATCH_MS.to_string()])
-            .args(["--checkpoint-ms", &CHECKPOINT_MS.to_string()])
-            .args(["--remember-secs", "3600"])
+            .args(
+                self.checkpoint_ms
+                    .iter()
+                    .flat_map(|ms| ["--checkpoint-ms".to_string(), ms.to_string()]),
+            )
+            .args(self.new_files_only.then_some("--new-files-only"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -273,13 +300,29 @@ fn write_input(dir: &Path, files: usize, seed: u64) -> BTreeMap<String, u64> {
     words
 }
 
-fn crash_test(trials: usize, files: usize, seed: u64) {
+fn crash_test(trials: usize, files: usize, seed: u64, variant: Variant) {
     let bin = example_binary();
     let root = tempfile::tempdir().unwrap();
     let input = root.path().join("input");
     fs::create_dir(&input).unwrap();
-    let crashed = App::new(root.path(), "crashed", &input);
+    let crashed = App::new(root.path(), "crashed", &input, variant);
 
+    // The file stream reads only files newer than its first start (Spark's
+    // default), so the input begins once the first run has checkpointed
+    // where it started.
+    let mut first = Some(crashed.spawn(&bin));
+    let deadline = Instant::now() + CATCH_UP;
+    while streaming::checkpoint::list_metadata(&crashed.checkpoint)
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint at start:\n{}",
+            crashed.log_text()
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
     let writer = {
         let input = input.clone();
         thread::spawn(move || write_input(&input, files, seed))
@@ -287,9 +330,9 @@ fn crash_test(trials: usize, files: usize, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut kills = 0;
     while kills < trials || !writer.is_finished() {
-        let mut child = crashed.spawn(&bin);
-        // Mostly long enough for checkpoints to be written (every 200 ms),
-        // sometimes killed before the first one or right after starting.
+        let mut child = first.take().unwrap_or_else(|| crashed.spawn(&bin));
+        // Mostly long enough for some batches to run, sometimes killed
+        // before the first one or right after starting.
         let life = match rng.range(0, 10) {
             0 => rng.range(0, 60),
             1..=2 => rng.range(60, 250),
@@ -341,7 +384,7 @@ fn crash_test(trials: usize, files: usize, seed: u64) {
     );
 
     // An uninterrupted run over the same (now complete) input.
-    let uninterrupted = App::new(root.path(), "uninterrupted", &input);
+    let uninterrupted = App::new(root.path(), "uninterrupted", &input, variant);
     let (_, reference) = uninterrupted.run_to_completion(&bin, expected);
     assert_eq!(counts, reference, "crashed and uninterrupted runs differ");
 }
@@ -353,17 +396,49 @@ fn seed() -> u64 {
         .unwrap_or(0x00c0_ffee)
 }
 
-#[test]
-fn killed_at_random_moments_the_word_count_loses_and_repeats_nothing() {
-    let trials = std::env::var("STREAMING_CRASH_TRIALS")
+fn trials() -> usize {
+    std::env::var("STREAMING_CRASH_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    crash_test(trials, 60, seed());
+        .unwrap_or(16)
+}
+
+/// With Spark's default settings (only a checkpoint directory): the state
+/// is checkpointed every 10 s of batch time, far less often than the child
+/// lives, so almost every recovery replays the batches since the last state
+/// checkpoint (or since the start) from the per-batch metadata checkpoints.
+#[test]
+fn killed_at_random_moments_the_word_count_loses_and_repeats_nothing() {
+    crash_test(trials(), 60, seed(), DEFAULTS);
+}
+
+/// The same with a state checkpoint every 200 ms.
+#[test]
+fn with_a_short_state_checkpoint_interval_too() {
+    let variant = Variant {
+        checkpoint_ms: Some(SHORT_CHECKPOINT_MS),
+        ..DEFAULTS
+    };
+    crash_test(trials(), 60, seed().wrapping_add(2), variant);
+}
+
+/// Spark's defaults in full, new files only: a restart must recover where
+/// the first run started (its metadata checkpoint at start) or it would
+/// never read the files that came before. Fails on a runtime without
+/// per-batch metadata checkpoints; still loses a file in some runs (see
+/// the session note), so it is not yet part of the normal run.
+#[test]
+#[ignore = "rarely loses the first input file; under investigation"]
+fn new_files_only_with_spark_defaults() {
+    let variant = Variant {
+        new_files_only: true,
+        ..DEFAULTS
+    };
+    crash_test(trials(), 60, seed().wrapping_add(3), variant);
 }
 
 #[test]
 #[ignore = "long: 100 kills (cargo test --release --test crash -- --ignored)"]
 fn crash_test_long() {
-    crash_test(100, 400, seed().wrapping_add(1));
+    crash_test(100, 400, seed().wrapping_add(1), DEFAULTS);
 }

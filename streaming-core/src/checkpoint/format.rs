@@ -15,7 +15,7 @@ use crate::time::Time;
 /// The first eight bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"STRMCKPT";
 /// The version of the checkpoint format this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Magic, version, reserved, CRC-32, payload length.
 const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 8;
 
@@ -39,6 +39,10 @@ pub(crate) struct CheckpointData {
     pub(crate) inputs: Vec<InputData>,
     /// The state of each stateful operator.
     pub(crate) states: Vec<OperatorState>,
+    /// `None` for a full checkpoint (state and metadata); for a metadata
+    /// checkpoint, the time of the state checkpoint it builds on (`Some(None)`:
+    /// none yet, the state is empty at the zero time).
+    pub(crate) state_from: Option<Option<Time>>,
 }
 
 /// The checkpoint data of one input.
@@ -119,6 +123,13 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<CheckpointData, Checkp
 pub struct Checkpoint {
     pub(crate) path: PathBuf,
     pub(crate) data: CheckpointData,
+}
+
+impl CheckpointData {
+    /// Whether this is a metadata checkpoint (no state of its own).
+    pub(crate) fn is_metadata(&self) -> bool {
+        self.state_from.is_some()
+    }
 }
 
 impl Checkpoint {
@@ -224,6 +235,7 @@ mod tests {
                     bytes: vec![9; 10],
                 },
             }],
+            state_from: None,
         }
     }
 

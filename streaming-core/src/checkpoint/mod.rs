@@ -57,7 +57,7 @@ mod writer;
 
 pub use format::{Checkpoint, FORMAT_VERSION, MAGIC};
 pub use recovery::RecoverOptions;
-pub use store::{list, read, CheckpointFile, DEFAULT_RETAINED, RETAINED_SETTING};
+pub use store::{list, list_metadata, read, CheckpointFile, DEFAULT_RETAINED, RETAINED_SETTING};
 
 pub(crate) use recovery::{latest, restore, set_aside, Latest, Recovery};
 pub(crate) use schedule::Checkpointer;

@@ -44,6 +44,9 @@ pub(crate) struct Recovery {
     pub(crate) time: Time,
     /// The zero time of the recovered run.
     pub(crate) zero_time: Time,
+    /// Whether operator state was restored from the state checkpoint of
+    /// `time` (else it starts empty, before the first one).
+    pub(crate) from_state: bool,
 }
 
 /// What a checkpoint directory holds for recovery.
@@ -61,39 +64,75 @@ pub(crate) enum Latest {
     },
 }
 
-/// The newest usable checkpoint in `dir`: a newest checkpoint that cannot
-/// be read (corrupt, truncated) is skipped for the one before it.
+/// The newest usable checkpoint in `dir`, full or metadata (a full one
+/// first at equal times): a checkpoint that cannot be read (corrupt,
+/// truncated), or a metadata checkpoint whose state checkpoint cannot, is
+/// skipped for the one before it.
+///
+/// A metadata checkpoint comes back merged with the state checkpoint it
+/// builds on: its inputs' records and pending batches, that checkpoint's
+/// states, and that checkpoint's time, from which recovery replays. Before
+/// the first state checkpoint, its time is the first batch's and its state
+/// empty (`state_from` stays `Some(None)`).
 pub(crate) fn latest(dir: &Path) -> Result<Latest> {
-    let files = store::list(dir)?;
+    let mut files: Vec<(Time, bool, PathBuf)> = store::list(dir)?
+        .into_iter()
+        .map(|f| (f.time, false, f.path))
+        .chain(
+            store::list_metadata(dir)?
+                .into_iter()
+                .map(|f| (f.time, true, f.path)),
+        )
+        .collect();
     if files.is_empty() {
         return Ok(Latest::Empty);
     }
+    // Newest first; a full checkpoint before a metadata one of its time.
+    files.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut attempts = Vec::new();
     let mut unreadable = Vec::new();
-    let mut found = None;
-    for file in files.iter().rev() {
-        match store::read(&file.path) {
-            Ok(c) => {
-                found = Some(c);
-                break;
-            }
+    for (_, metadata, path) in &files {
+        let skip = |e: &dyn std::fmt::Display, attempts: &mut Vec<String>| {
+            tracing::warn!(path = %path.display(), error = %e, "checkpoint unusable; trying the one before it");
+            attempts.push(e.to_string());
+        };
+        let mut c = match store::read(path) {
+            Ok(c) => c,
             Err(e) => {
-                tracing::warn!(
-                    path = %file.path.display(),
-                    error = %e,
-                    "checkpoint unusable; trying the one before it"
-                );
-                attempts.push(e.to_string());
-                unreadable.push(file.path.clone());
+                skip(&e, &mut attempts);
+                unreadable.push(path.clone());
+                continue;
+            }
+        };
+        if !metadata {
+            return Ok(Latest::Usable(Box::new(c)));
+        }
+        match c.data.state_from {
+            Some(Some(state_time)) => match store::read(store::file_path(dir, state_time, false)) {
+                Ok(state) => {
+                    c.data.states = state.data.states;
+                    c.data.time = state_time;
+                    c.data.state_from = None;
+                }
+                Err(e) => {
+                    let e = format!(
+                        "{}: the state checkpoint it builds on is unusable: {e}",
+                        path.display()
+                    );
+                    skip(&e, &mut attempts);
+                    continue;
+                }
+            },
+            _ => {
+                let interval = std::time::Duration::from_millis(c.data.graph.batch_interval_ms);
+                c.data.time = c.data.zero_time + interval;
             }
         }
+        return Ok(Latest::Usable(Box::new(c)));
     }
-    Ok(match found {
-        Some(c) => Latest::Usable(Box::new(c)),
-        None => Latest::Unusable {
-            attempts,
-            unreadable,
-        },
+    Ok(Latest::Unusable {
+        attempts,
+        unreadable,
     })
 }
 
@@ -131,7 +170,9 @@ pub(crate) fn restore(
     }
     let (desc, entries) =
         GraphDescription::describe(batch_interval, &graph.nodes, &graph.inputs, &graph.outputs)?;
-    let problems = incompatibilities(&data.graph, &desc, &data.states);
+    // Before the first state checkpoint, every operator starts empty.
+    let empty_state = data.state_from == Some(None);
+    let problems = incompatibilities(&data.graph, &desc, &data.states, empty_state);
     let structural = desc.structural_changes(&data.graph);
     if !problems.is_empty() {
         let mut changes = problems;
@@ -161,7 +202,7 @@ pub(crate) fn restore(
                 .map_err(StreamingError::Checkpoint)?;
         }
     }
-    for entry in &entries {
+    for entry in entries.iter().filter(|_| !empty_state) {
         let what = || format!("the state of `{}`", entry.name);
         let Some(saved) = data.states.iter().find(|s| s.name == entry.name) else {
             return Err(StreamingError::Checkpoint(restore_err(
@@ -184,6 +225,7 @@ pub(crate) fn restore(
     Ok(Recovery {
         time: data.time,
         zero_time: data.zero_time,
+        from_state: !empty_state,
     })
 }
 
@@ -193,6 +235,7 @@ fn incompatibilities(
     old: &GraphDescription,
     new: &GraphDescription,
     saved: &[super::format::OperatorState],
+    empty_state: bool,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     if old.batch_interval_ms != new.batch_interval_ms {
@@ -236,7 +279,7 @@ fn incompatibilities(
                 "stateful operator `{name}` changed its slide from {} ms to {} ms",
                 prev.slide_ms, node.slide_ms
             ));
-        } else if !saved.iter().any(|s| s.name == name) {
+        } else if !empty_state && !saved.iter().any(|s| s.name == name) {
             problems.push(format!(
                 "the checkpoint holds no state for stateful operator `{name}`"
             ));

@@ -1,6 +1,7 @@
 //! When checkpoints are taken, and taking them: the [`Checkpointer`] the
 //! executor calls between batches.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,9 +66,12 @@ pub(crate) struct Checkpointer {
     inputs: Vec<Arc<dyn InputHandle>>,
     description: GraphDescription,
     stateful: Vec<StatefulEntry>,
-    /// The time of the checkpoint this run was recovered from: it is on
-    /// disk already.
+    /// The time of the state checkpoint this run was recovered from: it is
+    /// on disk already.
     recovered_at: Option<Time>,
+    /// The latest state checkpoint taken (or recovered from): what the
+    /// metadata checkpoints build on.
+    last_full: Cell<Option<Time>>,
     writer: Writer,
 }
 
@@ -116,6 +120,7 @@ impl Checkpointer {
             description,
             stateful,
             recovered_at,
+            last_full: Cell::new(recovered_at),
             writer,
         })
     }
@@ -134,9 +139,23 @@ impl Checkpointer {
         time + self.batch_interval
     }
 
-    /// Takes the checkpoint of `time` (every batch before it has run, none
-    /// after) and queues it for writing. Failures are logged: the batches go
-    /// on, and a recovery would start from an older checkpoint.
+    /// Takes the checkpoint of batch `time`, called before the batch runs
+    /// (every batch before it has run, none after): a full checkpoint
+    /// (operator state too) when one [`is_due`](Self::is_due), otherwise a
+    /// metadata checkpoint (input positions and each input's per-batch
+    /// record, pending batches) that names the state checkpoint recovery
+    /// starts from: batches since it are replayed from the recorded inputs.
+    /// Both are queued for the background writer. Failures are logged: the
+    /// batches go on, and a recovery would start from an older checkpoint.
+    pub(crate) fn take_for_batch(&self, time: Time, last_generated: Option<Time>) {
+        if self.is_due(time) {
+            self.take(time, last_generated);
+        } else {
+            self.take_metadata(time, last_generated);
+        }
+    }
+
+    /// Takes the full checkpoint of `time` and queues it for writing.
     pub(crate) fn take(&self, time: Time, last_generated: Option<Time>) {
         let started = Instant::now();
         let mut states = Vec::with_capacity(self.stateful.len());
@@ -152,6 +171,34 @@ impl Checkpointer {
                 }
             }
         }
+        let Some(data) = self.data(time, last_generated, states, None) else {
+            return;
+        };
+        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = data.states.len(), "checkpoint snapshot taken");
+        self.last_full.set(Some(time));
+        self.writer.submit(data);
+    }
+
+    /// Takes the metadata checkpoint of `time` and queues it for writing;
+    /// also at start, with `time` the first batch, so that a process killed
+    /// before its first batch restarts where it started (the file stream's
+    /// threshold, the zero time).
+    pub(crate) fn take_metadata(&self, time: Time, last_generated: Option<Time>) {
+        let from = Some(self.last_full.get());
+        if let Some(data) = self.data(time, last_generated, Vec::new(), from) {
+            self.writer.submit(data);
+        }
+    }
+
+    /// A checkpoint of `time` with the inputs' records and `states`; `None`
+    /// when an input cannot be checkpointed (logged).
+    fn data(
+        &self,
+        time: Time,
+        last_generated: Option<Time>,
+        states: Vec<OperatorState>,
+        state_from: Option<Option<Time>>,
+    ) -> Option<CheckpointData> {
         let mut inputs = Vec::with_capacity(self.inputs.len());
         for input in &self.inputs {
             let data = match input.checkpoint_data() {
@@ -159,7 +206,7 @@ impl Checkpointer {
                 Some(Ok(bytes)) => Some(bytes),
                 Some(Err(e)) => {
                     tracing::error!(%time, input = %input.name(), error = %e, "cannot checkpoint the input; checkpoint skipped");
-                    return;
+                    return None;
                 }
             };
             inputs.push(InputData {
@@ -175,8 +222,7 @@ impl Checkpointer {
                 t = t + self.batch_interval;
             }
         }
-        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = states.len(), "checkpoint snapshot taken");
-        self.writer.submit(CheckpointData {
+        Some(CheckpointData {
             time,
             zero_time: self.zero,
             taken_at: Time::now(),
@@ -185,7 +231,8 @@ impl Checkpointer {
             graph: self.description.clone(),
             inputs,
             states,
-        });
+            state_from,
+        })
     }
 
     /// Waits for the queued checkpoints to be written.

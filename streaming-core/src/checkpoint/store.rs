@@ -10,8 +10,10 @@ use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
-/// Prefix of checkpoint file names: `checkpoint-<time in ms>`.
+/// Prefix of (full) checkpoint file names: `checkpoint-<time in ms>`.
 const PREFIX: &str = "checkpoint-";
+/// Prefix of metadata checkpoint file names: `metadata-<time in ms>`.
+const METADATA_PREFIX: &str = "metadata-";
 /// Prefix of the temporary files checkpoints are written to.
 const TEMP_PREFIX: &str = ".checkpoint-";
 /// Suffix of the temporary files.
@@ -48,15 +50,27 @@ pub struct CheckpointFile {
     pub path: PathBuf,
 }
 
-/// The path of the checkpoint of `time` in `dir`.
-pub(crate) fn file_path(dir: &Path, time: Time) -> PathBuf {
-    dir.join(format!("{PREFIX}{}", time.as_millis()))
+/// The path of the checkpoint of `time` in `dir` (a metadata checkpoint's
+/// when `metadata`).
+pub(crate) fn file_path(dir: &Path, time: Time, metadata: bool) -> PathBuf {
+    let prefix = if metadata { METADATA_PREFIX } else { PREFIX };
+    dir.join(format!("{prefix}{}", time.as_millis()))
 }
 
-/// The checkpoint files in `dir`, oldest first (a missing directory has
-/// none). Temporary files and set-aside corrupt files are not listed.
+/// The (full) checkpoint files in `dir`, oldest first (a missing directory
+/// has none). Temporary files, set-aside corrupt files and the per-batch
+/// metadata checkpoints are not listed.
 pub fn list(dir: impl AsRef<Path>) -> Result<Vec<CheckpointFile>> {
-    let dir = dir.as_ref();
+    list_prefixed(dir.as_ref(), PREFIX)
+}
+
+/// The metadata checkpoints in `dir` (written at every batch, each naming
+/// the state checkpoint it builds on), oldest first.
+pub fn list_metadata(dir: impl AsRef<Path>) -> Result<Vec<CheckpointFile>> {
+    list_prefixed(dir.as_ref(), METADATA_PREFIX)
+}
+
+fn list_prefixed(dir: &Path, prefix: &str) -> Result<Vec<CheckpointFile>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -78,7 +92,7 @@ pub fn list(dir: impl AsRef<Path>) -> Result<Vec<CheckpointFile>> {
         let name = entry.file_name();
         let Some(ms) = name
             .to_str()
-            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|n| n.strip_prefix(prefix))
             .and_then(|t| t.parse::<u64>().ok())
         else {
             continue;
@@ -110,8 +124,13 @@ pub fn read(path: impl AsRef<Path>) -> Result<Checkpoint> {
 /// Writes `bytes` as the checkpoint of `time` in `dir`: into a temporary
 /// file, fsynced, renamed into place (replacing an older file of the same
 /// time), then the directory is fsynced.
-pub(crate) fn write_atomic(dir: &Path, time: Time, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let target = file_path(dir, time);
+pub(crate) fn write_atomic(
+    dir: &Path,
+    time: Time,
+    metadata: bool,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
+    let target = file_path(dir, time, metadata);
     let temp = dir.join(format!(
         "{TEMP_PREFIX}{}.{}{TEMP_SUFFIX}",
         time.as_millis(),
@@ -136,13 +155,25 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Deletes all but the newest `keep` checkpoints of `dir`, and temporary
-/// files left by other processes (killed while writing).
+/// Deletes all but the newest `keep` checkpoints of `dir` (full ones, and
+/// metadata ones), metadata checkpoints that build on a deleted state
+/// checkpoint, and temporary files left by other processes (killed while
+/// writing).
 pub(crate) fn prune(dir: &Path, keep: usize) -> Result<usize> {
-    let files = list(dir)?;
+    let full = list(dir)?;
+    let oldest_kept = full
+        .len()
+        .checked_sub(keep.min(full.len()))
+        .and_then(|i| full.get(i));
+    let metadata = list_metadata(dir)?;
+    let mut doomed: Vec<&CheckpointFile> = full[..full.len().saturating_sub(keep)].iter().collect();
+    let meta_excess = metadata.len().saturating_sub(keep);
+    doomed.extend(metadata.iter().enumerate().filter_map(|(i, f)| {
+        let stale = oldest_kept.is_some_and(|o| f.time < o.time);
+        (i < meta_excess || stale).then_some(f)
+    }));
     let mut removed = 0;
-    let excess = files.len().saturating_sub(keep);
-    for f in &files[..excess] {
+    for f in doomed {
         match fs::remove_file(&f.path) {
             Ok(()) => removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -195,7 +226,7 @@ mod tests {
     fn keeps_the_newest_and_cleans_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         for ms in [3000u64, 1000, 20000, 4000] {
-            write_atomic(dir.path(), Time::from_millis(ms), b"x").unwrap();
+            write_atomic(dir.path(), Time::from_millis(ms), false, b"x").unwrap();
         }
         fs::write(dir.path().join(".checkpoint-5000.999999999.tmp"), b"half").unwrap();
         fs::write(dir.path().join("checkpoint-7000.corrupt"), b"bad").unwrap();
@@ -215,6 +246,30 @@ mod tests {
         assert_eq!(times, vec![4000, 20000]);
         assert!(!dir.path().join(".checkpoint-5000.999999999.tmp").exists());
         assert!(dir.path().join("checkpoint-7000.corrupt").exists());
+    }
+
+    #[test]
+    fn metadata_checkpoints_are_kept_apart_and_pruned_with_their_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let ms = Time::from_millis;
+        for t in [1000u64, 5000, 9000] {
+            write_atomic(dir.path(), ms(t), false, b"full").unwrap();
+        }
+        for t in [2000u64, 3000, 6000, 7000, 9000, 10000] {
+            write_atomic(dir.path(), ms(t), true, b"meta").unwrap();
+        }
+        let times =
+            |v: Vec<CheckpointFile>| v.iter().map(|f| f.time.as_millis()).collect::<Vec<_>>();
+        assert_eq!(times(list(dir.path()).unwrap()), vec![1000, 5000, 9000]);
+        assert_eq!(
+            times(list_metadata(dir.path()).unwrap()),
+            vec![2000, 3000, 6000, 7000, 9000, 10000]
+        );
+        // Keep 2: the full ones of 5000 and 9000; metadata beyond the newest
+        // two, and any older than the oldest state kept, go.
+        prune(dir.path(), 2).unwrap();
+        assert_eq!(times(list(dir.path()).unwrap()), vec![5000, 9000]);
+        assert_eq!(times(list_metadata(dir.path()).unwrap()), vec![9000, 10000]);
     }
 
     #[test]

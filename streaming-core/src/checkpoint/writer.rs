@@ -22,17 +22,30 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("streaming-checkpoint-writer".into())
             .spawn(move || {
-                while let Ok(mut data) = rx.recv() {
-                    // Only the newest of what is queued matters.
+                while let Ok(first) = rx.recv() {
+                    // Write only the newest of what queued meanwhile, but
+                    // never drop a state checkpoint for a metadata one
+                    // (which builds on it): the newest of each kind, the
+                    // state checkpoint first.
+                    let (mut full, mut meta) = (None, None);
+                    let mut keep_newest = |data: Box<CheckpointData>| {
+                        let slot = if data.is_metadata() { &mut meta } else { &mut full };
+                        if let Some(old) = slot.replace(data) {
+                            tracing::debug!(skipped = %old.time, "checkpoint superseded before it was written");
+                        }
+                    };
+                    keep_newest(first);
                     while let Ok(newer) = rx.try_recv() {
-                        tracing::debug!(
-                            skipped = %data.time,
-                            newer = %newer.time,
-                            "checkpoint superseded before it was written"
-                        );
-                        data = newer;
+                        keep_newest(newer);
                     }
-                    write_one(&dir, keep, &data);
+                    if let Some(f) = &full {
+                        write_one(&dir, keep, f);
+                    }
+                    match (meta, &full) {
+                        (Some(m), Some(f)) if m.time < f.time => {}
+                        (Some(m), _) => write_one(&dir, keep, &m),
+                        (None, _) => {}
+                    }
                 }
             })?;
         Ok(Writer {
@@ -76,13 +89,14 @@ fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData) {
             return;
         }
     };
-    match store::write_atomic(dir, data.time, &bytes) {
+    match store::write_atomic(dir, data.time, data.is_metadata(), &bytes) {
         Ok(path) => {
             tracing::info!(
                 time = %data.time,
                 path = %path.display(),
                 bytes = bytes.len(),
                 elapsed = ?started.elapsed(),
+                metadata = data.is_metadata(),
                 "checkpoint written"
             );
             match store::prune(dir, keep) {

@@ -239,10 +239,13 @@ impl StreamingContext {
                 zero,
                 interval,
                 &frozen,
-                recovery.as_ref().map(|r| r.time),
+                recovery.as_ref().filter(|r| r.from_state).map(|r| r.time),
             )?),
             None => None,
         };
+        if let Some(c) = &checkpointer {
+            c.take_metadata(first, None);
+        }
         for (i, input) in frozen.inputs.iter().enumerate() {
             let ctx = InputContext::new(
                 input.stream_id(),

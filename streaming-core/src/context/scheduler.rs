@@ -198,9 +198,7 @@ pub(crate) fn executor_loop(
             continue;
         }
         if let Some(c) = &checkpointer {
-            if c.is_due(job.time) {
-                c.take(job.time, env.last_generated());
-            }
+            c.take_for_batch(job.time, env.last_generated());
         }
         last_run = Some(job.time);
         match run_batch(&graph, &env, &listeners, &job) {
