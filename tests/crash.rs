@@ -312,15 +312,29 @@ fn crash_test(trials: usize, files: usize, seed: u64, variant: Variant) {
     // where it started.
     let mut first = Some(crashed.spawn(&bin));
     let deadline = Instant::now() + CATCH_UP;
-    while streaming::checkpoint::list_metadata(&crashed.checkpoint)
-        .unwrap()
-        .is_empty()
-    {
+    let started = loop {
+        if let Some(f) = streaming::checkpoint::list_metadata(&crashed.checkpoint)
+            .unwrap()
+            .first()
+        {
+            break fs::metadata(&f.path).unwrap().modified().unwrap();
+        }
         assert!(
             Instant::now() < deadline,
             "no checkpoint at start:\n{}",
             crashed.log_text()
         );
+        thread::sleep(Duration::from_millis(5));
+    };
+    // File times are coarse (a kernel tick): make sure the first input file
+    // is stamped after the stream's threshold, which precedes that
+    // checkpoint, not within the same tick.
+    for n in 0.. {
+        let probe = root.path().join(format!("probe-{n}"));
+        fs::write(&probe, b"probe").unwrap();
+        if fs::metadata(&probe).unwrap().modified().unwrap() > started + Duration::from_millis(20) {
+            break;
+        }
         thread::sleep(Duration::from_millis(5));
     }
     let writer = {
@@ -384,7 +398,16 @@ fn crash_test(trials: usize, files: usize, seed: u64, variant: Variant) {
     );
 
     // An uninterrupted run over the same (now complete) input.
-    let uninterrupted = App::new(root.path(), "uninterrupted", &input, variant);
+    let uninterrupted = App::new(
+        root.path(),
+        "uninterrupted",
+        &input,
+        // Started after all the input was written: it reads what is there.
+        Variant {
+            new_files_only: false,
+            ..variant
+        },
+    );
     let (_, reference) = uninterrupted.run_to_completion(&bin, expected);
     assert_eq!(counts, reference, "crashed and uninterrupted runs differ");
 }
@@ -424,11 +447,9 @@ fn with_a_short_state_checkpoint_interval_too() {
 
 /// Spark's defaults in full, new files only: a restart must recover where
 /// the first run started (its metadata checkpoint at start) or it would
-/// never read the files that came before. Fails on a runtime without
-/// per-batch metadata checkpoints; still loses a file in some runs (see
-/// the session note), so it is not yet part of the normal run.
+/// never read the files that came before (fails on a runtime without
+/// per-batch metadata checkpoints).
 #[test]
-#[ignore = "rarely loses the first input file; under investigation"]
 fn new_files_only_with_spark_defaults() {
     let variant = Variant {
         new_files_only: true,
