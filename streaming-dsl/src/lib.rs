@@ -10,7 +10,7 @@
 //!    argument counts and durations, and resolving built-in reducers.
 //! 3. [`check`]: the semantic checks (slide multiples, checkpoint
 //!    requirements, output operations). All phases report into one
-//!    [`check::Diagnostics`]; nothing stops at the first error.
+//!    [`diag::Diagnostics`]; nothing stops at the first error.
 //! 4. [`plan`]: the graph to stages — consecutive narrow operators fused into
 //!    one stage, shuffles, windows and state as boundaries.
 //! 5. [`codegen`]: the stages to Rust code calling the typed runtime API
@@ -25,12 +25,13 @@
 
 pub mod check;
 pub mod codegen;
+pub mod diag;
 pub mod graph;
 pub mod ops;
 pub mod parse;
 pub mod plan;
 
-use check::Diagnostics;
+use diag::Diagnostics;
 use proc_macro2::{Span, TokenStream};
 
 /// The result of compiling a `stream!` body.

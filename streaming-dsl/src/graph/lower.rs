@@ -11,7 +11,7 @@
 use super::{Arg, BuiltinFn, Context, Graph, Node, NodeId};
 use crate::check::durations;
 use crate::check::suggest;
-use crate::check::Diagnostics;
+use crate::diag::Diagnostics;
 use crate::ops::{self, ArgKind, Elements, Kind, Namespace, OpSpec};
 use crate::parse::{self, Chain, ContextClause, OpCall, Program, Root, Statement};
 use proc_macro2::Span;
