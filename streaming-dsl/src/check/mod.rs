@@ -4,7 +4,7 @@
 //!
 //! Structural errors (unknown operators, wrong argument counts, undefined
 //! stream names, malformed durations) are found while the graph is built
-//! (`graph::lower`), using [`suggest`] and [`durations`]; the semantic passes
+//! (`graph::lower`, with `graph::suggest` and `graph::args`); the semantic passes
 //! below then run over the whole graph: slide-duration multiples
 //! ([`windows`]), checkpoint requirements ([`state`]) and output operations
 //! ([`outputs`]). No pass stops at the first error.
@@ -14,10 +14,8 @@
 //! the element types through small helpers spanned on the user's operator
 //! (see `codegen::helpers`).
 
-pub mod durations;
 pub mod outputs;
 pub mod state;
-pub mod suggest;
 pub mod windows;
 
 use crate::diag::Diagnostics;

@@ -14,7 +14,7 @@
 pub mod fused;
 pub mod helpers;
 
-use crate::check::durations::DurationArg;
+use crate::graph::args::DurationArg;
 use crate::graph::{Arg, BuiltinFn, Graph, NodeId};
 use crate::ops::{Elements, Emit};
 use crate::plan::{Plan, Shape, Stage};

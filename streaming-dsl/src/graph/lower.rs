@@ -8,9 +8,9 @@
 //! operators are still checked, and a name bound to it is remembered so its
 //! uses do not report a second, misleading "undefined stream" error.
 
+use super::args::parse_duration;
+use super::suggest;
 use super::{Arg, BuiltinFn, Context, Graph, Node, NodeId};
-use crate::check::durations;
-use crate::check::suggest;
 use crate::diag::Diagnostics;
 use crate::ops::{self, ArgKind, Elements, Kind, Namespace, OpSpec};
 use crate::parse::{self, Chain, ContextClause, OpCall, Program, Root, Statement};
@@ -118,14 +118,14 @@ impl Lowerer<'_> {
             seen.push(key.clone());
             let value = entry.value;
             match key.as_str() {
-                "batch" => match durations::parse(&value) {
+                "batch" => match parse_duration(&value) {
                     Ok(d) => ctx.batch = Some(d),
                     Err(err) => {
                         batch_reported = true;
                         self.diags.push(err);
                     }
                 },
-                "remember" => match durations::parse(&value) {
+                "remember" => match parse_duration(&value) {
                     Ok(d) => ctx.remember = Some(d),
                     Err(err) => self.diags.push(err),
                 },
@@ -278,7 +278,7 @@ impl Lowerer<'_> {
             let kind = spec.args[i.min(spec.args.len() - 1)];
             match kind {
                 ArgKind::Func | ArgKind::Value => args.push(Arg::Expr(Box::new(expr.clone()))),
-                ArgKind::Duration => match durations::parse(expr) {
+                ArgKind::Duration => match parse_duration(expr) {
                     Ok(d) => args.push(Arg::Duration(d)),
                     Err(err) => {
                         self.diags.push(err);

@@ -6,13 +6,20 @@
 //!
 //! Nodes are stored in program order, and a node's inputs always come before
 //! it, so the node order is a topological order.
+//!
+//! The graph is built by [`lower`] (from the parsed program), which parses
+//! argument values with [`args`] (durations) and words its name errors with
+//! [`suggest`] ("did you mean"). The later phases (`check`, `plan`,
+//! `codegen`) read the graph; none of these modules imports them.
 
+pub mod args;
 mod lower;
+pub mod suggest;
 
 pub use lower::lower;
 
-use crate::check::durations::DurationArg;
 use crate::ops::{Kind, OpSpec};
+use args::DurationArg;
 use proc_macro2::Span;
 use syn::{Expr, Ident, Type};
 

@@ -3,8 +3,8 @@
 //! `stream_plan!` returns.
 
 use super::{Plan, Shape, Stage};
-use crate::check::durations::format_ms;
 use crate::check::windows::slides;
+use crate::graph::args::format_ms;
 use crate::graph::{Arg, Graph, Node};
 use crate::ops::Kind;
 
