@@ -24,7 +24,8 @@
 //! per element), so they need not be `Clone` — exactly the plain API's
 //! `Fn + Send + Sync + 'static` bounds.
 
-use super::{arg, helpers, hygienic, located, var_of};
+use super::helpers;
+use super::tokens::{arg, hygienic, located, var_of};
 use crate::graph::Graph;
 use crate::ops::Fused;
 use crate::plan::{Plan, Stage};

@@ -7,7 +7,7 @@
 //! incremental (`_inv`) runtime operator is used; other reducers (`min`,
 //! `max`, closures) use the runtime's slide-sized partial aggregates.
 
-use super::{op, ArgKind::*, Emit, Kind::Window, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Window, OpSpec};
 
 /// The window entries.
 pub(crate) static OPS: &[OpSpec] = &[
