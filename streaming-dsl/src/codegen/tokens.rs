@@ -4,7 +4,8 @@
 //! by [`super::fused`] for fused chains.
 
 use crate::graph::args::DurationArg;
-use crate::graph::{Arg, BuiltinFn, Graph, NodeId};
+use crate::graph::{Arg, Graph, NodeId};
+use crate::ops::BuiltinFn;
 use crate::plan::{Plan, Stage};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};

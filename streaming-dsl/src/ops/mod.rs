@@ -8,6 +8,14 @@
 //! checks (`check`), stage planning (`plan`), code generation (`codegen`) and
 //! the generated operator reference ([`markdown_reference`]).
 //!
+//! The DSL's special cases are data here too, so no phase matches operator
+//! names: the built-in reducers and what they write ([`builtin_reducer`]),
+//! the entry a windowed reduce becomes with an invertible one
+//! ([`incremental_of`]), how a windowed reduce runs ([`Reduction`]), the
+//! entry a `filter` after it folds into ([`filtered_of`]), the mapping in
+//! front of `count` ([`value_mapper`]) and the method of a fused chain
+//! ([`fused_method`]).
+//!
 //! An operator name may have several entries with different arities
 //! (overloads, as in Spark: `reduce_by_key(f)` and `reduce_by_key(f, n)`).
 //! Input operators live in their own namespace: they start a pipeline
@@ -15,19 +23,22 @@
 //!
 //! The files: `spec` defines an entry's shape (re-exported here); one file
 //! per family (`input`, `narrow`, `shuffle`, `window`, `state`, `output`)
-//! holds its entries; this module gathers them and answers look-ups. The
+//! holds its entries; `reducers` holds the built-in reducer table; this
+//! module gathers them and answers look-ups. The
 //! table is the second layer of the crate (above `diag` only), so every
 //! phase reads it.
 
 mod input;
 mod narrow;
 mod output;
+mod reducers;
 mod shuffle;
 mod spec;
 mod state;
 mod window;
 
-pub use spec::{ArgKind, Elements, Emit, Fused, Kind, OpSpec};
+pub use reducers::{builtin_reducer, BuiltinFn, BuiltinReducer};
+pub use spec::{ArgKind, Elements, Emit, Fused, Kind, OpSpec, Reduction};
 
 /// The operator families, one table per source file.
 static FAMILIES: &[&[OpSpec]] = &[
@@ -79,6 +90,51 @@ pub fn names(ns: Namespace) -> Vec<&'static str> {
 /// The entry whose Spark name is `spark` in a namespace, if any.
 pub fn by_spark_name(ns: Namespace, spark: &str) -> Option<&'static OpSpec> {
     all().find(|s| ns.contains(s) && s.spark == spark)
+}
+
+/// The entry a windowed reduce `spec` becomes with an invertible built-in
+/// reducer (its `incremental` entry, which takes the inverse function as its
+/// second argument), if any.
+pub fn incremental_of(spec: &OpSpec) -> Option<&'static OpSpec> {
+    let name = spec.incremental?;
+    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("incremental entry exists"))
+}
+
+/// The entry `spec` and a `filter` right after it become together (its
+/// `filtered` entry, which takes the predicate as its last argument), if any.
+pub fn filtered_of(spec: &OpSpec) -> Option<&'static OpSpec> {
+    let name = spec.filtered?;
+    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("filtered entry exists"))
+}
+
+/// The entry mapping every value of a stream of `elements`: `map_values` on
+/// key-value pairs (keeping the key), `map` otherwise. The built-in `count`
+/// maps each value to 1 with it before summing.
+pub fn value_mapper(elements: Elements) -> &'static OpSpec {
+    let step = match elements {
+        Elements::Pairs | Elements::SameKeyPairs => Fused::MapValues,
+        Elements::Any => Fused::Map,
+    };
+    fused_entry(step)
+}
+
+/// The runtime method a fused chain of narrow operators is emitted as: that
+/// of `map_partitions_with_index` when one of its steps needs the partition
+/// index ([`Fused::indexed`]), of `map_partitions` otherwise.
+pub fn fused_method(indexed: bool) -> &'static str {
+    let step = if indexed {
+        Fused::MapPartitionsWithIndex
+    } else {
+        Fused::MapPartitions
+    };
+    fused_entry(step).emit.method()
+}
+
+/// The entry of a fusable step.
+fn fused_entry(step: Fused) -> &'static OpSpec {
+    all()
+        .find(|s| s.fused() == Some(step))
+        .expect("every fused step has an entry")
 }
 
 /// The operator reference as a Markdown table, generated from the table.
@@ -135,6 +191,57 @@ mod tests {
                 .unwrap_or_else(|| panic!("missing incremental entry for {}", spec.name));
             assert!(target.needs_checkpoint);
             assert_eq!(target.args[..2], [ArgKind::Func, ArgKind::Func]);
+        }
+    }
+
+    #[test]
+    fn windowed_reduces_say_how_they_run() {
+        for spec in all() {
+            let is_reduce = spec.kind == Kind::Window && spec.name.starts_with("reduce");
+            assert_eq!(spec.reduction.is_some(), is_reduce, "{}", spec.name);
+            if let Some(reduction) = spec.reduction {
+                let incremental = reduction == Reduction::Incremental;
+                assert_eq!(incremental, spec.needs_checkpoint, "{}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn filtered_targets_take_the_predicate_last() {
+        let mut found = 0;
+        for spec in all() {
+            let Some(target) = filtered_of(spec) else {
+                continue;
+            };
+            found += 1;
+            assert_eq!(spec.reduction, Some(Reduction::Incremental));
+            assert_eq!(target.reduction, Some(Reduction::Incremental));
+            assert_eq!(target.args[..spec.arity()], *spec.args);
+            assert_eq!(target.args.last(), Some(&ArgKind::Func));
+            assert_eq!(target.emit.method(), target.name);
+        }
+        assert_eq!(found, 1);
+    }
+
+    #[test]
+    fn builtin_helpers_read_the_table() {
+        assert_eq!(value_mapper(Elements::Pairs).name, "map_values");
+        assert_eq!(value_mapper(Elements::Pairs).elements, Elements::Pairs);
+        assert_eq!(value_mapper(Elements::SameKeyPairs).name, "map_values");
+        assert_eq!(value_mapper(Elements::Any).name, "map");
+        assert_eq!(value_mapper(Elements::Any).elements, Elements::Any);
+        assert_eq!(fused_method(false), "map_partitions");
+        assert_eq!(fused_method(true), "map_partitions_with_index");
+        let count = builtin_reducer("count").unwrap();
+        assert_eq!(count.premap, Some(BuiltinFn::One));
+        assert_eq!(count.inverse, Some(BuiltinFn::Sub));
+        assert!(builtin_reducer("min").unwrap().inverse.is_none());
+        assert!(builtin_reducer("avg").is_none());
+        for spec in all().filter(|s| s.incremental.is_some()) {
+            assert_eq!(
+                incremental_of(spec).unwrap().name,
+                spec.incremental.unwrap()
+            );
         }
     }
 

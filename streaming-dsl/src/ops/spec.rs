@@ -1,7 +1,8 @@
 //! The shape of one table entry: [`OpSpec`] and the enums describing an
 //! operator (its [`Kind`], the [`Elements`] it needs, its arguments'
-//! [`ArgKind`]s, how it is emitted: [`Emit`], [`Fused`]), with the `const`
-//! builder the family files write their entries with.
+//! [`ArgKind`]s, how it is emitted: [`Emit`], [`Fused`], and for windowed
+//! reduces how they run: [`Reduction`]), with the `const` builder the family
+//! files write their entries with.
 
 use std::fmt;
 
@@ -115,6 +116,36 @@ pub enum Fused {
     Glom,
 }
 
+impl Fused {
+    /// Whether the step needs the partition index, so that a fused chain
+    /// holding it is emitted as `map_partitions_with_index`.
+    pub fn indexed(self) -> bool {
+        self == Fused::MapPartitionsWithIndex
+    }
+}
+
+/// How a windowed reduce is computed (shown in plan dumps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// Incrementally: the batches entering the window are added and those
+    /// leaving it subtracted with an inverse function, on state kept
+    /// between batches (so it needs a checkpoint directory).
+    Incremental,
+    /// On the runtime's slide-sized partial aggregates (panes), for
+    /// reducers without an inverse.
+    Panes,
+}
+
+impl Reduction {
+    /// Short lower-case name used in plan dumps.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reduction::Incremental => "incremental",
+            Reduction::Panes => "panes",
+        }
+    }
+}
+
 /// How an operator is emitted by the code generator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Emit {
@@ -160,6 +191,12 @@ pub struct OpSpec {
     /// For a windowed reduce: the entry (by name, with an inverse function)
     /// used when the reducer is the invertible built-in `sum` or `count`.
     pub incremental: Option<&'static str>,
+    /// For a windowed reduce: how it is computed.
+    pub reduction: Option<Reduction>,
+    /// For an incremental per-key windowed reduce: the entry (by name, with
+    /// the predicate as an extra last argument) that a `filter` right after
+    /// it is folded into, so the filter applies to the window state.
+    pub filtered: Option<&'static str>,
     /// How the operator is emitted.
     pub emit: Emit,
     /// One-line documentation.
@@ -232,6 +269,8 @@ pub(crate) const fn op(
         params: None,
         needs_checkpoint: false,
         incremental: None,
+        reduction: None,
+        filtered: None,
         emit,
         doc,
     }
@@ -265,6 +304,18 @@ impl OpSpec {
     /// With an invertible built-in reducer, use the entry `name` instead.
     pub(crate) const fn incremental(mut self, name: &'static str) -> Self {
         self.incremental = Some(name);
+        self
+    }
+
+    /// The operator is a windowed reduce computed as `reduction`.
+    pub(crate) const fn reduces(mut self, reduction: Reduction) -> Self {
+        self.reduction = Some(reduction);
+        self
+    }
+
+    /// A `filter` right after it is folded into the entry `name`.
+    pub(crate) const fn filtered(mut self, name: &'static str) -> Self {
+        self.filtered = Some(name);
         self
     }
 }
