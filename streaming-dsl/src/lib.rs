@@ -1,16 +1,22 @@
 //! The compiler behind the `stream!` macro of the `streaming` crate.
 //!
-//! A `stream!` body is compiled in five phases, each a module:
+//! A `stream!` body is compiled in five phases, each a module, over two base
+//! modules: [`diag`], the error accumulator every phase reports into, and
+//! [`ops`], the operator table every phase reads (special cases included,
+//! as data). Each module imports only from itself and the modules before it
+//! in the order `diag`, `ops`, `parse`, `graph`, `check`, `plan`, `codegen`
+//! (checked by `scripts/check-layers.sh`):
 //!
 //! 1. [`parse`]: the macro input (Rust statement syntax, parsed by `syn`) to
 //!    a surface AST of a context clause, `let` bindings of pipelines, output
 //!    statements and returned streams — every token keeps its span.
 //! 2. [`graph`]: the AST to a graph of operator nodes (named streams, fan-out
 //!    and fan-in), resolving names against the [`ops`] table, checking
-//!    argument counts and durations, and resolving built-in reducers.
+//!    argument counts, parsing durations ([`graph::args`]), and resolving
+//!    built-in reducers.
 //! 3. [`check`]: the semantic checks (slide multiples, checkpoint
 //!    requirements, output operations). All phases report into one
-//!    [`check::Diagnostics`]; nothing stops at the first error.
+//!    [`diag::Diagnostics`]; nothing stops at the first error.
 //! 4. [`plan`]: the graph to stages — consecutive narrow operators fused into
 //!    one stage, shuffles, windows and state as boundaries.
 //! 5. [`codegen`]: the stages to Rust code calling the typed runtime API
@@ -25,12 +31,13 @@
 
 pub mod check;
 pub mod codegen;
+pub mod diag;
 pub mod graph;
 pub mod ops;
 pub mod parse;
 pub mod plan;
 
-use check::Diagnostics;
+use diag::Diagnostics;
 use proc_macro2::{Span, TokenStream};
 
 /// The result of compiling a `stream!` body.

@@ -3,7 +3,7 @@
 //! its caller may register outputs later, so it is exempt; so is one whose
 //! output statements have errors of their own (reported already).
 
-use super::Diagnostics;
+use crate::diag::Diagnostics;
 use crate::graph::Graph;
 
 /// Runs the check.

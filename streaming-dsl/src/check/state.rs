@@ -4,7 +4,7 @@
 //! and `count_by_window`/`count_by_value_and_window`, which the runtime
 //! computes incrementally) need a checkpoint directory, as in Spark.
 
-use super::Diagnostics;
+use crate::diag::Diagnostics;
 use crate::graph::Graph;
 use crate::ops::{ArgKind, Kind};
 

@@ -7,8 +7,8 @@
 //! Durations given as run-time expressions are not known statically; the
 //! check is skipped for them and everything downstream.
 
-use super::durations::format_ms;
-use super::Diagnostics;
+use crate::diag::Diagnostics;
+use crate::graph::args::format_ms;
 use crate::graph::{Graph, NodeId};
 use crate::ops::Kind;
 

@@ -24,9 +24,10 @@
 //! per element), so they need not be `Clone` — exactly the plain API's
 //! `Fn + Send + Sync + 'static` bounds.
 
-use super::{arg, helpers, hygienic, located, var_of};
+use super::helpers;
+use super::tokens::{arg, hygienic, located, var_of};
 use crate::graph::Graph;
-use crate::ops::Fused;
+use crate::ops::{self, Fused};
 use crate::plan::{Plan, Stage};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -67,6 +68,7 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
             });
             continue;
         }
+        indexed |= kind.indexed();
         let user_fn = arg(graph, plan, &node.args[0]);
         // By-key steps also get the typed key/value splitter (see helpers).
         let split = format_ident!("__split{}", i, span = Span::mixed_site());
@@ -100,7 +102,6 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
                 quote!(::core::iter::IntoIterator::into_iter((*#f)(#m::boxed(#it))))
             }
             Fused::MapPartitionsWithIndex => {
-                indexed = true;
                 quote!(::core::iter::IntoIterator::into_iter((*#f)(#idx, #m::boxed(#it))))
             }
             Fused::Glom => unreachable!("handled above"),
@@ -113,12 +114,12 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
         });
     }
     let last = &graph.nodes[stage.result()];
-    let (method, params) = if indexed {
-        ("map_partitions_with_index", quote!(#idx, #it))
+    let params = if indexed {
+        quote!(#idx, #it)
     } else {
-        ("map_partitions", quote!(#it))
+        quote!(#it)
     };
-    let method = proc_macro2::Ident::new(method, last.op.span());
+    let method = proc_macro2::Ident::new(ops::fused_method(indexed), last.op.span());
     quote! {
         {
             let #t = #m::elem(&#input);

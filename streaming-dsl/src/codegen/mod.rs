@@ -10,77 +10,22 @@
 //! ([`fused`]), and outputs as statements. Internal names are hygienic
 //! (`Span::mixed_site`); the user's stream names keep their spans, so rustc's
 //! "unused variable" warning points at a stream nobody reads.
+//!
+//! The files: this one emits the context and the single-operator stages;
+//! [`fused`] emits fused chains; both build on `tokens` (hygienic names,
+//! stage variables, argument tokens); [`helpers`] is the helper module
+//! emitted inside every expansion.
 
 pub mod fused;
 pub mod helpers;
+mod tokens;
 
-use crate::check::durations::DurationArg;
-use crate::graph::{Arg, BuiltinFn, Graph, NodeId};
-use crate::ops::{Elements, Emit};
+use crate::graph::{Arg, Graph, NodeId};
+use crate::ops::{self, Elements, Emit};
 use crate::plan::{Plan, Shape, Stage};
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-
-/// A hygienic identifier for generated locals.
-pub(crate) fn hygienic(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
-/// The variable holding the stream of a stage's result.
-pub(crate) fn stage_var(graph: &Graph, stage: &Stage) -> Ident {
-    match &graph.nodes[stage.result()].name {
-        Some(name) => name.clone(),
-        None => format_ident!("__s{}", stage.id, span = Span::mixed_site()),
-    }
-}
-
-/// `ident` moved to `at` for error reporting, keeping its hygiene, so
-/// that an expression mixing it with tokens spanned at `at` is reported at
-/// `at` alone.
-pub(crate) fn located(ident: &Ident, at: Span) -> Ident {
-    Ident::new(&ident.to_string(), ident.span().located_at(at))
-}
-
-/// The variable holding the stream of `node` (its stage's variable).
-fn var_of(graph: &Graph, plan: &Plan, node: NodeId) -> Ident {
-    stage_var(graph, &plan.stages[plan.stage_of[node]])
-}
-
-/// Tokens of a duration argument: `Duration::from_millis(ms)` or the
-/// user's expression.
-pub(crate) fn duration(d: &DurationArg) -> TokenStream {
-    match d {
-        DurationArg::Millis { ms, span } => {
-            quote_spanned!(*span=> ::std::time::Duration::from_millis(#ms))
-        }
-        DurationArg::Dynamic(expr) => quote!(#expr),
-    }
-}
-
-/// Tokens of a compiler-written function, spanned at the user's token.
-pub(crate) fn builtin(f: BuiltinFn, span: Span) -> TokenStream {
-    let (a, b) = (hygienic("__a"), hygienic("__b"));
-    match f {
-        BuiltinFn::Add => quote_spanned!(span=> |#a, #b| #a + #b),
-        BuiltinFn::Sub => quote_spanned!(span=> |#a, #b| #a - #b),
-        BuiltinFn::Min => quote_spanned!(span=> ::core::cmp::min),
-        BuiltinFn::Max => quote_spanned!(span=> ::core::cmp::max),
-        BuiltinFn::One => quote_spanned!(span=> |_| 1u64),
-    }
-}
-
-/// Tokens of one argument of an operator call.
-fn arg(graph: &Graph, plan: &Plan, a: &Arg) -> TokenStream {
-    match a {
-        Arg::Expr(expr) => quote!(#expr),
-        Arg::Duration(d) => duration(d),
-        Arg::Stream(id) => {
-            let var = var_of(graph, plan, *id);
-            quote!(&#var)
-        }
-        Arg::Builtin(f, span) => builtin(*f, *span),
-    }
-}
+use quote::{quote, quote_spanned};
+use tokens::{arg, duration, hygienic, located, stage_var, var_of};
 
 /// The type of a successful expansion: the context, or a tuple of the
 /// context and the returned streams (whose element types rustc infers).
@@ -245,7 +190,8 @@ fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream 
             let filter = &graph.nodes[stage.result()];
             let predicate = filter.args.first().map(|a| arg(graph, plan, a));
             let n = &graph.nodes[stage.nodes[0]];
-            let method = Ident::new("reduce_by_key_and_window_inv_filtered", n.op.span());
+            let entry = ops::filtered_of(n.spec).expect("a filtered window has a filtered entry");
+            let method = Ident::new(entry.emit.method(), n.op.span());
             let recv = receiver(graph, plan, n.id);
             let args = n.args.iter().map(|a| arg(graph, plan, a));
             quote!(#recv.#method(#(#args,)* #predicate))

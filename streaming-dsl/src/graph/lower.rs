@@ -1,18 +1,19 @@
 //! Lowering: the surface AST to the [`Graph`], resolving every name against
 //! the operator table and the `let` bindings, checking argument counts and
 //! duration literals, and resolving built-in reducers (`sum`, `count`, `min`,
-//! `max`) — including the choice of the incremental windowed operators.
+//! `max`, from the table's `ops::builtin_reducer`) — including the choice of
+//! the incremental windowed operators (`ops::incremental_of`).
 //!
 //! Errors are added to the accumulator and lowering goes on: a chain whose
 //! operator could not be resolved becomes *poisoned* (no node), its later
 //! operators are still checked, and a name bound to it is remembered so its
 //! uses do not report a second, misleading "undefined stream" error.
 
-use super::{Arg, BuiltinFn, Context, Graph, Node, NodeId};
-use crate::check::durations;
-use crate::check::suggest;
-use crate::check::Diagnostics;
-use crate::ops::{self, ArgKind, Elements, Kind, Namespace, OpSpec};
+use super::args::parse_duration;
+use super::suggest;
+use super::{Arg, Context, Graph, Node, NodeId};
+use crate::diag::Diagnostics;
+use crate::ops::{self, ArgKind, BuiltinReducer, Kind, Namespace, OpSpec};
 use crate::parse::{self, Chain, ContextClause, OpCall, Program, Root, Statement};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -118,14 +119,14 @@ impl Lowerer<'_> {
             seen.push(key.clone());
             let value = entry.value;
             match key.as_str() {
-                "batch" => match durations::parse(&value) {
+                "batch" => match parse_duration(&value) {
                     Ok(d) => ctx.batch = Some(d),
                     Err(err) => {
                         batch_reported = true;
                         self.diags.push(err);
                     }
                 },
-                "remember" => match durations::parse(&value) {
+                "remember" => match parse_duration(&value) {
                     Ok(d) => ctx.remember = Some(d),
                     Err(err) => self.diags.push(err),
                 },
@@ -272,13 +273,13 @@ impl Lowerer<'_> {
         let receiver_ok = ns == Namespace::Input || input.is_some();
         let mut args = Vec::with_capacity(call.args.len());
         let mut inputs: Vec<NodeId> = input.into_iter().collect();
-        let mut builtin: Option<(&'static str, Span)> = None;
+        let mut builtin: Option<(&'static BuiltinReducer, Span)> = None;
         let mut ok = true;
         for (i, expr) in call.args.iter().enumerate() {
             let kind = spec.args[i.min(spec.args.len() - 1)];
             match kind {
                 ArgKind::Func | ArgKind::Value => args.push(Arg::Expr(Box::new(expr.clone()))),
-                ArgKind::Duration => match durations::parse(expr) {
+                ArgKind::Duration => match parse_duration(expr) {
                     Ok(d) => args.push(Arg::Duration(d)),
                     Err(err) => {
                         self.diags.push(err);
@@ -293,14 +294,9 @@ impl Lowerer<'_> {
                     None => ok = false,
                 },
                 ArgKind::Reducer => match builtin_reducer(expr) {
-                    Some((word, span)) => {
-                        builtin = Some((word, span));
-                        let f = match word {
-                            "min" => BuiltinFn::Min,
-                            "max" => BuiltinFn::Max,
-                            _ => BuiltinFn::Add,
-                        };
-                        args.push(Arg::Builtin(f, span));
+                    Some((reducer, span)) => {
+                        builtin = Some((reducer, span));
+                        args.push(Arg::Builtin(reducer.reduce, span));
                     }
                     None => args.push(Arg::Expr(Box::new(expr.clone()))),
                 },
@@ -310,32 +306,25 @@ impl Lowerer<'_> {
             return None;
         }
         let mut spec: &'static OpSpec = spec;
-        if let Some((word, span)) = builtin {
-            if word == "count" {
-                // `count` = map every value to 1, then `sum`.
-                let (map_name, elements) = match spec.elements {
-                    Elements::Pairs | Elements::SameKeyPairs => ("map_values", Elements::Pairs),
-                    Elements::Any => ("map", Elements::Any),
-                };
-                let map_spec = ops::lookup(Namespace::Method, map_name, 1)
-                    .expect("the table has map and map_values");
-                debug_assert_eq!(map_spec.elements, elements);
+        if let Some((reducer, span)) = builtin {
+            if let Some(premap) = reducer.premap {
+                // e.g. `count` = map every value to 1, then `sum`.
                 let mapped = self.push(Node {
                     id: 0,
-                    spec: map_spec,
+                    spec: ops::value_mapper(spec.elements),
                     op: call.name.clone(),
-                    args: vec![Arg::Builtin(BuiltinFn::One, span)],
+                    args: vec![Arg::Builtin(premap, span)],
                     inputs: vec![inputs[0]],
                     name: None,
                     ty: None,
                     synthetic: true,
-                    builtin: Some("count"),
+                    builtin: Some(reducer.name),
                 });
                 inputs[0] = mapped;
             }
-            if let (Some(target), "sum" | "count") = (spec.incremental, word) {
-                spec = ops::lookup(Namespace::Method, target, 4).expect("incremental entry exists");
-                args.insert(1, Arg::Builtin(BuiltinFn::Sub, span));
+            if let (Some(target), Some(inverse)) = (ops::incremental_of(spec), reducer.inverse) {
+                spec = target;
+                args.insert(1, Arg::Builtin(inverse, span));
             }
         }
         Some(self.push(Node {
@@ -347,7 +336,7 @@ impl Lowerer<'_> {
             name: None,
             ty: None,
             synthetic: false,
-            builtin: builtin.map(|(word, _)| word),
+            builtin: builtin.map(|(reducer, _)| reducer.name),
         }))
     }
 
@@ -376,13 +365,11 @@ impl Lowerer<'_> {
     }
 }
 
-/// `sum`, `count`, `min` or `max` written as a bare identifier.
-fn builtin_reducer(expr: &Expr) -> Option<(&'static str, Span)> {
+/// A built-in reducer (`sum`, `count`, ..) written as a bare identifier.
+fn builtin_reducer(expr: &Expr) -> Option<(&'static BuiltinReducer, Span)> {
     let ident = parse::single_ident_of(expr)?;
-    let word = ["sum", "count", "min", "max"]
-        .into_iter()
-        .find(|w| ident == w)?;
-    Some((word, ident.span()))
+    let reducer = ops::builtin_reducer(&ident.to_string())?;
+    Some((reducer, ident.span()))
 }
 
 fn arity_message(name: &str, overloads: &[&OpSpec], found: usize) -> String {

@@ -6,46 +6,25 @@
 //!
 //! Nodes are stored in program order, and a node's inputs always come before
 //! it, so the node order is a topological order.
+//!
+//! The graph is built by [`lower`] (from the parsed program), which parses
+//! argument values with [`args`] (durations) and words its name errors with
+//! [`suggest`] ("did you mean"). The later phases (`check`, `plan`,
+//! `codegen`) read the graph; none of these modules imports them.
 
+pub mod args;
 mod lower;
+pub mod suggest;
 
 pub use lower::lower;
 
-use crate::check::durations::DurationArg;
-use crate::ops::{Kind, OpSpec};
+use crate::ops::{BuiltinFn, Kind, OpSpec};
+use args::DurationArg;
 use proc_macro2::Span;
 use syn::{Expr, Ident, Type};
 
 /// Index of a node in [`Graph::nodes`].
 pub type NodeId = usize;
-
-/// A function the compiler writes itself (built-in reducers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BuiltinFn {
-    /// `|a, b| a + b` (the `sum` reducer, and `count` after mapping to 1).
-    Add,
-    /// `|a, b| a - b` (inverse of `Add`).
-    Sub,
-    /// `::core::cmp::min`.
-    Min,
-    /// `::core::cmp::max`.
-    Max,
-    /// `|_| 1u64` (the mapping in front of `count`).
-    One,
-}
-
-impl BuiltinFn {
-    /// How the function reads in plan dumps.
-    pub fn label(self) -> &'static str {
-        match self {
-            BuiltinFn::Add => "a + b",
-            BuiltinFn::Sub => "a - b",
-            BuiltinFn::Min => "min",
-            BuiltinFn::Max => "max",
-            BuiltinFn::One => "1",
-        }
-    }
-}
 
 /// A checked argument.
 #[derive(Clone, Debug)]

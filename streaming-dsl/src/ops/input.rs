@@ -1,7 +1,7 @@
 //! Input operators: how a pipeline starts (Spark's `ssc.socketTextStream`,
 //! `ssc.textFileStream`, `ssc.queueStream`, `ssc.union`).
 
-use super::{op, ArgKind::*, Emit, Kind::Input, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Input, OpSpec};
 
 /// The input entries.
 pub(crate) static OPS: &[OpSpec] = &[

@@ -8,227 +8,37 @@
 //! checks (`check`), stage planning (`plan`), code generation (`codegen`) and
 //! the generated operator reference ([`markdown_reference`]).
 //!
+//! The DSL's special cases are data here too, so no phase matches operator
+//! names: the built-in reducers and what they write ([`builtin_reducer`]),
+//! the entry a windowed reduce becomes with an invertible one
+//! ([`incremental_of`]), how a windowed reduce runs ([`Reduction`]), the
+//! entry a `filter` after it folds into ([`filtered_of`]), the mapping in
+//! front of `count` ([`value_mapper`]) and the method of a fused chain
+//! ([`fused_method`]).
+//!
 //! An operator name may have several entries with different arities
 //! (overloads, as in Spark: `reduce_by_key(f)` and `reduce_by_key(f, n)`).
 //! Input operators live in their own namespace: they start a pipeline
 //! (`socket_text_stream(host, port)`), all others are method calls on a stream.
+//!
+//! The files: `spec` defines an entry's shape (re-exported here); one file
+//! per family (`input`, `narrow`, `shuffle`, `window`, `state`, `output`)
+//! holds its entries; `reducers` holds the built-in reducer table; this
+//! module gathers them and answers look-ups. The
+//! table is the second layer of the crate (above `diag` only), so every
+//! phase reads it.
 
 mod input;
 mod narrow;
 mod output;
+mod reducers;
 mod shuffle;
+mod spec;
 mod state;
 mod window;
 
-use std::fmt;
-
-/// What an operator does to the data flow; drives planning and checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Creates a stream from outside data (socket, files, queue).
-    Input,
-    /// Element-wise or partition-wise work without data movement.
-    Narrow,
-    /// Moves data between partitions (by key, or to one place).
-    Shuffle,
-    /// Works over a sliding window of batches; changes the slide duration.
-    Window,
-    /// Keeps per-key state across batches.
-    State,
-    /// Whole-batch function supplied by the user (`transform`).
-    Batch,
-    /// Marks a stream for persistence or checkpointing.
-    Persist,
-    /// Registers an output operation; ends a chain.
-    Output,
-}
-
-impl Kind {
-    /// Short lower-case name used in plan dumps and documentation.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Input => "input",
-            Kind::Narrow => "narrow",
-            Kind::Shuffle => "shuffle",
-            Kind::Window => "window",
-            Kind::State => "state",
-            Kind::Batch => "batch",
-            Kind::Persist => "persist",
-            Kind::Output => "output",
-        }
-    }
-
-    /// Whether the operator's stream has its own slide duration (given by
-    /// its slide argument) instead of its parent's.
-    pub fn sets_slide(self) -> bool {
-        self == Kind::Window
-    }
-}
-
-/// The elements an operator needs on its input stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Elements {
-    /// Any element type.
-    Any,
-    /// Key-value pairs `(K, V)`.
-    Pairs,
-    /// Key-value pairs on both inputs, with the same key type (joins).
-    SameKeyPairs,
-}
-
-/// The kind of one argument, which decides how it is checked and emitted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArgKind {
-    /// A function (closure or path); passed through unchanged.
-    Func,
-    /// Any Rust value expression (host, port, queue, count...).
-    Value,
-    /// A duration: a literal such as `3s`, `500ms`, `2min`, `1h`,
-    /// `Seconds(3)`, or any expression of type `std::time::Duration`.
-    Duration,
-    /// Another stream of the pipeline: a name (`other` or `&other`) or an
-    /// inline pipeline expression.
-    Stream,
-    /// One or more streams (variadic; only as the last argument).
-    Streams,
-    /// A reduce function, or one of the built-in reducers `sum`, `count`,
-    /// `min`, `max`.
-    Reducer,
-}
-
-impl ArgKind {
-    /// Placeholder name used in signatures in messages and documentation.
-    pub fn placeholder(self) -> &'static str {
-        match self {
-            ArgKind::Func => "f",
-            ArgKind::Value => "value",
-            ArgKind::Duration => "duration",
-            ArgKind::Stream => "stream",
-            ArgKind::Streams => "streams..",
-            ArgKind::Reducer => "reducer",
-        }
-    }
-}
-
-/// The fusable narrow operators: what one step of a fused per-partition
-/// iterator chain does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fused {
-    /// `Iterator::map(f)`.
-    Map,
-    /// `Iterator::flat_map(f)`.
-    FlatMap,
-    /// `Iterator::filter(f)`, `f` taking `&T`.
-    Filter,
-    /// `.map(|(k, v)| (k, f(v)))`.
-    MapValues,
-    /// `.flat_map(|(k, v)| f(v).map(|w| (k.clone(), w)))`.
-    FlatMapValues,
-    /// `f(boxed iterator)`.
-    MapPartitions,
-    /// `f(partition index, boxed iterator)`.
-    MapPartitionsWithIndex,
-    /// Collect the partition into one `Vec`.
-    Glom,
-}
-
-/// How an operator is emitted by the code generator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Emit {
-    /// `ssc.<method>(args..)` on the streaming context.
-    Source(&'static str),
-    /// `ssc.union(vec![streams..])`.
-    UnionSource,
-    /// `input.<method>(args..)`: one runtime operator.
-    Method(&'static str),
-    /// A fusable narrow operator: consecutive ones become one
-    /// `map_partitions` call; alone it is `input.<method>(f)`.
-    Fuse(Fused, &'static str),
-}
-
-impl Emit {
-    /// The runtime method this entry calls when emitted on its own.
-    pub fn method(self) -> &'static str {
-        match self {
-            Emit::Source(m) | Emit::Method(m) | Emit::Fuse(_, m) => m,
-            Emit::UnionSource => "union",
-        }
-    }
-}
-
-/// One entry of the operator table.
-#[derive(Debug)]
-pub struct OpSpec {
-    /// The name written in `stream!`.
-    pub name: &'static str,
-    /// Spark's name for the same operator (for suggestions and docs).
-    pub spark: &'static str,
-    /// What the operator does to the data flow.
-    pub kind: Kind,
-    /// What the input elements must be.
-    pub elements: Elements,
-    /// The arguments, in order (the arity is their number).
-    pub args: &'static [ArgKind],
-    /// The arguments' names for messages and docs (`"window, slide"`);
-    /// `None` for operators whose only argument is a function `f`.
-    pub params: Option<&'static str>,
-    /// Whether the operator keeps state and needs `checkpoint = ..`.
-    pub needs_checkpoint: bool,
-    /// For a windowed reduce: the entry (by name, with an inverse function)
-    /// used when the reducer is the invertible built-in `sum` or `count`.
-    pub incremental: Option<&'static str>,
-    /// How the operator is emitted.
-    pub emit: Emit,
-    /// One-line documentation.
-    pub doc: &'static str,
-}
-
-impl OpSpec {
-    /// Number of arguments (`usize::MAX` bound for variadic entries is not
-    /// used: a variadic entry accepts `args.len()` or more).
-    pub fn arity(&self) -> usize {
-        self.args.len()
-    }
-
-    /// Whether the last argument is variadic.
-    pub fn is_variadic(&self) -> bool {
-        self.args.last() == Some(&ArgKind::Streams)
-    }
-
-    /// Whether `n` arguments fit this entry.
-    pub fn accepts(&self, n: usize) -> bool {
-        if self.is_variadic() {
-            n >= self.args.len()
-        } else {
-            n == self.args.len()
-        }
-    }
-
-    /// Whether this operator can be fused into a per-partition iterator chain.
-    pub fn fused(&self) -> Option<Fused> {
-        match self.emit {
-            Emit::Fuse(f, _) => Some(f),
-            _ => None,
-        }
-    }
-
-    /// The signature as written by a user, e.g. `window(window, slide)`.
-    pub fn signature(&self) -> String {
-        match self.params {
-            Some(params) => format!("{}({params})", self.name),
-            None => {
-                let args: Vec<&str> = self.args.iter().map(|a| a.placeholder()).collect();
-                format!("{}({})", self.name, args.join(", "))
-            }
-        }
-    }
-}
-
-impl fmt::Display for OpSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.signature())
-    }
-}
+pub use reducers::{builtin_reducer, BuiltinFn, BuiltinReducer};
+pub use spec::{ArgKind, Elements, Emit, Fused, Kind, OpSpec, Reduction};
 
 /// The operator families, one table per source file.
 static FAMILIES: &[&[OpSpec]] = &[
@@ -282,6 +92,51 @@ pub fn by_spark_name(ns: Namespace, spark: &str) -> Option<&'static OpSpec> {
     all().find(|s| ns.contains(s) && s.spark == spark)
 }
 
+/// The entry a windowed reduce `spec` becomes with an invertible built-in
+/// reducer (its `incremental` entry, which takes the inverse function as its
+/// second argument), if any.
+pub fn incremental_of(spec: &OpSpec) -> Option<&'static OpSpec> {
+    let name = spec.incremental?;
+    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("incremental entry exists"))
+}
+
+/// The entry `spec` and a `filter` right after it become together (its
+/// `filtered` entry, which takes the predicate as its last argument), if any.
+pub fn filtered_of(spec: &OpSpec) -> Option<&'static OpSpec> {
+    let name = spec.filtered?;
+    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("filtered entry exists"))
+}
+
+/// The entry mapping every value of a stream of `elements`: `map_values` on
+/// key-value pairs (keeping the key), `map` otherwise. The built-in `count`
+/// maps each value to 1 with it before summing.
+pub fn value_mapper(elements: Elements) -> &'static OpSpec {
+    let step = match elements {
+        Elements::Pairs | Elements::SameKeyPairs => Fused::MapValues,
+        Elements::Any => Fused::Map,
+    };
+    fused_entry(step)
+}
+
+/// The runtime method a fused chain of narrow operators is emitted as: that
+/// of `map_partitions_with_index` when one of its steps needs the partition
+/// index ([`Fused::indexed`]), of `map_partitions` otherwise.
+pub fn fused_method(indexed: bool) -> &'static str {
+    let step = if indexed {
+        Fused::MapPartitionsWithIndex
+    } else {
+        Fused::MapPartitions
+    };
+    fused_entry(step).emit.method()
+}
+
+/// The entry of a fusable step.
+fn fused_entry(step: Fused) -> &'static OpSpec {
+    all()
+        .find(|s| s.fused() == Some(step))
+        .expect("every fused step has an entry")
+}
+
 /// The operator reference as a Markdown table, generated from the table.
 ///
 /// The `streaming-macros` crate includes this text (checked in as
@@ -307,62 +162,6 @@ pub fn markdown_reference() -> String {
         ));
     }
     out
-}
-
-/// Builds an entry with defaults (any elements, no checkpoint); the family
-/// files refine it with the `const` methods below.
-pub(crate) const fn op(
-    name: &'static str,
-    spark: &'static str,
-    kind: Kind,
-    args: &'static [ArgKind],
-    emit: Emit,
-    doc: &'static str,
-) -> OpSpec {
-    OpSpec {
-        name,
-        spark,
-        kind,
-        elements: Elements::Any,
-        args,
-        params: None,
-        needs_checkpoint: false,
-        incremental: None,
-        emit,
-        doc,
-    }
-}
-
-impl OpSpec {
-    /// The input must be a stream of key-value pairs.
-    pub(crate) const fn pairs(mut self) -> Self {
-        self.elements = Elements::Pairs;
-        self
-    }
-
-    /// Both inputs must be key-value streams with the same key type.
-    pub(crate) const fn same_key(mut self) -> Self {
-        self.elements = Elements::SameKeyPairs;
-        self
-    }
-
-    /// Names the arguments for messages and documentation.
-    pub(crate) const fn params(mut self, params: &'static str) -> Self {
-        self.params = Some(params);
-        self
-    }
-
-    /// The operator needs a checkpoint directory.
-    pub(crate) const fn checkpointed(mut self) -> Self {
-        self.needs_checkpoint = true;
-        self
-    }
-
-    /// With an invertible built-in reducer, use the entry `name` instead.
-    pub(crate) const fn incremental(mut self, name: &'static str) -> Self {
-        self.incremental = Some(name);
-        self
-    }
 }
 
 #[cfg(test)]
@@ -392,6 +191,57 @@ mod tests {
                 .unwrap_or_else(|| panic!("missing incremental entry for {}", spec.name));
             assert!(target.needs_checkpoint);
             assert_eq!(target.args[..2], [ArgKind::Func, ArgKind::Func]);
+        }
+    }
+
+    #[test]
+    fn windowed_reduces_say_how_they_run() {
+        for spec in all() {
+            let is_reduce = spec.kind == Kind::Window && spec.name.starts_with("reduce");
+            assert_eq!(spec.reduction.is_some(), is_reduce, "{}", spec.name);
+            if let Some(reduction) = spec.reduction {
+                let incremental = reduction == Reduction::Incremental;
+                assert_eq!(incremental, spec.needs_checkpoint, "{}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn filtered_targets_take_the_predicate_last() {
+        let mut found = 0;
+        for spec in all() {
+            let Some(target) = filtered_of(spec) else {
+                continue;
+            };
+            found += 1;
+            assert_eq!(spec.reduction, Some(Reduction::Incremental));
+            assert_eq!(target.reduction, Some(Reduction::Incremental));
+            assert_eq!(target.args[..spec.arity()], *spec.args);
+            assert_eq!(target.args.last(), Some(&ArgKind::Func));
+            assert_eq!(target.emit.method(), target.name);
+        }
+        assert_eq!(found, 1);
+    }
+
+    #[test]
+    fn builtin_helpers_read_the_table() {
+        assert_eq!(value_mapper(Elements::Pairs).name, "map_values");
+        assert_eq!(value_mapper(Elements::Pairs).elements, Elements::Pairs);
+        assert_eq!(value_mapper(Elements::SameKeyPairs).name, "map_values");
+        assert_eq!(value_mapper(Elements::Any).name, "map");
+        assert_eq!(value_mapper(Elements::Any).elements, Elements::Any);
+        assert_eq!(fused_method(false), "map_partitions");
+        assert_eq!(fused_method(true), "map_partitions_with_index");
+        let count = builtin_reducer("count").unwrap();
+        assert_eq!(count.premap, Some(BuiltinFn::One));
+        assert_eq!(count.inverse, Some(BuiltinFn::Sub));
+        assert!(builtin_reducer("min").unwrap().inverse.is_none());
+        assert!(builtin_reducer("avg").is_none());
+        for spec in all().filter(|s| s.incremental.is_some()) {
+            assert_eq!(
+                incremental_of(spec).unwrap().name,
+                spec.incremental.unwrap()
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! movement. The fusable ones are compiled into one iterator chain per
 //! partition when they follow each other.
 
-use super::{op, ArgKind::*, Emit, Fused, Kind::Narrow, Kind::Persist, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Fused, Kind, Kind::Narrow, Kind::Persist, OpSpec};
 
 /// The narrow entries.
 pub(crate) static OPS: &[OpSpec] = &[
@@ -84,7 +84,7 @@ pub(crate) static OPS: &[OpSpec] = &[
     op(
         "transform",
         "transform",
-        super::Kind::Batch,
+        Kind::Batch,
         &[Func],
         Emit::Method("transform"),
         "Applies `f(Batch<T>, Time) -> Batch<U>` to each batch: any batch operation.",
@@ -92,7 +92,7 @@ pub(crate) static OPS: &[OpSpec] = &[
     op(
         "transform_with",
         "transformWith",
-        super::Kind::Batch,
+        Kind::Batch,
         &[Stream, Func],
         Emit::Method("transform_with"),
         "Combines the batches of two streams: `f(Batch<T>, Batch<U>, Time) -> Batch<V>`.",

@@ -1,7 +1,7 @@
 //! Output operators: they register the work that makes a pipeline run and
 //! end a chain (they return nothing).
 
-use super::{op, ArgKind::*, Emit, Kind::Output, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Output, OpSpec};
 
 /// The output entries.
 pub(crate) static OPS: &[OpSpec] = &[

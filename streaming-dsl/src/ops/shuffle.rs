@@ -1,7 +1,7 @@
 //! Shuffle operators: they move data between partitions (by key, or to a
 //! single place for global aggregates) and so end a fused stage.
 
-use super::{op, ArgKind::*, Emit, Kind::Shuffle, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Shuffle, OpSpec};
 
 /// The shuffle entries.
 pub(crate) static OPS: &[OpSpec] = &[

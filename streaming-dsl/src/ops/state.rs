@@ -2,7 +2,7 @@
 //! them need a checkpoint directory (`checkpoint = ".."` in the context
 //! clause), as in Spark.
 
-use super::{op, ArgKind::*, Emit, Kind::Narrow, Kind::State, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Narrow, Kind::State, OpSpec};
 
 /// The state entries.
 pub(crate) static OPS: &[OpSpec] = &[

@@ -7,7 +7,7 @@
 //! incremental (`_inv`) runtime operator is used; other reducers (`min`,
 //! `max`, closures) use the runtime's slide-sized partial aggregates.
 
-use super::{op, ArgKind::*, Emit, Kind::Window, OpSpec};
+use super::spec::{op, ArgKind::*, Emit, Kind::Window, OpSpec, Reduction::*};
 
 /// The window entries.
 pub(crate) static OPS: &[OpSpec] = &[
@@ -39,6 +39,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Reduces the window's elements; `sum`/`count` run incrementally.",
     )
     .params("reducer, window, slide")
+    .reduces(Panes)
     .incremental("reduce_by_window_inv"),
     op(
         "reduce_by_window",
@@ -49,6 +50,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Incremental windowed reduce with an inverse function `inv_f(acc, old) -> acc`.",
     )
     .params("f, inv_f, window, slide")
+    .reduces(Incremental)
     .checkpointed(),
     op(
         "reduce_by_window_inv",
@@ -59,6 +61,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Same as the four-argument `reduce_by_window`.",
     )
     .params("f, inv_f, window, slide")
+    .reduces(Incremental)
     .checkpointed(),
     op(
         "count_by_value_and_window",
@@ -89,6 +92,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Per-key reduce over the window; `sum`/`count` run incrementally, others on slide-sized panes.",
     )
     .params("reducer, window, slide")
+    .reduces(Panes)
     .pairs()
     .incremental("reduce_by_key_and_window_inv"),
     op(
@@ -100,6 +104,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Incremental per-key windowed reduce with an inverse function; a `filter` right after it filters the window state.",
     )
     .params("f, inv_f, window, slide")
+    .reduces(Incremental)
     .pairs()
     .checkpointed(),
     op(
@@ -111,8 +116,10 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Same as the four-argument `reduce_by_key_and_window`.",
     )
     .params("f, inv_f, window, slide")
+    .reduces(Incremental)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .filtered("reduce_by_key_and_window_inv_filtered"),
     op(
         "reduce_by_key_and_window_inv_filtered",
         "reduceByKeyAndWindow",
@@ -122,6 +129,7 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Incremental per-key windowed reduce whose state is filtered by `filter(&(K, V)) -> bool`.",
     )
     .params("f, inv_f, window, slide, filter")
+    .reduces(Incremental)
     .pairs()
     .checkpointed(),
 ];

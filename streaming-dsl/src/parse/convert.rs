@@ -1,7 +1,7 @@
 //! Conversion of `syn` statements into the DSL's AST.
 
 use super::ast::*;
-use crate::check::Diagnostics;
+use crate::diag::Diagnostics;
 use crate::ops::{self, Namespace};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Pat, Stmt};

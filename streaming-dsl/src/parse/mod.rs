@@ -14,7 +14,7 @@ pub use ast::*;
 pub(crate) use convert::chain as chain_of;
 pub(crate) use convert::single_ident as single_ident_of;
 
-use crate::check::Diagnostics;
+use crate::diag::Diagnostics;
 use proc_macro2::TokenStream;
 
 /// Parses the macro input. A Rust syntax error stops parsing (it is returned

@@ -1,12 +1,13 @@
 //! Plan dumps: a [`Plan`] as a Mermaid flowchart, one box per stage listing
-//! the user's operators it contains and how it runs. This is the text
+//! the user's operators it contains and how it runs (the runtime method, and
+//! for windowed reduces the table's [`Reduction`]). This is the text
 //! `stream_plan!` returns.
 
 use super::{Plan, Shape, Stage};
-use crate::check::durations::format_ms;
 use crate::check::windows::slides;
+use crate::graph::args::format_ms;
 use crate::graph::{Arg, Graph, Node};
-use crate::ops::Kind;
+use crate::ops::{self, Fused, Kind, Reduction};
 
 /// Renders the plan as a Mermaid `flowchart`.
 pub fn mermaid(graph: &Graph, plan: &Plan) -> String {
@@ -76,33 +77,33 @@ fn how(graph: &Graph, stage: &Stage) -> String {
             let indexed = stage
                 .nodes
                 .iter()
-                .any(|&n| graph.nodes[n].spec.name == "map_partitions_with_index");
+                .filter_map(|&n| graph.nodes[n].spec.fused())
+                .any(Fused::indexed);
             format!(
-                "narrow · fused {} ops into {}",
+                "{} · fused {} ops into {}",
+                first.kind().label(),
                 stage.nodes.len(),
-                if indexed {
-                    "map_partitions_with_index"
-                } else {
-                    "map_partitions"
-                }
+                ops::fused_method(indexed)
             )
         }
         Shape::FilteredWindow => {
-            "window · incremental, filtered state · reduce_by_key_and_window_inv_filtered"
-                .to_string()
+            let entry =
+                ops::filtered_of(first.spec).expect("a filtered window has a filtered entry");
+            format!(
+                "{} · {}, filtered state · {}",
+                entry.kind.label(),
+                Reduction::Incremental.label(),
+                entry.emit.method()
+            )
         }
         Shape::Op => {
             let method = last.spec.emit.method();
-            let mut text = format!("{} · {method}", last.kind().label());
-            if last.kind() == Kind::Window && last.spec.name.starts_with("reduce") {
-                let mode = if last.spec.needs_checkpoint {
-                    "incremental"
-                } else {
-                    "panes"
-                };
-                text = format!("{} · {mode} · {method}", last.kind().label());
+            match last.spec.reduction {
+                Some(reduction) => {
+                    format!("{} · {} · {method}", last.kind().label(), reduction.label())
+                }
+                None => format!("{} · {method}", last.kind().label()),
             }
-            text
         }
     }
 }

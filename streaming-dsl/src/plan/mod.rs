@@ -10,17 +10,18 @@
 //!   given a type annotation ends its stage (it must exist as a `DStream`).
 //! * Inputs, shuffles, windows, state, whole-batch functions, persistence
 //!   and outputs each form a stage of their own (stage boundaries).
-//! * A `filter` right after an incremental per-key windowed reduce joins the
-//!   reduce's stage: it is applied to the window state
-//!   (`reduce_by_key_and_window_inv_filtered`), so filtered-out keys do not
-//!   pile up in the state.
+//! * A `filter` right after an operator whose table entry has a `filtered`
+//!   entry (`reduce_by_key_and_window_inv`, which the built-in `sum` and
+//!   `count` resolve to) joins that operator's stage: it is applied to the
+//!   window state (`reduce_by_key_and_window_inv_filtered`), so filtered-out
+//!   keys do not pile up in the state.
 //!
 //! [`dump`] renders a plan as a Mermaid flowchart.
 
 pub mod dump;
 
 use crate::graph::{Graph, NodeId};
-use crate::ops::Kind;
+use crate::ops::{Fused, Kind};
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -97,9 +98,9 @@ pub fn plan(graph: &Graph) -> Plan {
         });
         let filter_into = joinable.filter(|&s| {
             let stage = &stages[s];
-            node.spec.name == "filter"
+            node.spec.fused() == Some(Fused::Filter)
                 && stage.shape == Shape::Op
-                && graph.nodes[stage.result()].spec.name == "reduce_by_key_and_window_inv"
+                && graph.nodes[stage.result()].spec.filtered.is_some()
         });
         if let Some(s) = fuse_into {
             stages[s].nodes.push(node.id);

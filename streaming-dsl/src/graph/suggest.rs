@@ -1,4 +1,6 @@
-//! "Did you mean" suggestions: edit distance and Spark-name translation.
+//! "Did you mean" suggestions for lowering's name errors: edit distance and
+//! Spark-name translation, over the operator table's names, the context
+//! settings and the streams defined so far.
 
 use crate::ops::{self, Namespace};
 

@@ -1,13 +1,18 @@
-//! Duration arguments: literals with a unit suffix (`500ms`, `3s`, `2min`,
-//! `1h`, fractions such as `1.5s` when they are whole milliseconds), Spark's
-//! `Milliseconds(n)`, `Seconds(n)`, `Minutes(n)`, or any other expression of
-//! type `std::time::Duration` (which is not checked statically).
+//! Argument values of the graph: durations. A duration is a literal with a
+//! unit suffix (`500ms`, `3s`, `2min`, `1h`, fractions such as `1.5s` when
+//! they are whole milliseconds), Spark's `Milliseconds(n)`, `Seconds(n)`,
+//! `Minutes(n)`, or any other expression of type `std::time::Duration`
+//! (which is not known statically).
+//!
+//! Lowering parses every duration argument into a [`DurationArg`] (a
+//! malformed literal is an error there); the checks, the plan dump and the
+//! code generator read the values, formatted back with [`format_ms`].
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
-/// A duration argument after checking.
+/// A parsed duration argument.
 #[derive(Clone, Debug)]
 pub enum DurationArg {
     /// Statically known, in milliseconds (always > 0).
@@ -51,12 +56,12 @@ pub fn format_ms(ms: u64) -> String {
     format!("{ms}ms")
 }
 
-/// Checks one duration argument.
-pub fn parse(expr: &Expr) -> syn::Result<DurationArg> {
+/// Parses one duration argument.
+pub fn parse_duration(expr: &Expr) -> syn::Result<DurationArg> {
     match expr {
         Expr::Lit(lit) => literal(&lit.lit),
-        Expr::Group(group) => parse(&group.expr),
-        Expr::Paren(paren) => parse(&paren.expr),
+        Expr::Group(group) => parse_duration(&group.expr),
+        Expr::Paren(paren) => parse_duration(&paren.expr),
         Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => Err(
             syn::Error::new_spanned(expr, "a duration cannot be negative"),
         ),
@@ -195,7 +200,9 @@ mod tests {
 
     fn ms(src: &str) -> Result<Option<u64>, String> {
         let expr: Expr = syn::parse_str(src).unwrap();
-        parse(&expr).map(|d| d.millis()).map_err(|e| e.to_string())
+        parse_duration(&expr)
+            .map(|d| d.millis())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

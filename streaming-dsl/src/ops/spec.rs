@@ -1,0 +1,321 @@
+//! The shape of one table entry: [`OpSpec`] and the enums describing an
+//! operator (its [`Kind`], the [`Elements`] it needs, its arguments'
+//! [`ArgKind`]s, how it is emitted: [`Emit`], [`Fused`], and for windowed
+//! reduces how they run: [`Reduction`]), with the `const` builder the family
+//! files write their entries with.
+
+use std::fmt;
+
+/// What an operator does to the data flow; drives planning and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Creates a stream from outside data (socket, files, queue).
+    Input,
+    /// Element-wise or partition-wise work without data movement.
+    Narrow,
+    /// Moves data between partitions (by key, or to one place).
+    Shuffle,
+    /// Works over a sliding window of batches; changes the slide duration.
+    Window,
+    /// Keeps per-key state across batches.
+    State,
+    /// Whole-batch function supplied by the user (`transform`).
+    Batch,
+    /// Marks a stream for persistence or checkpointing.
+    Persist,
+    /// Registers an output operation; ends a chain.
+    Output,
+}
+
+impl Kind {
+    /// Short lower-case name used in plan dumps and documentation.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Input => "input",
+            Kind::Narrow => "narrow",
+            Kind::Shuffle => "shuffle",
+            Kind::Window => "window",
+            Kind::State => "state",
+            Kind::Batch => "batch",
+            Kind::Persist => "persist",
+            Kind::Output => "output",
+        }
+    }
+
+    /// Whether the operator's stream has its own slide duration (given by
+    /// its slide argument) instead of its parent's.
+    pub fn sets_slide(self) -> bool {
+        self == Kind::Window
+    }
+}
+
+/// The elements an operator needs on its input stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elements {
+    /// Any element type.
+    Any,
+    /// Key-value pairs `(K, V)`.
+    Pairs,
+    /// Key-value pairs on both inputs, with the same key type (joins).
+    SameKeyPairs,
+}
+
+/// The kind of one argument, which decides how it is checked and emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A function (closure or path); passed through unchanged.
+    Func,
+    /// Any Rust value expression (host, port, queue, count...).
+    Value,
+    /// A duration: a literal such as `3s`, `500ms`, `2min`, `1h`,
+    /// `Seconds(3)`, or any expression of type `std::time::Duration`.
+    Duration,
+    /// Another stream of the pipeline: a name (`other` or `&other`) or an
+    /// inline pipeline expression.
+    Stream,
+    /// One or more streams (variadic; only as the last argument).
+    Streams,
+    /// A reduce function, or one of the built-in reducers `sum`, `count`,
+    /// `min`, `max`.
+    Reducer,
+}
+
+impl ArgKind {
+    /// Placeholder name used in signatures in messages and documentation.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            ArgKind::Func => "f",
+            ArgKind::Value => "value",
+            ArgKind::Duration => "duration",
+            ArgKind::Stream => "stream",
+            ArgKind::Streams => "streams..",
+            ArgKind::Reducer => "reducer",
+        }
+    }
+}
+
+/// The fusable narrow operators: what one step of a fused per-partition
+/// iterator chain does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fused {
+    /// `Iterator::map(f)`.
+    Map,
+    /// `Iterator::flat_map(f)`.
+    FlatMap,
+    /// `Iterator::filter(f)`, `f` taking `&T`.
+    Filter,
+    /// `.map(|(k, v)| (k, f(v)))`.
+    MapValues,
+    /// `.flat_map(|(k, v)| f(v).map(|w| (k.clone(), w)))`.
+    FlatMapValues,
+    /// `f(boxed iterator)`.
+    MapPartitions,
+    /// `f(partition index, boxed iterator)`.
+    MapPartitionsWithIndex,
+    /// Collect the partition into one `Vec`.
+    Glom,
+}
+
+impl Fused {
+    /// Whether the step needs the partition index, so that a fused chain
+    /// holding it is emitted as `map_partitions_with_index`.
+    pub fn indexed(self) -> bool {
+        self == Fused::MapPartitionsWithIndex
+    }
+}
+
+/// How a windowed reduce is computed (shown in plan dumps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// Incrementally: the batches entering the window are added and those
+    /// leaving it subtracted with an inverse function, on state kept
+    /// between batches (so it needs a checkpoint directory).
+    Incremental,
+    /// On the runtime's slide-sized partial aggregates (panes), for
+    /// reducers without an inverse.
+    Panes,
+}
+
+impl Reduction {
+    /// Short lower-case name used in plan dumps.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reduction::Incremental => "incremental",
+            Reduction::Panes => "panes",
+        }
+    }
+}
+
+/// How an operator is emitted by the code generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// `ssc.<method>(args..)` on the streaming context.
+    Source(&'static str),
+    /// `ssc.union(vec![streams..])`.
+    UnionSource,
+    /// `input.<method>(args..)`: one runtime operator.
+    Method(&'static str),
+    /// A fusable narrow operator: consecutive ones become one
+    /// `map_partitions` call; alone it is `input.<method>(f)`.
+    Fuse(Fused, &'static str),
+}
+
+impl Emit {
+    /// The runtime method this entry calls when emitted on its own.
+    pub fn method(self) -> &'static str {
+        match self {
+            Emit::Source(m) | Emit::Method(m) | Emit::Fuse(_, m) => m,
+            Emit::UnionSource => "union",
+        }
+    }
+}
+
+/// One entry of the operator table.
+#[derive(Debug)]
+pub struct OpSpec {
+    /// The name written in `stream!`.
+    pub name: &'static str,
+    /// Spark's name for the same operator (for suggestions and docs).
+    pub spark: &'static str,
+    /// What the operator does to the data flow.
+    pub kind: Kind,
+    /// What the input elements must be.
+    pub elements: Elements,
+    /// The arguments, in order (the arity is their number).
+    pub args: &'static [ArgKind],
+    /// The arguments' names for messages and docs (`"window, slide"`);
+    /// `None` for operators whose only argument is a function `f`.
+    pub params: Option<&'static str>,
+    /// Whether the operator keeps state and needs `checkpoint = ..`.
+    pub needs_checkpoint: bool,
+    /// For a windowed reduce: the entry (by name, with an inverse function)
+    /// used when the reducer is the invertible built-in `sum` or `count`.
+    pub incremental: Option<&'static str>,
+    /// For a windowed reduce: how it is computed.
+    pub reduction: Option<Reduction>,
+    /// For an incremental per-key windowed reduce: the entry (by name, with
+    /// the predicate as an extra last argument) that a `filter` right after
+    /// it is folded into, so the filter applies to the window state.
+    pub filtered: Option<&'static str>,
+    /// How the operator is emitted.
+    pub emit: Emit,
+    /// One-line documentation.
+    pub doc: &'static str,
+}
+
+impl OpSpec {
+    /// Number of arguments (`usize::MAX` bound for variadic entries is not
+    /// used: a variadic entry accepts `args.len()` or more).
+    pub fn arity(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Whether the last argument is variadic.
+    pub fn is_variadic(&self) -> bool {
+        self.args.last() == Some(&ArgKind::Streams)
+    }
+
+    /// Whether `n` arguments fit this entry.
+    pub fn accepts(&self, n: usize) -> bool {
+        if self.is_variadic() {
+            n >= self.args.len()
+        } else {
+            n == self.args.len()
+        }
+    }
+
+    /// Whether this operator can be fused into a per-partition iterator chain.
+    pub fn fused(&self) -> Option<Fused> {
+        match self.emit {
+            Emit::Fuse(f, _) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The signature as written by a user, e.g. `window(window, slide)`.
+    pub fn signature(&self) -> String {
+        match self.params {
+            Some(params) => format!("{}({params})", self.name),
+            None => {
+                let args: Vec<&str> = self.args.iter().map(|a| a.placeholder()).collect();
+                format!("{}({})", self.name, args.join(", "))
+            }
+        }
+    }
+}
+
+impl fmt::Display for OpSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.signature())
+    }
+}
+
+/// Builds an entry with defaults (any elements, no checkpoint); the family
+/// files refine it with the `const` methods below.
+pub(crate) const fn op(
+    name: &'static str,
+    spark: &'static str,
+    kind: Kind,
+    args: &'static [ArgKind],
+    emit: Emit,
+    doc: &'static str,
+) -> OpSpec {
+    OpSpec {
+        name,
+        spark,
+        kind,
+        elements: Elements::Any,
+        args,
+        params: None,
+        needs_checkpoint: false,
+        incremental: None,
+        reduction: None,
+        filtered: None,
+        emit,
+        doc,
+    }
+}
+
+impl OpSpec {
+    /// The input must be a stream of key-value pairs.
+    pub(crate) const fn pairs(mut self) -> Self {
+        self.elements = Elements::Pairs;
+        self
+    }
+
+    /// Both inputs must be key-value streams with the same key type.
+    pub(crate) const fn same_key(mut self) -> Self {
+        self.elements = Elements::SameKeyPairs;
+        self
+    }
+
+    /// Names the arguments for messages and documentation.
+    pub(crate) const fn params(mut self, params: &'static str) -> Self {
+        self.params = Some(params);
+        self
+    }
+
+    /// The operator needs a checkpoint directory.
+    pub(crate) const fn checkpointed(mut self) -> Self {
+        self.needs_checkpoint = true;
+        self
+    }
+
+    /// With an invertible built-in reducer, use the entry `name` instead.
+    pub(crate) const fn incremental(mut self, name: &'static str) -> Self {
+        self.incremental = Some(name);
+        self
+    }
+
+    /// The operator is a windowed reduce computed as `reduction`.
+    pub(crate) const fn reduces(mut self, reduction: Reduction) -> Self {
+        self.reduction = Some(reduction);
+        self
+    }
+
+    /// A `filter` right after it is folded into the entry `name`.
+    pub(crate) const fn filtered(mut self, name: &'static str) -> Self {
+        self.filtered = Some(name);
+        self
+    }
+}
