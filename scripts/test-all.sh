@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test of
-# the workspace (unit, integration against real sockets and directories,
-# ui-tests of the stream! macro, doc tests). Installs what it needs first.
+# The whole test suite, as CI runs it: the layer check, formatting, lints,
+# then every test of the workspace (unit, integration against real sockets,
+# directories and a Kafka-protocol broker, ui-tests of the stream! macro,
+# doc tests). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ for component in rustfmt clippy; do
   fi
 done
 cargo --version
+
+log "layer check (scripts/check-layers.sh)"
+./scripts/check-layers.sh
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
