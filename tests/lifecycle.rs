@@ -10,13 +10,20 @@ use streaming::{BatchInfo, ManualClock, OutputOperationInfo, StreamingContextSta
 const WAIT: Duration = Duration::from_secs(30);
 
 fn manual_ssc(master: &str) -> (StreamingContext, ManualClock) {
+    manual_ssc_with(master, |c| c)
+}
+
+fn manual_ssc_with(
+    master: &str,
+    conf: impl FnOnce(StreamingConf) -> StreamingConf,
+) -> (StreamingContext, ManualClock) {
     let clock = ManualClock::new();
-    let ssc = StreamingContext::new(
+    let ssc = StreamingContext::new(conf(
         StreamingConf::new()
             .master(master)
             .batch_interval(Duration::from_secs(1))
             .manual_clock(clock.clone()),
-    )
+    ))
     .unwrap();
     (ssc, clock)
 }
@@ -248,9 +255,62 @@ fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
     assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1]), (2000, vec![2])]);
 }
 
+/// The PySpark conformance vector: batches 0..3, batch 1 fails; the failure
+/// is reported (listener, `await_termination`) and later batches still run,
+/// as in Spark: outputs `[0, 2, 3]`.
 #[test]
-fn a_panic_stops_the_context_and_await_termination_returns_it() {
+fn a_failed_batch_is_reported_and_later_batches_run() {
     let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    for i in 0..4 {
+        queue.push(vec![i]);
+    }
+    let out: Arc<Mutex<Vec<i32>>> = Arc::default();
+    let sink = out.clone();
+    ssc.queue_stream(queue, true).foreach_batch(move |b, _| {
+        let v = b.collect();
+        if v == vec![1] {
+            panic!("batch with 1");
+        }
+        sink.lock().unwrap().extend(v);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    struct Completed(Mutex<std::sync::mpsc::Sender<BatchInfo>>);
+    impl StreamingListener for Completed {
+        fn on_batch_completed(&self, info: &BatchInfo) {
+            let _ = self.0.lock().unwrap().send(info.clone());
+        }
+    }
+    ssc.add_streaming_listener(Completed(Mutex::new(tx)));
+    ssc.start().unwrap();
+    let mut infos = Vec::new();
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(1));
+        infos.push(rx.recv_timeout(WAIT).expect("batch completed"));
+    }
+    assert_eq!(*out.lock().unwrap(), vec![0, 2, 3]);
+    let failures: Vec<Option<String>> = infos.iter().map(|i| i.failure.clone()).collect();
+    assert!(failures[0].is_none() && failures[2].is_none() && failures[3].is_none());
+    assert!(
+        failures[1]
+            .as_deref()
+            .is_some_and(|f| f.contains("batch with 1")),
+        "{failures:?}"
+    );
+    assert_eq!(ssc.state(), StreamingContextState::Active);
+    let err = ssc.await_termination().unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::UserPanic { time, .. } if time.as_millis() == 2000),
+        "{err}"
+    );
+    ssc.stop(StopMode::Immediate);
+}
+
+#[test]
+fn with_stop_on_batch_failure_a_panic_stops_the_context_and_await_termination_returns_it() {
+    let (ssc, clock) = manual_ssc_with("local[2]", |c| {
+        c.set(streaming::STOP_ON_BATCH_FAILURE, "true")
+    });
     let queue = BatchQueue::new();
     queue.push(vec![1]);
     queue.push(vec![2]);

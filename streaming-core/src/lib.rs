@@ -54,7 +54,10 @@ pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;
-pub use context::{StopMode, StreamingContext, StreamingContextState, STOP_GRACEFULLY_ON_SHUTDOWN};
+pub use context::{
+    StopMode, StreamingContext, StreamingContextState, STOP_GRACEFULLY_ON_SHUTDOWN,
+    STOP_ON_BATCH_FAILURE,
+};
 pub use dstream::ops::window::{Window, Windowed};
 pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};
 pub use dstream::DStream;

@@ -87,6 +87,15 @@ pub fn parse_rate(key: &str, value: &str) -> Result<Option<f64>> {
     }
 }
 
+/// `true` or `false` (any case).
+pub fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => Ok(true),
+        v if v.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(invalid(key, value, "true or false")),
+    }
+}
+
 /// Looks `key` up in `conf` and parses it with `parse`.
 pub fn get<V>(
     conf: &StreamingConf,

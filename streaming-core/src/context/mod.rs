@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::batch::Data;
 use crate::checkpoint::Recovery;
 use crate::clock::{Clock, ManualClock};
-use crate::conf::StreamingConf;
+use crate::conf::{settings, StreamingConf};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
 use crate::graph::env::Env;
@@ -34,6 +34,13 @@ pub use scheduler::StreamingContextState;
 use scheduler::{RunShared, StopRequest};
 use signals::GracefulStop;
 pub use signals::STOP_GRACEFULLY_ON_SHUTDOWN;
+
+/// The setting that makes the first failed batch stop the context
+/// (`true`/`false`, default `false`). By default, as in Spark, a failed
+/// batch is reported (to [`StreamingListener::on_batch_completed`] with its
+/// failure, and by [`StreamingContext::await_termination`], which returns
+/// the error) and later batches still run.
+pub const STOP_ON_BATCH_FAILURE: &str = "spark.streaming.stopOnBatchFailure";
 
 /// How [`StreamingContext::stop`] stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +283,9 @@ impl StreamingContext {
             runtime.shutdown_background();
             return Err(e);
         }
+        let stop_on_failure =
+            settings::get(&inner.conf, STOP_ON_BATCH_FAILURE, settings::parse_bool)?
+                .unwrap_or(false);
         let (job_tx, job_rx) = mpsc::channel();
         let executor = {
             let (graph, env, listeners, run, stop) = (
@@ -288,7 +298,16 @@ impl StreamingContext {
             std::thread::Builder::new()
                 .name(scheduler::EXECUTOR_THREAD.into())
                 .spawn(move || {
-                    scheduler::executor_loop(graph, env, listeners, run, job_rx, stop, checkpointer)
+                    scheduler::executor_loop(
+                        graph,
+                        env,
+                        listeners,
+                        run,
+                        job_rx,
+                        stop,
+                        checkpointer,
+                        stop_on_failure,
+                    )
                 })
                 .map_err(|e| StreamingError::io("cannot start the job executor thread", e))?
         };

@@ -178,10 +178,12 @@ pub(crate) async fn generator_loop(
     tracing::debug!("job generator stopped");
 }
 
-/// Runs batches in order until the generator hangs up; stops everything on
-/// the first failed batch. With a checkpointer, takes the checkpoints that
-/// are due between batches, and a final one after a clean stop (no error,
-/// no batch dropped).
+/// Runs batches in order until the generator hangs up. A failed batch is
+/// recorded (the first error is what `await_termination` returns) and the
+/// next batches run, unless `stop_on_failure`, which stops everything on the
+/// first failed batch. With a checkpointer, takes the checkpoints of every
+/// batch, and a final one after a clean stop (no batch dropped).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn executor_loop(
     graph: Arc<FrozenGraph>,
     env: Arc<Env>,
@@ -190,6 +192,7 @@ pub(crate) fn executor_loop(
     jobs: mpsc::Receiver<JobSet>,
     stop: Arc<watch::Sender<StopRequest>>,
     checkpointer: Option<Checkpointer>,
+    stop_on_failure: bool,
 ) {
     let mut last_run = None;
     while let Ok(job) = jobs.recv() {
@@ -203,6 +206,13 @@ pub(crate) fn executor_loop(
         last_run = Some(job.time);
         match run_batch(&graph, &env, &listeners, &job) {
             Ok(()) => run.update(|s| s.last_completed = Some(job.time)),
+            Err(e) if !stop_on_failure => {
+                tracing::error!(time = %job.time, error = %e, "batch failed; the next batches run");
+                run.update(|s| {
+                    s.last_completed = Some(job.time);
+                    s.error.get_or_insert(e);
+                });
+            }
             Err(e) => {
                 tracing::error!(time = %job.time, error = %e, "batch failed; stopping the context");
                 run.discard.store(true, Ordering::SeqCst);
@@ -218,8 +228,7 @@ pub(crate) fn executor_loop(
         }
     }
     if let Some(c) = checkpointer {
-        let clean =
-            !run.discard.load(Ordering::SeqCst) && run.state.lock().unwrap().error.is_none();
+        let clean = !run.discard.load(Ordering::SeqCst);
         if let (true, Some(last)) = (clean, last_run) {
             c.take(c.next_batch(last), env.last_generated());
         }

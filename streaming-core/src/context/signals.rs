@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::watch;
 
 use super::scheduler::{RunShared, StopRequest, StreamingContextState};
-use crate::conf::StreamingConf;
+use crate::conf::{settings, StreamingConf};
 use crate::error::{Result, StreamingError};
 
 /// The setting that turns the graceful stop on signals on (`true`/`false`,
@@ -32,14 +32,7 @@ impl StreamingConf {
 
 /// Whether `conf` asks for the graceful stop on signals.
 fn enabled(conf: &StreamingConf) -> Result<bool> {
-    match conf.get(STOP_GRACEFULLY_ON_SHUTDOWN).map(str::trim) {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(StreamingError::Config(format!(
-            "{STOP_GRACEFULLY_ON_SHUTDOWN}={v:?}: expected true or false"
-        ))),
-    }
+    Ok(settings::get(conf, STOP_GRACEFULLY_ON_SHUTDOWN, settings::parse_bool)?.unwrap_or(false))
 }
 
 /// What the signal thread does to a registered context.
