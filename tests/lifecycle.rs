@@ -95,7 +95,52 @@ fn start_without_output_operations_is_an_error() {
         ssc.start(),
         Err(StreamingError::NoOutputOperations)
     ));
-    assert_eq!(ssc.state(), StreamingContextState::Initialized);
+    // As in Spark, a context that failed to start is stopped.
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    assert!(matches!(ssc.start(), Err(StreamingError::IllegalState(_))));
+}
+
+#[test]
+fn a_stateful_pipeline_without_checkpoint_fails_to_start_and_is_stopped() {
+    let (ssc, _) = manual_ssc("local[2]");
+    let s = ssc.queue_stream(BatchQueue::<(String, u64)>::new(), true);
+    s.update_state_by_key(|v: &[u64], st: Option<u64>| Some(st.unwrap_or(0) + v.len() as u64))
+        .foreach_batch(|_, _| {});
+    let err = ssc.start().unwrap_err();
+    assert!(err.to_string().contains("checkpoint"), "{err}");
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    // Its graph is closed, as after any stop.
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.count())).unwrap_err();
+    assert!(streaming_panic_message(panic).contains("after starting or stopping"));
+}
+
+#[test]
+fn the_checkpoint_directory_setting_sets_the_checkpoint_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ck");
+    let (ssc, _) = manual_ssc_with("local[2]", |c| {
+        c.set(streaming::CHECKPOINT_DIRECTORY, ckpt.to_str().unwrap())
+    });
+    assert_eq!(ssc.checkpoint_dir().as_deref(), Some(ckpt.as_path()));
+    assert!(ckpt.is_dir());
+}
+
+#[test]
+fn get_active_is_the_started_context_until_it_stops() {
+    let (ssc, _) = manual_ssc("local[2]");
+    ssc.queue_stream(BatchQueue::<i32>::new(), true)
+        .foreach_batch(|_, _| {});
+    ssc.start().unwrap();
+    // Other tests of this binary start contexts too: ours is active unless a
+    // newer one is.
+    let active = StreamingContext::get_active().expect("an active context");
+    assert_eq!(active.state(), StreamingContextState::Active);
+    let same = StreamingContext::get_active_or_create(|| panic!("not called")).unwrap();
+    assert_eq!(same.state(), StreamingContextState::Active);
+    ssc.stop(StopMode::Immediate);
+    if let Some(a) = StreamingContext::get_active() {
+        assert_eq!(a.state(), StreamingContextState::Active);
+    }
 }
 
 #[test]

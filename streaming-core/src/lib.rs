@@ -55,8 +55,8 @@ pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;
 pub use context::{
-    StopMode, StreamingContext, StreamingContextState, STOP_GRACEFULLY_ON_SHUTDOWN,
-    STOP_ON_BATCH_FAILURE,
+    StopMode, StreamingContext, StreamingContextState, CHECKPOINT_DIRECTORY,
+    STOP_GRACEFULLY_ON_SHUTDOWN, STOP_ON_BATCH_FAILURE,
 };
 pub use dstream::ops::window::{Window, Windowed};
 pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};

@@ -42,6 +42,10 @@ pub use signals::STOP_GRACEFULLY_ON_SHUTDOWN;
 /// the error) and later batches still run.
 pub const STOP_ON_BATCH_FAILURE: &str = "spark.streaming.stopOnBatchFailure";
 
+/// The setting that sets the checkpoint directory, as
+/// [`StreamingContext::checkpoint`] does (Spark's).
+pub const CHECKPOINT_DIRECTORY: &str = "spark.streaming.checkpoint.directory";
+
 /// How [`StreamingContext::stop`] stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopMode {
@@ -143,7 +147,11 @@ impl StreamingContext {
         });
         let owner: Arc<dyn Any + Send + Sync> = inner.clone();
         inner.registry.set_owner(Arc::downgrade(&owner));
-        Ok(StreamingContext { inner })
+        let ssc = StreamingContext { inner };
+        if let Some(dir) = ssc.inner.conf.get(CHECKPOINT_DIRECTORY) {
+            ssc.checkpoint(dir)?;
+        }
+        Ok(ssc)
     }
 
     /// The configuration.
@@ -218,6 +226,31 @@ impl StreamingContext {
             }
             StreamingContextState::Initialized => {}
         }
+        match self.launch() {
+            Ok((parts, first)) => {
+                *running = Some(parts);
+                drop(running);
+                set_active(inner);
+                tracing::info!(first_batch = %first, "streaming context started");
+                inner.listeners.post(|l| l.on_streaming_started(first));
+                Ok(())
+            }
+            Err(e) => {
+                // As in Spark: a context that failed to start is stopped.
+                tracing::error!(error = %e, "error starting the context; marking it as stopped");
+                inner.registry.close();
+                inner
+                    .run
+                    .update(|s| s.lifecycle = StreamingContextState::Stopped);
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the parts of a context (inputs, generator, executor); on an
+    /// error, what was started is stopped again.
+    fn launch(&self) -> Result<(Running, Time)> {
+        let inner = &self.inner;
         let frozen = Arc::new(inner.registry.freeze()?);
         let env = inner.env();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -325,16 +358,13 @@ impl StreamingContext {
         inner
             .run
             .update(|s| s.lifecycle = StreamingContextState::Active);
-        *running = Some(Running {
+        let parts = Running {
             runtime,
             stop: stop_tx,
             executor: Some(executor),
             inputs: frozen.inputs.clone(),
-        });
-        drop(running);
-        tracing::info!(first_batch = %first, "streaming context started");
-        inner.listeners.post(|l| l.on_streaming_started(first));
-        Ok(())
+        };
+        Ok((parts, first))
     }
 
     /// Stops the context. [`StopMode::Graceful`] stops receiving and
@@ -460,6 +490,52 @@ impl ContextInner {
             .update(|s| s.lifecycle = StreamingContextState::Stopped);
         tracing::info!(?mode, "streaming context stopped");
         self.listeners.post(|l| l.on_streaming_stopped());
+    }
+}
+
+/// The context started last and not stopped since (Spark's active context).
+static ACTIVE: Mutex<Option<Weak<ContextInner>>> = Mutex::new(None);
+
+fn set_active(inner: &Arc<ContextInner>) {
+    *ACTIVE.lock().unwrap() = Some(Arc::downgrade(inner));
+}
+
+impl StreamingContext {
+    /// The active context: the one started last and not stopped since, if
+    /// any (Spark's `StreamingContext.getActive`). Unlike Spark, several
+    /// contexts may run in one process; this is the newest.
+    pub fn get_active() -> Option<StreamingContext> {
+        let inner = ACTIVE.lock().unwrap().as_ref()?.upgrade()?;
+        let active = inner.run.state.lock().unwrap().lifecycle == StreamingContextState::Active;
+        active.then_some(StreamingContext { inner })
+    }
+
+    /// The active context, or a new one from `create_fn` (not started) when
+    /// there is none (Spark's `StreamingContext.getActiveOrCreate`).
+    pub fn get_active_or_create<F>(create_fn: F) -> Result<StreamingContext>
+    where
+        F: FnOnce() -> Result<StreamingContext>,
+    {
+        match Self::get_active() {
+            Some(ssc) => Ok(ssc),
+            None => create_fn(),
+        }
+    }
+
+    /// The active context, or one recovered from the checkpoint in `dir` (or
+    /// created by `create_fn`) as [`get_or_create`](Self::get_or_create)
+    /// does when there is none.
+    pub fn get_active_or_create_from<F>(
+        dir: impl AsRef<Path>,
+        create_fn: F,
+    ) -> Result<StreamingContext>
+    where
+        F: FnOnce() -> Result<StreamingContext>,
+    {
+        match Self::get_active() {
+            Some(ssc) => Ok(ssc),
+            None => Self::get_or_create(dir, create_fn),
+        }
     }
 }
 
