@@ -108,11 +108,41 @@ fn step<T: Data>(ssc: &StreamingContext, clock: &ManualClock, out: &Collected<T>
 }
 
 #[test]
+fn by_default_only_hidden_names_are_ignored_and_the_threshold_itself_is_old() {
+    let dirs = Dirs::new();
+    let clock = ManualClock::new();
+    let (ssc, _errors) = context(&clock, &[]);
+    let spec = FileStreamSpec::text(&dirs.watched)
+        .new_files_only(false)
+        .min_remember(Duration::from_secs(2));
+    let out = collect(&ssc.file_stream_with(spec));
+    ssc.start().unwrap();
+    for (name, ms) in [
+        (".hidden.txt", 500),
+        ("_underscore.txt", 500),
+        ("x.tmp", 500),
+        ("y.txt._COPYING_", 500),
+    ] {
+        dirs.put(name, &format!("{name}\n"), ms);
+    }
+    let mut first = step(&ssc, &clock, &out).collect();
+    first.sort();
+    assert_eq!(first, vec!["_underscore.txt", "x.tmp", "y.txt._COPYING_"]);
+    assert!(step(&ssc, &clock, &out).is_empty());
+    // Batch 3 s, remember 2 s: the threshold is 1 s. A file stamped exactly
+    // then is not new (SPARK-4518); one a millisecond later is.
+    dirs.put("at_threshold.txt", "old\n", 1000);
+    dirs.put("after_threshold.txt", "new\n", 1001);
+    assert_eq!(step(&ssc, &clock, &out).collect(), vec!["new"]);
+    ssc.stop(StopMode::Immediate);
+}
+
+#[test]
 fn each_batch_reads_the_files_that_appeared_since_the_last_one() {
     let dirs = Dirs::new();
     let clock = ManualClock::new();
     let (ssc, _errors) = context(&clock, &[]);
-    let spec = FileStreamSpec::text(&dirs.watched);
+    let spec = FileStreamSpec::text(&dirs.watched).skip_temporary_names(true);
     let handle = spec.handle();
     let out = collect(&ssc.file_stream_with(spec));
     ssc.start().unwrap();

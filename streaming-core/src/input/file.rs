@@ -3,8 +3,9 @@
 //! [`StreamingContext::file_stream`], [`FileStreamSpec`]).
 //!
 //! Spark's `FileInputDStream` rules, at batch time `t`:
-//! - a file is *new* if its modification time is at most `t`, not before the
-//!   ignore threshold, and it was not selected before; the threshold is
+//! - a file is *new* if its modification time is at most `t`, after the
+//!   ignore threshold (SPARK-4518: a file stamped at the threshold itself is
+//!   not new), and it was not selected before; the threshold is
 //!   `max(initial, t - remember)`, where `remember` is
 //!   `spark.streaming.fileStream.minRememberDuration` (default 60 s) rounded
 //!   up to a whole number of batch intervals, and `initial` is the clock time
@@ -13,8 +14,10 @@
 //! - a file modified after `t` waits for a later batch; changes to a file
 //!   already selected are not tracked (as the seed warns: move complete files
 //!   into the directory, e.g. write elsewhere and rename);
-//! - hidden and temporary names are ignored: starting with `.` or `_`, or
-//!   ending in `.tmp` or `._COPYING_`; an optional glob filters names;
+//! - hidden names (starting with `.`) are ignored, as by Hadoop's default
+//!   path filter; with [`FileStreamSpec::skip_temporary_names`], so are
+//!   names starting with `_` or ending in `.tmp` or `._COPYING_` (files
+//!   being written by other tools); an optional glob filters names;
 //!   directories and other non-regular entries are ignored.
 //!
 //! Selected files are read in parallel on the context's workers, each into
@@ -340,6 +343,7 @@ pub struct FileStreamSpec<T> {
     reader: ReaderSpec<T>,
     glob: Option<String>,
     new_files_only: bool,
+    skip_temporary: bool,
     min_remember: Option<Duration>,
     handle: FileStreamHandle,
 }
@@ -383,6 +387,7 @@ impl<T: Data> FileStreamSpec<T> {
             reader,
             glob: None,
             new_files_only: true,
+            skip_temporary: false,
             min_remember: None,
             handle: FileStreamHandle::new(),
         }
@@ -400,6 +405,15 @@ impl<T: Data> FileStreamSpec<T> {
     /// remember window present at start are read by the first batch.
     pub fn new_files_only(mut self, new_only: bool) -> Self {
         self.new_files_only = new_only;
+        self
+    }
+
+    /// Also ignores the names other tools give files they are still
+    /// writing: starting with `_` (`_temporary`), ending in `.tmp` or in
+    /// `._COPYING_` (`hdfs dfs -put`). Default `false`: as in Spark, only
+    /// hidden names (starting with `.`) are ignored.
+    pub fn skip_temporary_names(mut self, skip: bool) -> Self {
+        self.skip_temporary = skip;
         self
     }
 
@@ -421,18 +435,19 @@ pub(crate) struct FileSource<T> {
     dir: PathBuf,
     reader: Arc<dyn FileReader<T>>,
     glob: Option<Glob>,
+    skip_temporary: bool,
     remember: Duration,
     shared: Arc<FileShared>,
     config_error: Option<StreamingError>,
     ctx: OnceLock<InputContext>,
 }
 
-/// Whether a file name is hidden or temporary.
-fn ignored_name(name: &str) -> bool {
+/// Whether a file name is ignored: hidden, or (with `skip_temporary`) one
+/// that other tools use while writing.
+fn ignored_name(name: &str, skip_temporary: bool) -> bool {
     name.starts_with('.')
-        || name.starts_with('_')
-        || name.ends_with(".tmp")
-        || name.ends_with("._COPYING_")
+        || (skip_temporary
+            && (name.starts_with('_') || name.ends_with(".tmp") || name.ends_with("._COPYING_")))
 }
 
 fn mod_time_ms(meta: &std::fs::Metadata) -> u64 {
@@ -502,7 +517,9 @@ impl<T: Data> FileSource<T> {
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if ignored_name(&name) || self.glob.as_ref().is_some_and(|g| !g.matches(&name)) {
+            if ignored_name(&name, self.skip_temporary)
+                || self.glob.as_ref().is_some_and(|g| !g.matches(&name))
+            {
                 continue;
             }
             let path = entry.path();
@@ -530,7 +547,7 @@ impl<T: Data> FileSource<T> {
                 continue;
             }
             let mtime = mod_time_ms(&meta);
-            if mtime < threshold.as_millis() || mtime > time.as_millis() {
+            if mtime <= threshold.as_millis() || mtime > time.as_millis() {
                 continue;
             }
             selected.push((mtime, path, meta.len()));
@@ -709,6 +726,7 @@ impl<T: Data> FileStreamSpec<T> {
             dir: self.dir,
             reader,
             glob,
+            skip_temporary: self.skip_temporary,
             remember: Duration::from_millis(remember_ms),
             shared: self.handle.shared,
             config_error,
@@ -726,6 +744,7 @@ mod tests {
             dir: dir.to_path_buf(),
             reader: text_reader(TextFileReader::new()),
             glob: None,
+            skip_temporary: false,
             remember: DEFAULT_MIN_REMEMBER,
             shared: handle.shared.clone(),
             config_error: None,
