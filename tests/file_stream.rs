@@ -393,3 +393,39 @@ fn an_invalid_glob_fails_start() {
         "{e}"
     );
 }
+
+/// A listener may call any public method, here the file stream's handle,
+/// from the receiver-error event the stream raises while selecting files.
+#[test]
+fn a_listener_may_call_back_into_the_file_stream_handle() {
+    let dirs = Dirs::new();
+    let clock = ManualClock::new();
+    let (ssc, _errors) = context(&clock, &[]);
+    let spec = FileStreamSpec::text(&dirs.watched);
+    let handle = spec.handle();
+    struct CallsBack(streaming::FileStreamHandle, Mutex<Vec<u64>>);
+    impl StreamingListener for CallsBack {
+        fn on_receiver_error(&self, _: &ReceiverErrorInfo) {
+            let files = self.0.state().files().count() as u64;
+            let unreadable = self.0.stats().unreadable_files();
+            self.1.lock().unwrap().push(files + unreadable);
+        }
+    }
+    let listener = Arc::new(CallsBack(handle.clone(), Mutex::new(Vec::new())));
+    struct Shared(Arc<CallsBack>);
+    impl StreamingListener for Shared {
+        fn on_receiver_error(&self, info: &ReceiverErrorInfo) {
+            self.0.on_receiver_error(info)
+        }
+    }
+    ssc.add_streaming_listener(Shared(listener.clone()));
+    let out = collect(&ssc.file_stream_with(spec));
+    ssc.start().unwrap();
+    let broken = dirs.watched.join("broken.txt");
+    std::os::unix::fs::symlink(dirs.staging.join("missing"), &broken).unwrap();
+    dirs.put("fine.txt", "fine\n", 400);
+    // Deadlocked, the batch would never complete (step fails on timeout).
+    assert_eq!(step(&ssc, &clock, &out).collect(), vec!["fine"]);
+    ssc.stop(StopMode::Immediate);
+    assert!(!listener.1.lock().unwrap().is_empty());
+}

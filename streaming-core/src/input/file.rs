@@ -466,7 +466,18 @@ impl<T: Data> FileSource<T> {
     }
 
     /// The files for batch `time`: those restored for it, or the new ones.
+    /// Problems are reported once the stream's lock is released, so a
+    /// listener may call back into the stream's handle.
     fn select(&self, time: Time) -> Vec<(PathBuf, u64)> {
+        let mut reports = Vec::new();
+        let files = self.select_locked(time, &mut reports);
+        for message in reports {
+            self.report(message);
+        }
+        files
+    }
+
+    fn select_locked(&self, time: Time, reports: &mut Vec<String>) -> Vec<(PathBuf, u64)> {
         let mut tracking = self.shared.tracking.lock().unwrap();
         if let Some(files) = tracking.state.batches.get(&time) {
             let files = files.clone();
@@ -497,7 +508,7 @@ impl<T: Data> FileSource<T> {
                     .listing_errors
                     .fetch_add(1, Ordering::Relaxed);
                 if !tracking.listing_failed {
-                    self.report(format!(
+                    reports.push(format!(
                         "cannot list {}: {e}; batches stay empty until it can be listed",
                         self.dir.display()
                     ));
@@ -511,7 +522,7 @@ impl<T: Data> FileSource<T> {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.report(format!("cannot list {}: {e}", self.dir.display()));
+                    reports.push(format!("cannot list {}: {e}", self.dir.display()));
                     continue;
                 }
             };
@@ -538,7 +549,7 @@ impl<T: Data> FileSource<T> {
                             .inner
                             .unreadable_files
                             .fetch_add(1, Ordering::Relaxed);
-                        self.report(format!("cannot examine {}: {e}; skipped", path.display()));
+                        reports.push(format!("cannot examine {}: {e}; skipped", path.display()));
                     }
                     continue;
                 }
