@@ -70,7 +70,9 @@ pub use input::{
     FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
 };
 pub use input::{BatchQueue, FnSource, QueueSource};
-pub use listener::{BatchInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener};
+pub use listener::{
+    BatchInfo, CheckpointFailureInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener,
+};
 pub use output::{print_layout, OutputFormat, TextOutputFormat};
 pub use time::Time;
 

@@ -79,6 +79,18 @@ pub struct ReceiverErrorInfo {
     pub message: String,
 }
 
+/// A checkpoint that could not be taken or written (the batches go on; a
+/// recovery would start from an older checkpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointFailureInfo {
+    /// The checkpoint's batch time.
+    pub time: Time,
+    /// Whether it was a per-batch metadata checkpoint (else a state one).
+    pub metadata: bool,
+    /// What went wrong.
+    pub reason: String,
+}
+
 /// Receives events of a running context, Spark's `StreamingListener`.
 ///
 /// Every method has an empty default; implement those you need. Events are
@@ -113,6 +125,9 @@ pub trait StreamingListener: Send + Sync + 'static {
     fn on_output_operation_completed(&self, info: &OutputOperationInfo) {}
     /// An input's receiver reported an error.
     fn on_receiver_error(&self, info: &ReceiverErrorInfo) {}
+    /// A checkpoint could not be taken or written (also counted, see
+    /// `StreamingContext::checkpoint_failures`).
+    fn on_checkpoint_failed(&self, info: &CheckpointFailureInfo) {}
     /// The context stopped.
     fn on_streaming_stopped(&self) {}
 }

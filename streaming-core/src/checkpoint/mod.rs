@@ -63,3 +63,24 @@ pub(crate) use recovery::{latest, restore, set_aside, Latest, Recovery};
 pub(crate) use schedule::Checkpointer;
 
 pub use crate::error::CheckpointError;
+
+/// Where checkpoint failures go: a counter and the listeners'
+/// `on_checkpoint_failed`, never only a log line.
+#[derive(Clone)]
+pub(crate) struct Failures {
+    pub(crate) count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) listeners: std::sync::Arc<crate::listener::ListenerBus>,
+}
+
+impl Failures {
+    pub(crate) fn report(&self, time: crate::time::Time, metadata: bool, reason: String) {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let info = crate::listener::CheckpointFailureInfo {
+            time,
+            metadata,
+            reason,
+        };
+        self.listeners.post(|l| l.on_checkpoint_failed(&info));
+    }
+}

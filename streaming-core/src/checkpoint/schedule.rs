@@ -10,6 +10,7 @@ use super::format::{CheckpointData, InputData, OperatorState};
 use super::graph::{GraphDescription, StatefulEntry};
 use super::store;
 use super::writer::Writer;
+use super::Failures;
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::graph::node::AnyNode;
@@ -72,6 +73,7 @@ pub(crate) struct Checkpointer {
     /// The latest state checkpoint taken (or recovered from): what the
     /// metadata checkpoints build on.
     last_full: Cell<Option<Time>>,
+    failures: Failures,
     writer: Writer,
 }
 
@@ -85,6 +87,7 @@ impl Checkpointer {
         batch_interval: Duration,
         graph: &FrozenGraph,
         recovered_at: Option<Time>,
+        failures: Failures,
     ) -> Result<Checkpointer> {
         let keep = store::retained(conf)?;
         let (description, stateful) = GraphDescription::describe(
@@ -109,7 +112,7 @@ impl Checkpointer {
                 );
             }
         }
-        let writer = Writer::start(dir, keep)
+        let writer = Writer::start(dir, keep, failures.clone())
             .map_err(|e| StreamingError::io("cannot start the checkpoint writer thread", e))?;
         Ok(Checkpointer {
             conf: conf.clone(),
@@ -121,6 +124,7 @@ impl Checkpointer {
             stateful,
             recovered_at,
             last_full: Cell::new(recovered_at),
+            failures,
             writer,
         })
     }
@@ -167,6 +171,8 @@ impl Checkpointer {
                 }),
                 Err(e) => {
                     tracing::error!(%time, operator = %entry.name, error = %e, "cannot snapshot the state; checkpoint skipped");
+                    let reason = format!("cannot snapshot the state of `{}`: {e}", entry.name);
+                    self.failures.report(time, false, reason);
                     return;
                 }
             }
@@ -206,6 +212,8 @@ impl Checkpointer {
                 Some(Ok(bytes)) => Some(bytes),
                 Some(Err(e)) => {
                     tracing::error!(%time, input = %input.name(), error = %e, "cannot checkpoint the input; checkpoint skipped");
+                    let reason = format!("cannot checkpoint the input `{}`: {e}", input.name());
+                    self.failures.report(time, state_from.is_some(), reason);
                     return None;
                 }
             };

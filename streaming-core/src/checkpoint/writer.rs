@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use super::format::{encode, CheckpointData};
 use super::store;
+use super::Failures;
 
 /// A thread writing the checkpoints it is handed, newest wins: when it
 /// falls behind, checkpoints superseded by a newer one are skipped.
@@ -17,7 +18,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer for `dir`, keeping the newest `keep` checkpoints.
-    pub(crate) fn start(dir: PathBuf, keep: usize) -> std::io::Result<Writer> {
+    pub(crate) fn start(dir: PathBuf, keep: usize, failures: Failures) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<Box<CheckpointData>>();
         let handle = std::thread::Builder::new()
             .name("streaming-checkpoint-writer".into())
@@ -39,11 +40,11 @@ impl Writer {
                         keep_newest(newer);
                     }
                     if let Some(f) = &full {
-                        write_one(&dir, keep, f);
+                        write_one(&dir, keep, f, &failures);
                     }
                     match (meta, &full) {
                         (Some(m), Some(f)) if m.time < f.time => {}
-                        (Some(m), _) => write_one(&dir, keep, &m),
+                        (Some(m), _) => write_one(&dir, keep, &m, &failures),
                         (None, _) => {}
                     }
                 }
@@ -80,12 +81,17 @@ impl Drop for Writer {
     }
 }
 
-fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData) {
+fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData, failures: &Failures) {
     let started = std::time::Instant::now();
     let bytes = match encode(data) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(time = %data.time, error = %e, "cannot encode the checkpoint; not written");
+            failures.report(
+                data.time,
+                data.is_metadata(),
+                format!("cannot encode the checkpoint: {e}"),
+            );
             return;
         }
     };
@@ -105,11 +111,18 @@ fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData) {
                 Err(e) => tracing::warn!(error = %e, "cannot delete old checkpoints"),
             }
         }
-        Err(e) => tracing::error!(
-            time = %data.time,
-            dir = %dir.display(),
-            error = %e,
-            "cannot write the checkpoint; recovery would start from an older one"
-        ),
+        Err(e) => {
+            tracing::error!(
+                time = %data.time,
+                dir = %dir.display(),
+                error = %e,
+                "cannot write the checkpoint; recovery would start from an older one"
+            );
+            failures.report(
+                data.time,
+                data.is_metadata(),
+                format!("cannot write the checkpoint into {}: {e}", dir.display()),
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ mod signals;
 
 use std::any::Any;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::batch::Data;
-use crate::checkpoint::Recovery;
+use crate::checkpoint::{Failures, Recovery};
 use crate::clock::{Clock, ManualClock};
 use crate::conf::{settings, StreamingConf};
 use crate::dstream::DStream;
@@ -69,6 +69,8 @@ pub(crate) struct ContextInner {
     batch_interval: Duration,
     /// The graph and the environment its operators run in.
     pub(crate) registry: Arc<Registry>,
+    /// Checkpoints that could not be taken or written.
+    checkpoint_failures: Arc<AtomicU64>,
     listeners: Arc<ListenerBus>,
     run: Arc<RunShared>,
     running: Mutex<Option<Running>>,
@@ -140,6 +142,7 @@ impl StreamingContext {
                 interval,
             )),
             listeners: Arc::new(ListenerBus::default()),
+            checkpoint_failures: Arc::default(),
             run: Arc::new(RunShared::new()),
             running: Mutex::new(None),
             recovery: Mutex::new(None),
@@ -280,6 +283,10 @@ impl StreamingContext {
                 interval,
                 &frozen,
                 recovery.as_ref().filter(|r| r.from_state).map(|r| r.time),
+                Failures {
+                    count: inner.checkpoint_failures.clone(),
+                    listeners: inner.listeners.clone(),
+                },
             )?),
             None => None,
         };
@@ -422,6 +429,13 @@ impl StreamingContext {
         Err(StreamingError::IllegalState(format!(
             "the context stopped before batch {time} completed"
         )))
+    }
+
+    /// How many checkpoints could not be taken or written since this context
+    /// was created (each also reaches the listeners'
+    /// [`on_checkpoint_failed`](StreamingListener::on_checkpoint_failed)).
+    pub fn checkpoint_failures(&self) -> u64 {
+        self.inner.checkpoint_failures.load(Ordering::Relaxed)
     }
 
     /// The latest batch time that completed.

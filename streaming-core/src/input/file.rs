@@ -161,12 +161,52 @@ impl FileReader<String> for TextFileReader {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStreamState {
     /// The files selected for each remembered batch time, in the order they
-    /// were read. (Paths serialize as strings: serializing a non-UTF-8 path
-    /// fails.)
+    /// were read. (Paths serialize as their bytes, so a name that is not
+    /// UTF-8 is kept like any other.)
+    #[serde(with = "path_bytes")]
     pub batches: BTreeMap<Time, Vec<PathBuf>>,
     /// Files modified before this time are never selected: the clock time
     /// when the stream was defined with `new_files_only`, zero otherwise.
     pub initial_mod_time_threshold: Time,
+}
+
+/// Serializes paths as their raw bytes (any file name, UTF-8 or not).
+mod path_bytes {
+    use std::collections::BTreeMap;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::time::Time;
+
+    pub(super) fn serialize<S: Serializer>(
+        batches: &BTreeMap<Time, Vec<PathBuf>>,
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
+        let bytes: BTreeMap<&Time, Vec<&[u8]>> = batches
+            .iter()
+            .map(|(t, files)| (t, files.iter().map(|p| p.as_os_str().as_bytes()).collect()))
+            .collect();
+        bytes.serialize(ser)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<BTreeMap<Time, Vec<PathBuf>>, D::Error> {
+        let bytes = BTreeMap::<Time, Vec<Vec<u8>>>::deserialize(de)?;
+        Ok(bytes
+            .into_iter()
+            .map(|(t, files)| {
+                let paths = files
+                    .into_iter()
+                    .map(|b| PathBuf::from(OsString::from_vec(b)))
+                    .collect();
+                (t, paths)
+            })
+            .collect())
+    }
 }
 
 impl FileStreamState {
@@ -761,6 +801,34 @@ mod tests {
             config_error: None,
             ctx: OnceLock::new(),
         }
+    }
+
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_checkpointed_like_any_other() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        let path = dir.path().join(name);
+        std::fs::write(&path, "x\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(UNIX_EPOCH + Duration::from_millis(500))
+            .unwrap();
+        let handle = FileStreamHandle::new();
+        let src = source(dir.path(), &handle);
+        let t = Time::from_millis(1000);
+        assert_eq!(src.compute(t).unwrap().unwrap().collect(), vec!["x"]);
+        let bytes = src.checkpoint_data().unwrap().unwrap();
+        let again = FileStreamHandle::new();
+        source(dir.path(), &again)
+            .restore_checkpoint_data(&bytes)
+            .unwrap();
+        assert_eq!(
+            again.state().files().collect::<Vec<_>>(),
+            vec![path.as_path()]
+        );
     }
 
     #[test]
