@@ -123,7 +123,7 @@ fn by_default_only_hidden_names_are_ignored_and_the_threshold_itself_is_old() {
         ("x.tmp", 500),
         ("y.txt._COPYING_", 500),
     ] {
-        dirs.put(name, &format!("{name}\n"), ms);
+        dirs.put(name, format!("{name}\n"), ms);
     }
     let mut first = step(&ssc, &clock, &out).collect();
     first.sort();
