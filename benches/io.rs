@@ -2,7 +2,7 @@
 //! reader measured in the same run, printed as throughput and ratios.
 //!
 //! Run with `cargo bench --bench io` (options after `--`: `--quick`,
-//! `--socket-only`, `--files-only`).
+//! `--socket-only`, `--files-only`, `--outputs-only`).
 //!
 //! - Socket ingest: a local sender writes 60-byte lines (59 characters and
 //!   `\n`) over 127.0.0.1 as fast as it can. The baseline is a bare tokio
@@ -16,6 +16,11 @@
 //!   them on another thread, as any consumer that batches must.
 //! - Text file stream: a directory of many files, all new for one batch. The
 //!   baseline reads and splits them on one thread with `std::fs` and `str::lines`.
+//!
+//! - Durable outputs: `save_as_text_files` over 20 batches (each fsyncs its
+//!   part files, `_SUCCESS` and directories before and after the rename),
+//!   next to the same layout written without any fsync by a hand-written
+//!   loop: the ratio is the price of durability plus the framework.
 //!
 //! Every variant runs on mimalloc (the global allocator of this bench).
 
@@ -253,11 +258,118 @@ fn main() {
     let (repeats, runs) = if quick { (64, 2) } else { (320, 5) };
     let block = Arc::new(block());
 
-    if !flag("--files-only") {
+    let only = ["--socket-only", "--files-only", "--outputs-only"]
+        .into_iter()
+        .find(|f| flag(f));
+    let run = |f: &str| only.is_none_or(|o| o == f);
+    if run("--socket-only") {
         socket_bench(&block, repeats, runs);
     }
-    if !flag("--socket-only") {
+    if run("--files-only") {
         files_bench(quick, runs);
+    }
+    if run("--outputs-only") {
+        outputs_bench(quick, runs);
+    }
+}
+
+/// The batches the outputs bench writes: `parts` partitions of `lines`
+/// 60-byte lines each.
+fn output_batches(batches: usize, parts: usize, lines: usize) -> Vec<Vec<Vec<String>>> {
+    (0..batches)
+        .map(|b| {
+            (0..parts)
+                .map(|p| {
+                    (0..lines)
+                        .map(|i| format!("{b:>8} {p:>4} {i:>10} {}", "x".repeat(33)))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The same directories as `save_as_text_files`, written without fsync.
+fn outputs_baseline(dir: &Path, batches: &[Vec<Vec<String>>]) -> Duration {
+    let started = Instant::now();
+    for (b, parts) in batches.iter().enumerate() {
+        let temp = dir.join(format!(".tmp-{b}"));
+        std::fs::create_dir(&temp).unwrap();
+        for (i, part) in parts.iter().enumerate() {
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(temp.join(format!("part-{i:05}"))).unwrap(),
+            );
+            for line in part {
+                writeln!(out, "{line}").unwrap();
+            }
+            out.flush().unwrap();
+        }
+        std::fs::File::create(temp.join("_SUCCESS")).unwrap();
+        std::fs::rename(&temp, dir.join(format!("out-{}", (b + 1) * 1000))).unwrap();
+    }
+    started.elapsed()
+}
+
+/// `save_as_text_files` of the same batches, one batch per manual-clock step.
+fn outputs_stream(dir: &Path, batches: &[Vec<Vec<String>>]) -> Duration {
+    let clock = ManualClock::new();
+    let ssc = StreamingContext::new(
+        StreamingConf::new()
+            .master("local[2]")
+            .batch_interval(Duration::from_secs(1))
+            .manual_clock(clock.clone()),
+    )
+    .unwrap();
+    let data: Arc<Vec<Vec<Vec<String>>>> = Arc::new(batches.to_vec());
+    let input = data.clone();
+    ssc.input_stream_from_fn(move |t| {
+        let i = (t.as_millis() / 1000) as usize - 1;
+        input
+            .get(i)
+            .map(|parts| Batch::from_partitions(parts.clone()))
+    })
+    .save_as_text_files(dir.join("out"), "");
+    ssc.start().unwrap();
+    let started = Instant::now();
+    for b in 1..=batches.len() as u64 {
+        clock.advance(Duration::from_secs(1));
+        ssc.await_batch_completion(Time::from_millis(b * 1000), Duration::from_secs(600))
+            .unwrap();
+    }
+    let elapsed = started.elapsed();
+    ssc.stop(StopMode::Immediate);
+    elapsed
+}
+
+fn outputs_bench(quick: bool, runs: usize) {
+    let (n, parts, lines) = if quick {
+        (10, 2, 20_000)
+    } else {
+        (20, 2, 50_000)
+    };
+    let batches = output_batches(n, parts, lines);
+    let mb = (n * parts * lines * LINE) as f64 / 1e6;
+    println!(
+        "durable outputs: {n} batches of {parts} x {lines} lines ({mb:.0} MB), best of {runs}"
+    );
+    let (mut base, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().unwrap();
+        base.push(outputs_baseline(dir.path(), &batches));
+        let dir = tempfile::tempdir().unwrap();
+        ours.push(outputs_stream(dir.path(), &batches));
+    }
+    let b = best(&base);
+    for (name, d) in [
+        ("hand-written, no fsync", b),
+        ("save_as_text_files, durable", best(&ours)),
+    ] {
+        println!(
+            "  {name:<38} {:>7.0} MB/s {:>8.1} ms/batch   {:.2}x",
+            mb / d.as_secs_f64(),
+            d.as_secs_f64() * 1e3 / n as f64,
+            b.as_secs_f64() / d.as_secs_f64()
+        );
     }
 }
 

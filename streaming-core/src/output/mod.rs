@@ -17,7 +17,10 @@
 //! The directory is written under a hidden temporary name beside it
 //! (`.<name>._temporary-…`, which file streams ignore) and renamed into
 //! place, so a reader never sees half a batch; a re-run of the same batch
-//! time replaces the directory. A failed write fails the batch with an
+//! time replaces the directory. It is durable once the batch completes: the
+//! part files, `_SUCCESS` and the temporary directory are fsynced before the
+//! rename, the parent directory after it, so a machine that crashes right
+//! after a batch keeps its output. A failed write fails the batch with an
 //! [`Io`](crate::StreamingError::Io) error naming the file, and leaves no
 //! temporary directory behind.
 
@@ -120,20 +123,39 @@ pub(crate) fn write_partitioned_dir(
             let file = File::create(&path).map_err(wrap)?;
             let mut out = BufWriter::with_capacity(256 * 1024, file);
             write_part(i, &mut out).map_err(wrap)?;
-            out.flush().map_err(wrap)
+            // Durable before it can become visible: data, then names.
+            let file = out.into_inner().map_err(|e| wrap(e.into_error()))?;
+            file.sync_all().map_err(wrap)
         })?;
-        File::create(temp.join(SUCCESS_MARKER)).map_err(|e| {
+        let success_err = |e| {
             StreamingError::io(
                 format!("cannot write {SUCCESS_MARKER} of {}", dir.display()),
                 e,
             )
-        })?;
-        replace_dir(&temp, dir)
+        };
+        File::create(temp.join(SUCCESS_MARKER))
+            .and_then(|f| f.sync_all())
+            .map_err(success_err)?;
+        sync_dir(&temp)
+            .map_err(|e| StreamingError::io(format!("cannot sync {}", temp.display()), e))?;
+        replace_dir(&temp, dir)?;
+        match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => sync_dir(parent),
+            None => sync_dir(Path::new(".")),
+        }
+        .map_err(|e| {
+            StreamingError::io(format!("cannot sync the directory of {}", dir.display()), e)
+        })
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&temp);
     }
     result
+}
+
+/// Makes the names inside `dir` durable (fsync of the directory).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Renames `temp` to `dir`; an existing `dir` is moved aside first and
