@@ -803,19 +803,24 @@ mod tests {
         }
     }
 
+    /// Writes `content` to `path`, modified at 500 ms after the epoch.
+    fn write_at_500ms(path: &Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(UNIX_EPOCH + Duration::from_millis(500))
+            .unwrap();
+    }
+
     #[test]
     fn a_file_name_that_is_not_utf8_is_checkpointed_like_any_other() {
         use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
         let path = dir.path().join(name);
-        std::fs::write(&path, "x\n").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(UNIX_EPOCH + Duration::from_millis(500))
-            .unwrap();
+        write_at_500ms(&path, "x\n");
         let handle = FileStreamHandle::new();
         let src = source(dir.path(), &handle);
         let t = Time::from_millis(1000);
@@ -835,13 +840,7 @@ mod tests {
     fn checkpoint_data_round_trips_the_files_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.txt");
-        std::fs::write(&path, "x\ny\n").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(UNIX_EPOCH + Duration::from_millis(500))
-            .unwrap();
+        write_at_500ms(&path, "x\ny\n");
         let t = Time::from_millis(1000);
 
         let first = FileStreamHandle::new();
