@@ -21,13 +21,12 @@ fn range(topic: &str, partition: i32, from: i64, until: i64) -> OffsetRange {
 fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
     with_timeout(240, || {
         let broker = broker();
-        broker.create_topic("events", 3).unwrap();
-        broker
-            .produce_values("events", 0, values("a", 0, 5))
-            .unwrap();
-        broker
-            .produce_values("events", 1, values("b", 0, 3))
-            .unwrap();
+        topic_with(
+            &broker,
+            "events",
+            3,
+            [(0, values("a", 0, 5)), (1, values("b", 0, 3))],
+        );
         // A record with a key and headers, to check every field.
         broker
             .produce(
@@ -41,12 +40,7 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 
         let ssc = context("exact-ranges");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["events"], params(&broker, "g-exact", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, ["events"], "g-exact", "earliest");
         let seen = Collected::attach(&stream);
         let full = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = full.clone();
@@ -146,22 +140,19 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
     with_timeout(240, || {
         let broker = broker();
-        broker.create_topic("news", 2).unwrap();
-        broker
-            .produce_values("news", 0, values("old", 0, 4))
-            .unwrap();
-        broker
-            .produce_values("news", 1, values("old", 4, 2))
-            .unwrap();
+        topic_with(
+            &broker,
+            "news",
+            2,
+            [(0, values("old", 0, 4)), (1, values("old", 4, 2))],
+        );
 
         let ssc = context("latest");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
+        let stream = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(["news"], params(&broker, "g-latest", "latest"))
                 .with_offsets([(TopicPartition::new("news", 1), 1)]),
-        )
-        .unwrap();
+        );
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         assert_eq!(
@@ -190,13 +181,12 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
 fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
     with_timeout(240, || {
         let broker = broker();
-        broker.create_topic("rated", 2).unwrap();
-        broker
-            .produce_values("rated", 0, values("p0", 0, 25))
-            .unwrap();
-        broker
-            .produce_values("rated", 1, values("p1", 0, 4))
-            .unwrap();
+        topic_with(
+            &broker,
+            "rated",
+            2,
+            [(0, values("p0", 0, 25)), (1, values("p1", 0, 4))],
+        );
 
         // From the configuration, as in Spark: 10 records/s × 1 s.
         let ssc = context_with(
@@ -204,12 +194,7 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
             StreamingConf::new().set("spark.streaming.kafka.maxRatePerPartition", "10"),
         );
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["rated"], params(&broker, "g-rate", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, ["rated"], "g-rate", "earliest");
         let seen = Collected::attach(&stream);
         // A second stream with a per-stream limit under the minimum rate:
         // 1 record/s, at least 3 per partition and batch.
@@ -270,23 +255,19 @@ fn assign_pattern_and_new_topics() {
         broker.produce_values("pat-a", 0, ["a0"]).unwrap();
 
         let ssc = context("strategies");
-        let pattern = KafkaUtils::create_direct_stream::<String, String>(
+        let pattern = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe_pattern("pat-.*", params(&broker, "g-pat", "earliest"))
                 .unwrap(),
-        )
-        .unwrap();
+        );
         let pattern_seen = Collected::attach(&pattern);
-        let assigned = KafkaUtils::create_direct_stream::<String, String>(
+        let assigned = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign(
                 [TopicPartition::new("pat-a", 1)],
                 params(&broker, "g-assign", "earliest"),
             ),
-        )
-        .unwrap();
+        );
         let assigned_seen = Collected::attach(&assigned);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -401,21 +382,15 @@ fn location_strategies_place_partitions_on_workers() {
 fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
     with_timeout(240, || {
         let broker = broker();
-        broker.create_topic("orders", 2).unwrap();
-        broker
-            .produce_values("orders", 0, values("o", 0, 3))
-            .unwrap();
-        broker
-            .produce_values("orders", 1, values("o", 3, 2))
-            .unwrap();
+        topic_with(
+            &broker,
+            "orders",
+            2,
+            [(0, values("o", 0, 3)), (1, values("o", 3, 2))],
+        );
 
         let ssc = context("commits");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["orders"], params(&broker, "g-orders", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, ["orders"], "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         let (tx, rx) = mpsc::channel();
         let tx = std::sync::Mutex::new(tx);
@@ -459,12 +434,7 @@ fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
             .produce_values("orders", 1, values("o", 5, 2))
             .unwrap();
         let ssc = context("commits-2");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["orders"], params(&broker, "g-orders", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, ["orders"], "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);

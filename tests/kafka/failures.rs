@@ -33,30 +33,23 @@ fn resilient_params(broker_addr: String, group: &str) -> Vec<(String, String)> {
 fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
     with_timeout(240, || {
         let broker = broker();
-        broker.create_topic("trimmed", 1).unwrap();
-        broker
-            .produce_values("trimmed", 0, values("v", 0, 10))
-            .unwrap();
+        topic_with(&broker, "trimmed", 1, [(0, values("v", 0, 10))]);
         let tp = TopicPartition::new("trimmed", 0);
 
         let ssc = context("out-of-range");
         let events = Events::attach(&ssc);
         // Offset 100 does not exist (the partition ends at 10).
-        let earliest = KafkaUtils::create_direct_stream::<String, String>(
+        let earliest = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-e", "earliest"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         let earliest_seen = Collected::attach(&earliest);
-        let latest = KafkaUtils::create_direct_stream::<String, String>(
+        let latest = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-l", "latest"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         let latest_seen = Collected::attach(&latest);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -87,13 +80,11 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
 
         // With `none`, the batch fails with a typed error.
         let ssc = context("out-of-range-none");
-        let none = KafkaUtils::create_direct_stream::<String, String>(
+        let none = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-n", "none"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         Collected::attach(&none);
         ssc.start().unwrap();
         ssc.manual_clock().unwrap().set_time(batch_time(1));
@@ -116,12 +107,7 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
 
         // With `none` and no committed offset, there is no starting offset.
         let ssc = context("no-offset-none");
-        let none = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["trimmed"], params(&broker, "g-fresh", "none")),
-        )
-        .unwrap();
+        let none = subscribed(&ssc, &broker, ["trimmed"], "g-fresh", "none");
         Collected::attach(&none);
         ssc.start().unwrap();
         ssc.manual_clock().unwrap().set_time(batch_time(1));
@@ -161,12 +147,7 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 
         let ssc = context("undecodable");
         let events = Events::attach(&ssc);
-        let strings = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["mixed"], params(&broker, "g-s", "earliest")),
-        )
-        .unwrap();
+        let strings = subscribed(&ssc, &broker, ["mixed"], "g-s", "earliest");
         let seen = Collected::attach(&strings);
         // Null values are fine for an Option value type.
         let optional = KafkaUtils::create_direct_stream::<Vec<u8>, Option<String>>(

@@ -5,7 +5,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streaming::kafka::ConsumerRecord;
+use streaming::kafka::{
+    ConsumerRecord, ConsumerStrategy, DirectKafkaStream, KafkaUtils, LocationStrategy,
+};
 use streaming::prelude::*;
 use streaming::testing::kafka::KafkaTestBroker;
 use streaming::{BatchInfo, ManualClock, ReceiverErrorInfo};
@@ -62,6 +64,49 @@ pub fn params(broker: &KafkaTestBroker, group: &str, reset: &str) -> Vec<(String
         ("auto.offset.reset".into(), reset.into()),
         ("enable.auto.commit".into(), "false".into()),
     ]
+}
+
+/// Creates `topic` with `partitions` partitions on `broker` and produces
+/// each `(partition, values)` of `data` into it, in order.
+pub fn topic_with(
+    broker: &KafkaTestBroker,
+    topic: &str,
+    partitions: i32,
+    data: impl IntoIterator<Item = (i32, Vec<String>)>,
+) {
+    broker.create_topic(topic, partitions).unwrap();
+    for (partition, values) in data {
+        broker.produce_values(topic, partition, values).unwrap();
+    }
+}
+
+/// A direct stream of `String` records on `ssc`, subscribed to `topics` as
+/// `group` with `auto.offset.reset` = `reset`, placed consistently.
+pub fn subscribed<const N: usize>(
+    ssc: &StreamingContext,
+    broker: &KafkaTestBroker,
+    topics: [&str; N],
+    group: &str,
+    reset: &str,
+) -> DirectKafkaStream<String, String> {
+    direct(
+        ssc,
+        ConsumerStrategy::subscribe(topics, params(broker, group, reset)),
+    )
+}
+
+/// A direct stream of `String` records on `ssc` with `strategy`, placed
+/// consistently.
+pub fn direct(
+    ssc: &StreamingContext,
+    strategy: ConsumerStrategy,
+) -> DirectKafkaStream<String, String> {
+    KafkaUtils::create_direct_stream::<String, String>(
+        ssc,
+        LocationStrategy::PreferConsistent,
+        strategy,
+    )
+    .unwrap()
 }
 
 /// Batch `n` (1-based) of a context started at clock 0.
