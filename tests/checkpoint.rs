@@ -221,22 +221,37 @@ fn dirs() -> Dirs {
     }
 }
 
+/// `get_or_create_with` of `variant` over `d`, with a manual clock at `t(at)`
+/// and a fresh sink.
+fn open_with(
+    d: &Dirs,
+    at: u64,
+    variant: Variant,
+    options: RecoverOptions,
+) -> (Result<StreamingContext, StreamingError>, Sink, ManualClock) {
+    let clock = ManualClock::starting_at(t(at));
+    let sink = Sink::default();
+    let creator = creator(
+        d.input.clone(),
+        d.ckpt.clone(),
+        clock.clone(),
+        sink.clone(),
+        variant,
+    );
+    let r = StreamingContext::get_or_create_with(&d.ckpt, creator, options);
+    (r, sink, clock)
+}
+
+/// [`open_with`] the reference pipeline and default options, which must work.
+fn open(d: &Dirs, at: u64) -> (StreamingContext, Sink, ManualClock) {
+    let (r, sink, clock) = open_with(d, at, Variant::Reference, RecoverOptions::new());
+    (r.unwrap(), sink, clock)
+}
+
 /// The outputs of an uninterrupted run of `BATCHES` batches.
 fn uninterrupted() -> BTreeMap<(&'static str, u64), Vec<String>> {
     let d = dirs();
-    let clock = ManualClock::starting_at(t(0));
-    let sink = Sink::default();
-    let ssc = StreamingContext::get_or_create(
-        &d.ckpt,
-        creator(
-            d.input.clone(),
-            d.ckpt.clone(),
-            clock.clone(),
-            sink.clone(),
-            Variant::Reference,
-        ),
-    )
-    .unwrap();
+    let (ssc, sink, clock) = open(&d, 0);
     assert_eq!(ssc.recovered_from(), None);
     ssc.start().unwrap();
     drive(&ssc, &clock, 1..=BATCHES);
@@ -257,19 +272,7 @@ fn run_then_stop(
     last: u64,
     mode: StopMode,
 ) -> BTreeMap<(&'static str, u64), Vec<String>> {
-    let clock = ManualClock::starting_at(t(0));
-    let sink = Sink::default();
-    let ssc = StreamingContext::get_or_create(
-        &d.ckpt,
-        creator(
-            d.input.clone(),
-            d.ckpt.clone(),
-            clock.clone(),
-            sink.clone(),
-            Variant::Reference,
-        ),
-    )
-    .unwrap();
+    let (ssc, sink, clock) = open(d, 0);
     ssc.start().unwrap();
     drive_checkpointed(&ssc, &clock, 1..=last, &d.ckpt);
     ssc.stop(mode);
@@ -285,19 +288,7 @@ fn recover_and_finish(
     now: u64,
     expected: u64,
 ) -> BTreeMap<(&'static str, u64), Vec<String>> {
-    let clock = ManualClock::starting_at(t(now));
-    let sink = Sink::default();
-    let ssc = StreamingContext::get_or_create(
-        &d.ckpt,
-        creator(
-            d.input.clone(),
-            d.ckpt.clone(),
-            clock.clone(),
-            sink.clone(),
-            Variant::Reference,
-        ),
-    )
-    .unwrap();
+    let (ssc, sink, clock) = open(d, now);
     assert_eq!(ssc.recovered_from(), Some(t(expected)));
     ssc.start().unwrap();
     // The batches from the checkpoint to `now` run at once, in order.
@@ -477,20 +468,13 @@ fn no_readable_checkpoint_is_an_error_or_a_fresh_start_on_request() {
     );
 
     // With create_on_error, a new context; the bad files are set aside.
-    let clock = ManualClock::starting_at(t(0));
-    let sink = Sink::default();
-    let ssc = StreamingContext::get_or_create_with(
-        &d.ckpt,
-        creator(
-            d.input.clone(),
-            d.ckpt.clone(),
-            clock.clone(),
-            sink.clone(),
-            Variant::Reference,
-        ),
+    let (ssc, sink, clock) = open_with(
+        &d,
+        0,
+        Variant::Reference,
         RecoverOptions::new().create_on_error(true),
-    )
-    .unwrap();
+    );
+    let ssc = ssc.unwrap();
     assert_eq!(ssc.recovered_from(), None);
     assert!(checkpoint::list(&d.ckpt).unwrap().is_empty());
     assert!(checkpoint::list_metadata(&d.ckpt).unwrap().is_empty());
@@ -509,19 +493,7 @@ fn recover_variant(
     variant: Variant,
 ) -> (Result<StreamingContext, StreamingError>, Sink, ManualClock) {
     run_then_stop(d, 4, StopMode::Graceful);
-    let clock = ManualClock::starting_at(t(5));
-    let sink = Sink::default();
-    let r = StreamingContext::get_or_create(
-        &d.ckpt,
-        creator(
-            d.input.clone(),
-            d.ckpt.clone(),
-            clock.clone(),
-            sink.clone(),
-            variant,
-        ),
-    );
-    (r, sink, clock)
+    open_with(d, 5, variant, RecoverOptions::new())
 }
 
 #[test]
