@@ -94,6 +94,21 @@ fn listener() -> (TcpListener, u16) {
 
 /// Writes `pieces` one by one, each only once the receiver has read all the
 /// bytes before it, so each arrives as its own packet.
+/// Adds a text socket stream of 127.0.0.1:`port` collected into a sink,
+/// starts `ssc`, and accepts the stream's connection on `server`.
+fn start_text_stream(
+    ssc: &StreamingContext,
+    server: &TcpListener,
+    port: u16,
+) -> (ReceiverStats, Arc<Mutex<Vec<Vec<String>>>>, TcpStream) {
+    let spec = SocketSpec::text("127.0.0.1", port);
+    let stats = spec.stats();
+    let out = collect(&ssc.socket_stream_with(spec));
+    ssc.start().unwrap();
+    let (conn, _) = server.accept().unwrap();
+    (stats, out, conn)
+}
+
 fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u8]]) {
     conn.set_nodelay(true).unwrap();
     let mut sent = 0u64;
@@ -111,12 +126,7 @@ fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u8]])
 fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
     let (server, port) = listener();
     let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-
-    let (mut conn, _) = server.accept().unwrap();
+    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
     send_in_pieces(
         &mut conn,
         &stats,
@@ -137,12 +147,7 @@ fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
 fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
     let (server, port) = listener();
     let (ssc, clock, events) = manual_context(&[("streaming.socket.maxLineLength", "16")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-
-    let (mut conn, _) = server.accept().unwrap();
+    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
     let long = "y".repeat(40) + "\n";
     let z = "z".repeat(10);
     send_in_pieces(
@@ -249,11 +254,7 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
 fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
     let (server, port) = listener();
     let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "100")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-    let (mut conn, _) = server.accept().unwrap();
+    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
     let text: String = (0..350).map(|i| format!("line-{i}\n")).collect();
     conn.write_all(text.as_bytes()).unwrap();
     wait_for("350 lines", || stats.records_received() == 350);
@@ -338,11 +339,7 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
 fn a_graceful_stop_processes_everything_received_within_the_rate() {
     let (server, port) = listener();
     let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "1000")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-    let (mut conn, _) = server.accept().unwrap();
+    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
     let text: String = (0..3500).map(|i| format!("{i}\n")).collect();
     conn.write_all(text.as_bytes()).unwrap();
     wait_for("3500 lines", || stats.records_received() == 3500);
@@ -452,11 +449,7 @@ fn an_invalid_setting_fails_start_with_a_clear_error() {
 fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
     let (server, port) = listener();
     let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "3")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-    let (mut conn, _) = server.accept().unwrap();
+    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
     // Lines cut between reads, so the received bytes sit in several
     // segments, and the rate limit cuts the third one.
     send_in_pieces(
