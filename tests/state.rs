@@ -5,8 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
+
+mod support;
 use streaming::testing::*;
 use streaming::{ManualClock, StateError, StatefulOperator};
+use support::{fed, manual_context_at};
 
 /// Batches collected by an output operation.
 type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
@@ -587,20 +590,8 @@ fn run_span<U: Data>(
     prepare: impl FnOnce(&dyn StatefulOperator),
 ) -> (Vec<Vec<U>>, Arc<dyn StatefulOperator>) {
     let dir = tempfile::tempdir().unwrap();
-    let ssc = StreamingContext::new(
-        StreamingConf::new()
-            .master("local[2]")
-            .batch_interval(SEC)
-            .manual_clock(ManualClock::starting_at(Time::from_millis(from * 1000))),
-    )
-    .unwrap();
-    ssc.checkpoint(dir.path()).unwrap();
-    let feed = input.to_vec();
-    let s = ssc.input_stream_from_fn(move |t| {
-        feed.get(t.as_millis() as usize / 1000 - 1)
-            .cloned()
-            .map(Batch::from)
-    });
+    let ssc = manual_context_at(dir.path(), from * 1000);
+    let s = fed(&ssc, input.to_vec());
     let out_stream = build(s);
     let state = out_stream.stateful_operator().expect("a stateful stream");
     prepare(state.as_ref());

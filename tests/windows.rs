@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
+
+mod support;
 use streaming::testing::*;
 use streaming::ManualClock;
+use support::{fed, manual_context_at};
 
 /// Batches collected by an output operation.
 type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
@@ -900,12 +903,7 @@ fn incremental_window_state_survives_a_snapshot_and_restore() {
     // First run: 4 batches, then a snapshot.
     let dir = tempfile::tempdir().unwrap();
     let ssc = TestConfig::default().context(dir.path()).unwrap();
-    let feed = input.clone();
-    let s = ssc.input_stream_from_fn(move |t| {
-        feed.get(t.as_millis() as usize / 1000 - 1)
-            .cloned()
-            .map(Batch::from)
-    });
+    let s = fed(&ssc, input.clone());
     let windowed = op(s);
     windowed.print_n(0);
     ssc.start().unwrap();
@@ -920,20 +918,8 @@ fn incremental_window_state_survives_a_snapshot_and_restore() {
     assert_eq!(snapshot.time, Some(Time::from_millis(4000)));
 
     // Second run: a new pipeline resumes from the snapshot at 4 s.
-    let ssc = StreamingContext::new(
-        StreamingConf::new()
-            .master("local[2]")
-            .batch_interval(SEC)
-            .manual_clock(ManualClock::starting_at(Time::from_millis(4000))),
-    )
-    .unwrap();
-    ssc.checkpoint(dir.path()).unwrap();
-    let feed = input.clone();
-    let s = ssc.input_stream_from_fn(move |t| {
-        feed.get(t.as_millis() as usize / 1000 - 1)
-            .cloned()
-            .map(Batch::from)
-    });
+    let ssc = manual_context_at(dir.path(), 4000);
+    let s = fed(&ssc, input.clone());
     let windowed = op(s);
     windowed
         .stateful_operator()
