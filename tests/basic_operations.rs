@@ -6,15 +6,8 @@ use streaming::prelude::*;
 use streaming::print_layout;
 use streaming::testing::*;
 
-fn sorted<T: Ord + Clone>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    batches
-        .into_iter()
-        .map(|mut b| {
-            b.sort();
-            b
-        })
-        .collect()
-}
+mod support;
+use support::sorted;
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()

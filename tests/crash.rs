@@ -20,6 +20,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+
 /// Batch interval of the child.
 const BATCH_MS: u64 = 100;
 /// The short state checkpoint interval of the second variant.
@@ -87,24 +89,8 @@ impl Rng {
     }
 }
 
-/// The example binary, next to this test's. `cargo test` builds examples,
-/// but `cargo test --test crash` does not, and would leave a stale one: so
-/// it is (re)built here, a no-op when it is up to date.
 fn example_binary() -> PathBuf {
-    let name = "checkpointed_word_count";
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("cargo build");
-    assert!(status.success(), "building example {name} failed");
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+    support::example_binary("checkpointed_word_count", &[])
 }
 
 /// Where one application run keeps its files.

@@ -6,6 +6,9 @@
 
 #![cfg(feature = "kafka")]
 
+#[path = "support/mod.rs"]
+mod common;
+
 mod kafka {
     pub mod support;
 

@@ -9,21 +9,11 @@ use streaming::prelude::*;
 mod support;
 use streaming::testing::*;
 use streaming::{ManualClock, StateError, StatefulOperator};
-use support::{fed, manual_context_at};
+use support::{fed, manual_context_at, sorted};
 
 /// Batches collected by an output operation.
 type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
 const SEC: Duration = Duration::from_secs(1);
-
-fn sorted<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    batches
-        .into_iter()
-        .map(|mut b| {
-            b.sort();
-            b
-        })
-        .collect()
-}
 
 fn words(batches: &[&[&str]]) -> Vec<Vec<String>> {
     batches

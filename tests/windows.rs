@@ -9,7 +9,7 @@ use streaming::prelude::*;
 mod support;
 use streaming::testing::*;
 use streaming::ManualClock;
-use support::{fed, manual_context_at};
+use support::{fed, manual_context_at, sorted};
 
 /// Batches collected by an output operation.
 type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
@@ -17,16 +17,6 @@ const SEC: Duration = Duration::from_secs(1);
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-fn sorted<T: Ord>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    batches
-        .into_iter()
-        .map(|mut b| {
-            b.sort();
-            b
-        })
-        .collect()
 }
 
 /// Key-value batches with `String` keys.
@@ -331,14 +321,6 @@ fn every_window_operation_over_a_window_value_equals_its_spark_spelling() {
         .collect();
     let (w, sl) = (secs(3), secs(1));
     let win = Window::new(w, sl).unwrap();
-    fn sorted<T: Ord + Clone>(out: Vec<Vec<T>>) -> Vec<Vec<T>> {
-        out.into_iter()
-            .map(|mut b| {
-                b.sort();
-                b
-            })
-            .collect()
-    }
     macro_rules! same {
         ($spark:expr, $value:expr) => {
             assert_eq!(

@@ -9,23 +9,8 @@ use std::time::Duration;
 
 use super::support::*;
 
-/// The example binary next to this test, (re)built in this test's profile
-/// (`cargo test --release` looks in `target/release`), a no-op when up to
-/// date.
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--features", "kafka", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("cargo build");
-    assert!(status.success(), "building example {name} failed");
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+    crate::common::example_binary(name, &["kafka"])
 }
 
 #[test]
