@@ -351,6 +351,70 @@ fn a_failed_batch_is_reported_and_later_batches_run() {
     ssc.stop(StopMode::Immediate);
 }
 
+/// A panic inside a stateful operator's update leaves its state half
+/// updated: that state is never used or checkpointed again. The failed
+/// batch and every later batch of the operator fail with a clear error (as
+/// in Spark, where the failed state poisons what follows), and the state
+/// checkpoints that would save it fail visibly.
+#[test]
+fn a_state_left_incomplete_by_a_failed_batch_is_never_used_or_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ssc, clock) = manual_ssc("local[2]");
+    ssc.checkpoint(dir.path()).unwrap();
+    let queue = BatchQueue::new();
+    queue.push(vec![("a".to_string(), 1u64), ("b".to_string(), 1)]);
+    queue.push(vec![("a".to_string(), 99)]);
+    queue.push(vec![("b".to_string(), 1)]);
+    let counts = ssc
+        .queue_stream(queue, true)
+        .update_state_by_key(|new: &[u64], old: Option<u64>| {
+            assert!(!new.contains(&99), "bad value");
+            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+        })
+        .checkpoint(Duration::from_secs(1));
+    let out = collect(&counts);
+    let (tx, rx) = std::sync::mpsc::channel();
+    struct Completed(Mutex<std::sync::mpsc::Sender<BatchInfo>>);
+    impl StreamingListener for Completed {
+        fn on_batch_completed(&self, info: &BatchInfo) {
+            let _ = self.0.lock().unwrap().send(info.clone());
+        }
+    }
+    ssc.add_streaming_listener(Completed(Mutex::new(tx)));
+    ssc.start().unwrap();
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        failures.push(rx.recv_timeout(WAIT).expect("batch completed").failure);
+    }
+    ssc.stop(StopMode::Immediate);
+    assert!(failures[0].is_none(), "{failures:?}");
+    assert!(
+        failures[1]
+            .as_deref()
+            .is_some_and(|f| f.contains("bad value")),
+        "{failures:?}"
+    );
+    assert!(
+        failures[2]
+            .as_deref()
+            .is_some_and(|f| f.contains("left incomplete")),
+        "{failures:?}"
+    );
+    let mut first = out.lock().unwrap()[0].1.clone();
+    first.sort();
+    assert_eq!(first, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
+    assert_eq!(
+        out.lock().unwrap().len(),
+        1,
+        "no output from the broken state"
+    );
+    assert!(
+        ssc.checkpoint_failures() >= 1,
+        "the broken state is not checkpointed"
+    );
+}
+
 #[test]
 fn with_stop_on_batch_failure_a_panic_stops_the_context_and_await_termination_returns_it() {
     let (ssc, clock) = manual_ssc_with("local[2]", |c| {

@@ -55,6 +55,13 @@ pub enum StateSnapshotError {
         #[source]
         source: postcard::Error,
     },
+    /// The state was left incomplete by a failed batch (a panic in a user
+    /// function while it was being updated).
+    #[error("the state of {operation} was left incomplete by a failed batch")]
+    Incomplete {
+        /// The operation whose state it is.
+        operation: &'static str,
+    },
     /// The snapshot was taken from another kind of operation.
     #[error("a snapshot of {found} cannot restore {expected}")]
     Mismatch {
@@ -132,9 +139,43 @@ pub(crate) fn decode<T: DeserializeOwned>(
         .map_err(|source| StateSnapshotError::Decode { operation, source })
 }
 
-/// Locks operator state. A user function that panicked while the lock was
-/// held has already failed its batch and stopped the context; the state is
-/// still readable (for diagnostics), so poisoning is ignored.
+/// Locks operator state for reading diagnostics (entries, time), whatever
+/// its condition.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Locks operator state to compute batch `time` from it. A user function
+/// that panicked while an earlier batch held the lock left the state half
+/// updated (the batch failed, and later batches run): it is never used
+/// again, and every later batch of the operator fails with this error (as
+/// in Spark, where the failed state poisons what follows) until the state
+/// is restored from a checkpoint.
+pub(crate) fn lock_intact<'a, T>(
+    m: &'a Mutex<T>,
+    operation: &str,
+    time: Time,
+) -> crate::error::Result<MutexGuard<'a, T>> {
+    m.lock().map_err(|_| crate::error::StreamingError::BatchFailed {
+        time,
+        message: format!(
+            "the state of {operation} was left incomplete by an earlier failed batch; restart from a checkpoint"
+        ),
+    })
+}
+
+/// Locks operator state to snapshot it: a state left incomplete by a failed
+/// batch is not checkpointed.
+pub(crate) fn lock_for_snapshot<'a, T>(
+    m: &'a Mutex<T>,
+    operation: &'static str,
+) -> std::result::Result<MutexGuard<'a, T>, StateSnapshotError> {
+    m.lock()
+        .map_err(|_| StateSnapshotError::Incomplete { operation })
+}
+
+/// Replaces operator state (a restore), which makes it whole again.
+pub(crate) fn replace<T>(m: &Mutex<T>, value: T) {
+    m.clear_poison();
+    *lock(m) = value;
 }

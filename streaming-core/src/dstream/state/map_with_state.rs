@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::update::initial_parts;
 use super::{
-    check_order, decode, encode, lock, partition_by_key, partition_of, pending_times, zero_time,
-    StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_by_key,
+    partition_of, pending_times, replace, zero_time, StateData, StateSnapshot, StateSnapshotError,
+    StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
 use crate::dstream::DStream;
@@ -370,7 +371,7 @@ where
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
-        let mut st = lock(&sh.store);
+        let mut st = lock_intact(&sh.store, "map_with_state", time)?;
         check_order("map_with_state", st.time, time)?;
         let track = sh.spec.timeout.is_some();
         let mut last = None;
@@ -430,7 +431,7 @@ where
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
-        let st = lock(&self.store);
+        let st = lock_for_snapshot(&self.store, self.operation())?;
         let view = SnapshotRef {
             time: st.time,
             parts: st.parts.iter().map(|p| &p.map).collect(),
@@ -446,13 +447,16 @@ where
             maps[partition_of(&k, n)].insert(k, v);
         }
         let track = self.spec.timeout.is_some();
-        *lock(&self.store) = Store {
-            time: restored.time,
-            parts: maps
-                .into_iter()
-                .map(|m| StatePartition::new(m, track))
-                .collect(),
-        };
+        replace(
+            &self.store,
+            Store {
+                time: restored.time,
+                parts: maps
+                    .into_iter()
+                    .map(|m| StatePartition::new(m, track))
+                    .collect(),
+            },
+        );
         Ok(())
     }
 }
@@ -475,7 +479,7 @@ where
         if self.mapped.get_batch(time, env)?.is_none() {
             return Ok(None);
         }
-        let st = lock(&self.shared.store);
+        let st = lock_intact(&self.shared.store, "state_snapshots", time)?;
         if st.time != Some(time) {
             return Err(StreamingError::BatchFailed {
                 time,

@@ -30,7 +30,8 @@ use crate::graph::env::Env;
 use crate::time::Time;
 
 pub(crate) use crate::graph::stateful::{
-    decode, encode, lock, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    decode, encode, lock, lock_for_snapshot, lock_intact, replace, StateData, StateSnapshot,
+    StateSnapshotError, StatefulOperator,
 };
 pub(crate) use map_with_state::{map_with_state, state_snapshots};
 pub use map_with_state::{MapWithStateDStream, State, StateError, StateSpec};

@@ -16,8 +16,9 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_order, decode, encode, lock, partition_by_key, partition_of, pending_times, zero_time,
-    StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_by_key,
+    partition_of, pending_times, replace, zero_time, StateData, StateSnapshot, StateSnapshotError,
+    StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
 use crate::dstream::DStream;
@@ -107,7 +108,7 @@ impl<K: Key + StateData, V: Data, S: StateData> Operator<(K, S)> for UpdateState
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, S)>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
-        let mut st = lock(&sh.state);
+        let mut st = lock_intact(&sh.state, "update_state_by_key", time)?;
         check_order("update_state_by_key", st.time, time)?;
         for t in pending_times(st.time, time, sh.slide, zero) {
             let data = self.parent.get_lazy(t, env)?;
@@ -164,7 +165,7 @@ impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShare
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
-        let st = lock(&self.state);
+        let st = lock_for_snapshot(&self.state, self.operation())?;
         encode(self.operation(), st.time, &*st)
     }
 
@@ -176,11 +177,14 @@ impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShare
         for (k, s) in restored.parts.into_iter().flatten() {
             parts[partition_of(&k, n)].insert(k, s);
         }
-        *lock(&self.state) = KeyedState {
-            time: restored.time,
-            started: restored.started,
-            parts,
-        };
+        replace(
+            &self.state,
+            KeyedState {
+                time: restored.time,
+                started: restored.started,
+                parts,
+            },
+        );
         Ok(())
     }
 }

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::panes::{parent_remember, reduce_parts, Geometry, Pane, ReduceFn};
 use crate::batch::{Batch, Key, Lazy};
 use crate::dstream::state::{
-    check_order, decode, encode, lock, partition_of, zero_time, StateData, StateSnapshot,
-    StateSnapshotError, StatefulOperator,
+    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_of, replace,
+    zero_time, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
 };
 use crate::error::Result;
 use crate::graph::env::Env;
@@ -146,7 +146,7 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
-        let mut st = lock(&sh.state);
+        let mut st = lock_intact(&sh.state, sh.name, time)?;
         check_order(sh.name, st.last, time)?;
         if st.window.is_empty() {
             let n = sh.partitions.unwrap_or(env.parallelism()).max(1);
@@ -217,7 +217,7 @@ impl<K: Key + StateData, V: StateData> StatefulOperator for InvShared<K, V> {
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
-        let st = lock(&self.state);
+        let st = lock_for_snapshot(&self.state, self.name)?;
         encode(self.name, st.last, &*st)
     }
 
@@ -237,7 +237,7 @@ impl<K: Key + StateData, V: StateData> StatefulOperator for InvShared<K, V> {
             }
             pane.parts = parts;
         }
-        *lock(&self.state) = restored;
+        replace(&self.state, restored);
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 
 use super::panes::{merge_newer, merge_older, parent_remember, Geometry, Pane, ReduceFn};
 use crate::batch::{Batch, Data, Key, Lazy};
-use crate::dstream::state::{check_order, lock, zero_time};
+use crate::dstream::state::{check_order, lock_intact, zero_time};
 use crate::error::Result;
 use crate::graph::env::Env;
 use crate::graph::node::{Node, Operator};
@@ -181,7 +181,7 @@ impl<K: Key, V: Data> PaneReduceOp<K, V> {
 impl<K: Key, V: Data> Operator<(K, V)> for PaneReduceOp<K, V> {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
         let zero = zero_time(env)?;
-        let mut st = lock(&self.state);
+        let mut st = lock_intact(&self.state, self.name, time)?;
         check_order(self.name, st.last, time)?;
         if st.stacks.is_empty() {
             let n = self.partitions.unwrap_or(env.parallelism()).max(1);
