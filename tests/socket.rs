@@ -273,14 +273,27 @@ fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
     assert_eq!(all, expected);
 }
 
-#[test]
-fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
-    const CAPACITY: usize = 20_000;
+/// How a receiver's buffer is bounded in a test.
+#[derive(Clone, Copy)]
+enum Bound {
+    Records(usize),
+    Bytes(usize),
+}
+
+/// Sends far more than the kernel buffers hold to a receiver bounded by
+/// `bound`; the receiver fills its buffer and stops reading (TCP holds the
+/// sender back), then batches drain it and every line arrives, in order.
+fn a_bounded_buffer_pushes_back_and_loses_nothing(bound: Bound) {
     const LINES: u64 = 1_000_000; // 64 MB: far more than the kernel buffers
     let line = |i: u64| format!("{i:0>63}");
     let (server, port) = listener();
     let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port).buffer_capacity(CAPACITY);
+    let spec = match bound {
+        Bound::Records(n) => SocketSpec::text("127.0.0.1", port).buffer_capacity(n),
+        Bound::Bytes(n) => SocketSpec::text("127.0.0.1", port)
+            .buffer_capacity(usize::MAX)
+            .max_buffered_bytes(n),
+    };
     let stats = spec.stats();
     let lines = ssc.socket_stream_with(spec);
     // Check order and completeness as batches arrive, without keeping them.
@@ -311,13 +324,20 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
             }
         })
     };
-    wait_for("a full buffer", || stats.buffered() == CAPACITY as u64);
+    let full = || match bound {
+        Bound::Records(n) => stats.buffered() == n as u64,
+        // Within one 64-byte line of the bound.
+        Bound::Bytes(n) => stats.buffered_bytes() + 64 > n as u64,
+    };
+    wait_for("a full buffer", full);
     // The receiver no longer reads: the sender is held back by TCP.
     assert!(
         sent.load(Ordering::Acquire) < LINES * 64,
         "the sender could write everything although nothing was consumed"
     );
-    assert_eq!(stats.records_received(), CAPACITY as u64);
+    if let Bound::Records(n) = bound {
+        assert_eq!(stats.records_received(), n as u64);
+    }
 
     let mut i = 0;
     while next.load(Ordering::Relaxed) < LINES {
@@ -331,8 +351,21 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
     sender.join().unwrap();
     ssc.stop(StopMode::Immediate);
     assert_eq!(next.load(Ordering::Relaxed), LINES);
-    assert!(stats.peak_buffered() <= CAPACITY as u64);
+    match bound {
+        Bound::Records(n) => assert!(stats.peak_buffered() <= n as u64),
+        Bound::Bytes(n) => assert!(stats.peak_buffered_bytes() <= n as u64),
+    }
     assert_eq!(stats.bad_records(), 0);
+}
+
+#[test]
+fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
+    a_bounded_buffer_pushes_back_and_loses_nothing(Bound::Records(20_000));
+}
+
+#[test]
+fn a_buffer_bounded_in_bytes_pauses_reading_and_loses_nothing() {
+    a_bounded_buffer_pushes_back_and_loses_nothing(Bound::Bytes(1 << 20));
 }
 
 #[test]

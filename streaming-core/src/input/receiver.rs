@@ -5,9 +5,13 @@
 //! - Records pushed by the receiver wait in the buffer until the generator
 //!   reaches a batch time ([`ReceiverBuffer::on_batch_time`]), which assigns
 //!   them to that batch; the batch takes them when it is computed.
-//! - The buffer holds at most `capacity` records, assigned or not: when it is
-//!   full, [`ReceiverBuffer::push`] waits, so the receiver stops reading and
-//!   TCP pushes back on the sender instead of memory growing.
+//! - The buffer holds at most `capacity` records and `max_bytes` bytes (of
+//!   received input), assigned or not: when either is reached,
+//!   [`ReceiverBuffer::push`] waits, so the receiver stops reading and TCP
+//!   pushes back on the sender instead of memory growing. Bytes are those
+//!   the records were decoded from, spread evenly over the records of a
+//!   push; a single record larger than the bound is still taken when the
+//!   buffer is empty, so a stream always makes progress.
 //! - With a maximum rate, a batch covering `d` of batch time takes at most
 //!   `max_rate × d` records (fractions carry over); the rest waits for the
 //!   next batch. Batch times come from the context's clock, so the limit is
@@ -42,6 +46,8 @@ struct StatsInner {
     bytes_received: AtomicU64,
     buffered: AtomicU64,
     peak_buffered: AtomicU64,
+    buffered_bytes: AtomicU64,
+    peak_buffered_bytes: AtomicU64,
     records_dropped: AtomicU64,
     connections: AtomicU64,
     connection_failures: AtomicU64,
@@ -78,6 +84,17 @@ impl ReceiverStats {
     /// Records held now: received and not yet taken by a computed batch.
     pub fn buffered(&self) -> u64 {
         self.inner.buffered.load(Ordering::Acquire)
+    }
+
+    /// Input bytes held now (see [`peak_buffered_bytes`](Self::peak_buffered_bytes)).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.inner.buffered_bytes.load(Ordering::Acquire)
+    }
+
+    /// The most input bytes ever held at once: at most the buffer's byte
+    /// bound, or one record when a single record is larger.
+    pub fn peak_buffered_bytes(&self) -> u64 {
+        self.inner.peak_buffered_bytes.load(Ordering::Relaxed)
     }
 
     /// The most records ever held at once (never above the buffer capacity,
@@ -157,7 +174,13 @@ impl ReceiverStats {
             .fetch_add(1, Ordering::AcqRel);
     }
 
-    fn set_buffered(&self, held: usize) {
+    fn set_buffered(&self, held: usize, held_bytes: usize) {
+        self.inner
+            .buffered_bytes
+            .store(held_bytes as u64, Ordering::Release);
+        self.inner
+            .peak_buffered_bytes
+            .fetch_max(held_bytes as u64, Ordering::Relaxed);
         self.inner.buffered.store(held as u64, Ordering::Release);
         self.inner
             .peak_buffered
@@ -170,6 +193,8 @@ impl ReceiverStats {
 pub(crate) struct BufferConfig {
     /// Records held at most.
     pub(crate) capacity: usize,
+    /// Input bytes held at most.
+    pub(crate) max_bytes: usize,
     /// Records per second of batch time, if limited.
     pub(crate) max_rate: Option<f64>,
     /// The batch interval (the span of the first batch).
@@ -215,6 +240,8 @@ impl<T: Send> Block for Vec<T> {
 }
 
 struct BufState<B> {
+    /// Input bytes of the records held (see the module documentation).
+    held_bytes: usize,
     /// Received records not yet assigned, in blocks (oldest first); the last
     /// block grows until it reaches `block_size`.
     blocks: VecDeque<B>,
@@ -292,6 +319,7 @@ impl<B: Block> ReceiverBuffer<B> {
                 unassigned: 0,
                 assigned: BTreeMap::new(),
                 held: 0,
+                held_bytes: 0,
                 block_size: MIN_BLOCK,
                 last_batch: None,
                 allowance: 0.0,
@@ -308,7 +336,8 @@ impl<B: Block> ReceiverBuffer<B> {
     /// then accepted whole (it was read before the stop), so a graceful stop
     /// loses nothing the receiver read. `records` is left empty, possibly
     /// without capacity.
-    pub(crate) async fn push(&self, records: &mut B) -> bool {
+    pub(crate) async fn push(&self, records: &mut B, bytes: usize) -> bool {
+        let mut bytes = bytes;
         loop {
             {
                 let mut s = self.state.lock().unwrap();
@@ -316,7 +345,17 @@ impl<B: Block> ReceiverBuffer<B> {
                 let n = if s.stopped {
                     total
                 } else {
-                    self.config.capacity.saturating_sub(s.held).min(total)
+                    let by_count = self.config.capacity.saturating_sub(s.held);
+                    let room = self.config.max_bytes.saturating_sub(s.held_bytes);
+                    let by_bytes = if bytes == 0 {
+                        total
+                    } else if s.held == 0 {
+                        // An empty buffer takes at least one record.
+                        (room as u128 * total as u128 / bytes as u128).max(1) as usize
+                    } else {
+                        (room as u128 * total as u128 / bytes as u128) as usize
+                    };
+                    by_count.min(by_bytes).min(total)
                 };
                 if n > 0 {
                     let part = if n == total {
@@ -325,12 +364,15 @@ impl<B: Block> ReceiverBuffer<B> {
                         let rest = records.split_off(n);
                         std::mem::replace(records, rest)
                     };
+                    let part_bytes = (bytes as u128 * n as u128 / total as u128) as usize;
+                    bytes -= part_bytes;
+                    s.held_bytes += part_bytes;
                     s.append(part);
                     self.stats
                         .inner
                         .records_received
                         .fetch_add(n as u64, Ordering::AcqRel);
-                    self.stats.set_buffered(s.held);
+                    self.stats.set_buffered(s.held, s.held_bytes);
                 }
                 if s.stopped {
                     return false;
@@ -404,8 +446,15 @@ impl<B: Block> ReceiverBuffer<B> {
                 .collect();
             let freed = blocks.iter().map(Block::records).sum::<usize>()
                 + unclaimed.iter().map(|u| u.records).sum::<usize>();
+            // The bytes leave with their share of the records.
+            let freed_bytes = if freed >= s.held {
+                s.held_bytes
+            } else {
+                (s.held_bytes as u128 * freed as u128 / s.held as u128) as usize
+            };
             s.held -= freed;
-            self.stats.set_buffered(s.held);
+            s.held_bytes -= freed_bytes;
+            self.stats.set_buffered(s.held, s.held_bytes);
             (blocks, unclaimed)
         };
         let dropped: usize = unclaimed.iter().map(|u| u.records).sum();
@@ -439,9 +488,18 @@ mod tests {
     }
 
     fn buffer(capacity: usize, max_rate: Option<f64>) -> ReceiverBuffer<Vec<u32>> {
+        buffer_bytes(capacity, usize::MAX, max_rate)
+    }
+
+    fn buffer_bytes(
+        capacity: usize,
+        max_bytes: usize,
+        max_rate: Option<f64>,
+    ) -> ReceiverBuffer<Vec<u32>> {
         ReceiverBuffer::new(
             BufferConfig {
                 capacity,
+                max_bytes,
                 max_rate,
                 interval: Duration::from_secs(1),
                 partitions: 2,
@@ -461,10 +519,10 @@ mod tests {
     #[test]
     fn batches_take_what_arrived_before_their_time() {
         let b = buffer(100, None);
-        assert!(block_on(b.push(&mut vec![1, 2, 3])));
+        assert!(block_on(b.push(&mut vec![1, 2, 3], 0)));
         assert!(b.has_pending_data());
         b.on_batch_time(Time::from_millis(1000));
-        assert!(block_on(b.push(&mut vec![4])));
+        assert!(block_on(b.push(&mut vec![4], 0)));
         let (batch, unclaimed) = b.take_batch(Time::from_millis(1000));
         assert_eq!(batch.collect(), vec![1, 2, 3]);
         assert_eq!(batch.num_partitions(), 1, "one block");
@@ -481,7 +539,7 @@ mod tests {
         let mut sizes = Vec::new();
         for i in 1..=3u64 {
             for _ in 0..4 {
-                assert!(block_on(b.push(&mut vec![7; 1000])));
+                assert!(block_on(b.push(&mut vec![7; 1000], 0)));
             }
             let t = Time::from_millis(i * 1000);
             b.on_batch_time(t);
@@ -496,7 +554,7 @@ mod tests {
     #[test]
     fn rate_limit_carries_fractions_and_keeps_the_rest() {
         let b = buffer(100, Some(2.5));
-        assert!(block_on(b.push(&mut (0..10).collect())));
+        assert!(block_on(b.push(&mut (0..10).collect(), 0)));
         let mut sizes = Vec::new();
         for i in 1..=4 {
             let t = Time::from_millis(i * 1000);
@@ -514,7 +572,7 @@ mod tests {
             .build()
             .unwrap();
         let b2 = b.clone();
-        let pushed = rt.spawn(async move { b2.push(&mut (0..5).collect()).await });
+        let pushed = rt.spawn(async move { b2.push(&mut (0..5).collect(), 0).await });
         rt.block_on(async {
             while b.stats.buffered() < 3 {
                 tokio::task::yield_now().await;
@@ -533,9 +591,45 @@ mod tests {
     }
 
     #[test]
+    fn the_buffer_is_bounded_in_bytes_and_frees_them_with_the_records() {
+        // 10 records from 300 input bytes: 30 bytes each; 100 bytes hold 3.
+        let b = Arc::new(buffer_bytes(1_000_000, 100, None));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let b2 = b.clone();
+        let pushed = rt.spawn(async move { b2.push(&mut (0..10).collect(), 300).await });
+        rt.block_on(async {
+            while b.stats.buffered() < 3 {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(b.stats.records_received(), 3);
+        assert_eq!(b.stats.buffered_bytes(), 90);
+        let mut got = Vec::new();
+        for t in 1..=4u64 {
+            b.on_batch_time(Time::from_millis(t * 1000));
+            got.extend(b.take_batch(Time::from_millis(t * 1000)).0.collect());
+            rt.block_on(async {
+                for _ in 0..100 {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        assert!(rt.block_on(pushed).unwrap());
+        assert_eq!(got, (0..10).collect::<Vec<u32>>(), "nothing lost, in order");
+        assert!(b.stats.peak_buffered_bytes() <= 100);
+        assert_eq!(b.stats.buffered_bytes(), 0);
+        // A record larger than the bound still enters an empty buffer.
+        assert!(block_on(b.push(&mut vec![42], 1000)));
+        assert_eq!(b.stats.buffered(), 1);
+    }
+
+    #[test]
     fn unclaimed_batches_are_dropped_after_the_retention() {
         let b = buffer(100, None);
-        block_on(b.push(&mut vec![1, 2]));
+        block_on(b.push(&mut vec![1, 2], 0));
         b.on_batch_time(Time::from_millis(1000));
         for i in 2..=11 {
             b.on_batch_time(Time::from_millis(i * 1000));

@@ -8,6 +8,8 @@ pub(crate) use crate::conf::settings::*;
 pub(crate) const MAX_RATE: &str = "spark.streaming.receiver.maxRate";
 /// Records a receiver may hold (received, not yet processed).
 pub(crate) const BUFFER_CAPACITY: &str = "streaming.receiver.bufferCapacity";
+/// Input bytes a receiver may hold (received, not yet processed).
+pub(crate) const MAX_BUFFERED_BYTES: &str = "spark.streaming.receiver.maxBufferedBytes";
 /// First delay before reconnecting (Spark's receiver restart delay).
 pub(crate) const RESTART_DELAY: &str = "spark.streaming.receiverRestartDelay";
 /// Longest delay between reconnection attempts.

@@ -39,6 +39,8 @@ use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
+/// The default bound on the input bytes a receiver holds: 64 MiB.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 << 20;
 /// The default buffer capacity of a receiver, in records.
 pub const DEFAULT_BUFFER_CAPACITY: usize = 1_000_000;
 /// The default first reconnection delay.
@@ -205,13 +207,16 @@ impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
 /// |---|---|---|
 /// | [`max_rate`](Self::max_rate) | `spark.streaming.receiver.maxRate` (records/s, `<= 0`: none) | unlimited |
 /// | [`buffer_capacity`](Self::buffer_capacity) | `streaming.receiver.bufferCapacity` (records) | 1 000 000 |
+/// | [`max_buffered_bytes`](Self::max_buffered_bytes) | `spark.streaming.receiver.maxBufferedBytes` (bytes: `64m`, ...) | 64 MiB |
 /// | [`reconnect_backoff`](Self::reconnect_backoff) | `spark.streaming.receiverRestartDelay`, `streaming.receiver.maxRestartDelay` | 100 ms doubling to 5 s |
 /// | [`max_line_length`](Self::max_line_length) (text) | `streaming.socket.maxLineLength` (bytes) | 1 MiB |
 /// | [`num_partitions`](Self::num_partitions) (at a steady rate) | | the master's thread count |
 /// | [`unclaimed_retention`](Self::unclaimed_retention) | | max(60 s, 10 batch intervals) |
 ///
-/// The capacity counts every record received and not yet processed, so it
-/// also bounds throughput: at most `capacity` records per batch interval.
+/// The capacity and the byte bound count everything received and not yet
+/// processed (bytes as read from the socket), so they also bound
+/// throughput: at most that much per batch interval. Memory held by a
+/// receiver is bounded by the byte bound, whatever the input.
 ///
 /// ```no_run
 /// use streaming_core::{SocketSpec, StreamingConf, StreamingContext};
@@ -230,6 +235,7 @@ pub struct SocketSpec<T> {
     decoder: DecoderSpec<T>,
     max_rate: Option<f64>,
     buffer_capacity: Option<usize>,
+    max_bytes: Option<usize>,
     backoff: Option<(Duration, Duration)>,
     partitions: Option<usize>,
     retention: Option<Duration>,
@@ -291,6 +297,7 @@ impl<T: Data> SocketSpec<T> {
             decoder,
             max_rate: None,
             buffer_capacity: None,
+            max_bytes: None,
             backoff: None,
             partitions: None,
             retention: None,
@@ -311,6 +318,14 @@ impl<T: Data> SocketSpec<T> {
     /// processed) before it stops reading.
     pub fn buffer_capacity(mut self, records: usize) -> Self {
         self.buffer_capacity = Some(records.max(1));
+        self
+    }
+
+    /// Sets how many bytes of input the receiver may hold (received and not
+    /// yet processed) before it stops reading, so TCP pushes back on the
+    /// sender.
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = Some(bytes.max(1));
         self
     }
 
@@ -393,8 +408,14 @@ fn resolve<T: Data>(
             (initial, max.max(initial))
         }
     };
+    let max_bytes = match spec.max_bytes {
+        Some(b) => b,
+        None => settings::get(conf, settings::MAX_BUFFERED_BYTES, settings::parse_bytes)?
+            .map_or(DEFAULT_MAX_BUFFERED_BYTES, |b| b.max(1) as usize),
+    };
     let config = BufferConfig {
         capacity,
+        max_bytes,
         max_rate,
         interval,
         partitions: spec
@@ -660,7 +681,8 @@ impl<B: Block> ReceiverTask<B> {
             let used = match decoded {
                 Ok(used) => used,
                 Err(e) => {
-                    let pushed = out.records() == 0 || self.buffer.push(&mut out).await;
+                    let pushed =
+                        out.records() == 0 || self.buffer.push(&mut out, end - start).await;
                     if !pushed {
                         return ConnectionEnd::Stopped;
                     }
@@ -676,7 +698,7 @@ impl<B: Block> ReceiverTask<B> {
                 start = 0;
                 end = 0;
             }
-            if out.records() > 0 && !self.buffer.push(&mut out).await {
+            if out.records() > 0 && !self.buffer.push(&mut out, used).await {
                 return ConnectionEnd::Stopped;
             }
             if n == 0 {
