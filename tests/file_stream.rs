@@ -429,3 +429,20 @@ fn a_listener_may_call_back_into_the_file_stream_handle() {
     ssc.stop(StopMode::Immediate);
     assert!(!listener.1.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_line_longer_than_the_limit_is_counted_and_skipped() {
+    let dirs = Dirs::new();
+    let clock = ManualClock::new();
+    let (ssc, errors) = context(&clock, &[("streaming.fileStream.maxLineLength", "16")]);
+    let spec = FileStreamSpec::text(&dirs.watched);
+    let handle = spec.handle();
+    let out = collect(&ssc.file_stream_with(spec));
+    ssc.start().unwrap();
+    let long = "x".repeat(40);
+    dirs.put("long.txt", format!("short\n{long}\nafter\n{long}"), 500);
+    assert_eq!(step(&ssc, &clock, &out).collect(), vec!["short", "after"]);
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(handle.stats().bad_records_of(streaming::LINE_TOO_LONG), 2);
+    assert_eq!(errors.containing("long.txt: skipped 2 bad records"), 1);
+}

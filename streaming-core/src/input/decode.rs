@@ -362,20 +362,16 @@ where
 
 /// Splits `data` (a whole file or stream) into text lines with the
 /// [`LineDecoder`] rules, without a length limit.
-pub(crate) fn split_lines(data: &[u8], bad: &mut BadRecords) -> Vec<String> {
-    let mut decoder = LineDecoder::new().max_line_length(usize::MAX - 1);
+pub(crate) fn split_lines(
+    data: &[u8],
+    max_line_length: usize,
+    bad: &mut BadRecords,
+) -> Vec<String> {
+    let mut decoder = LineDecoder::new().max_line_length(max_line_length);
     let mut out = Vec::with_capacity(data.len() / 32 + 1);
-    let used = decoder.decode_lines(data, &mut out, bad);
-    decoder.emit_rest(&data[used..], &mut out, bad);
+    let used = decoder.decode_into(data, &mut out, bad);
+    decoder.decode_eof_into(&data[used..], &mut out, bad);
     out
-}
-
-impl LineDecoder {
-    fn emit_rest(&mut self, rest: &[u8], out: &mut Vec<String>, bad: &mut BadRecords) {
-        if !rest.is_empty() {
-            self.emit(rest, out, bad);
-        }
-    }
 }
 
 /// Where [`LineDecoder`] puts the lines it finds.

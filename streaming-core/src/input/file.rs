@@ -43,7 +43,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::decode::{split_lines, BadRecords};
+use super::decode::{split_lines, BadRecords, DEFAULT_MAX_LINE_LENGTH};
 use super::glob::Glob;
 use super::settings;
 use super::{InputContext, InputSource};
@@ -88,12 +88,15 @@ where
 /// Reads text files as lines, Hadoop's `TextInputFormat` way: lines end at
 /// `\n` (a `\r` before it is dropped), the last line needs no `\n`, empty
 /// lines are records. Lines that are not valid UTF-8 are counted as
-/// [`INVALID_UTF8`](crate::INVALID_UTF8) and skipped. A file larger than
+/// [`INVALID_UTF8`](crate::INVALID_UTF8) and skipped, and so are lines longer
+/// than [`max_line_length`](Self::max_line_length), as
+/// [`LINE_TOO_LONG`](crate::LINE_TOO_LONG). A file larger than
 /// [`max_partition_bytes`](Self::max_partition_bytes) is split at line
 /// boundaries into several partitions, decoded in parallel.
 #[derive(Clone, Debug)]
 pub struct TextFileReader {
     max_partition_bytes: u64,
+    max_line_length: usize,
 }
 
 impl Default for TextFileReader {
@@ -103,11 +106,20 @@ impl Default for TextFileReader {
 }
 
 impl TextFileReader {
-    /// A reader with partitions of at most 128 MiB.
+    /// A reader with partitions of at most 128 MiB and lines of at most
+    /// 1 MiB.
     pub fn new() -> Self {
         TextFileReader {
             max_partition_bytes: DEFAULT_MAX_PARTITION_BYTES,
+            max_line_length: DEFAULT_MAX_LINE_LENGTH,
         }
+    }
+
+    /// Sets the longest line kept, in bytes (default 1 MiB, as for sockets);
+    /// longer lines are counted and skipped.
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        self.max_line_length = bytes.max(1);
+        self
     }
 
     /// Sets the largest partition, in bytes (a partition always holds at
@@ -143,7 +155,7 @@ impl FileReader<String> for TextFileReader {
             .par_iter()
             .map(|chunk| {
                 let mut b = BadRecords::default();
-                (split_lines(chunk, &mut b), b)
+                (split_lines(chunk, self.max_line_length, &mut b), b)
             })
             .collect();
         Ok(parts
@@ -354,6 +366,7 @@ enum ReaderSpec<T> {
     /// not set here.
     Text {
         max_partition_bytes: Option<u64>,
+        max_line_length: Option<usize>,
         make: fn(TextFileReader) -> Arc<dyn FileReader<T>>,
     },
     Custom(Arc<dyn FileReader<T>>),
@@ -396,9 +409,23 @@ impl FileStreamSpec<String> {
             dir,
             ReaderSpec::Text {
                 max_partition_bytes: None,
+                max_line_length: None,
                 make: text_reader,
             },
         )
+    }
+
+    /// Sets the longest line kept, in bytes (default: the
+    /// `streaming.fileStream.maxLineLength` setting, else 1 MiB); longer
+    /// lines are counted as bad records and skipped.
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        if let ReaderSpec::Text {
+            max_line_length, ..
+        } = &mut self.reader
+        {
+            *max_line_length = Some(bytes);
+        }
+        self
     }
 
     /// Sets the largest partition of a text file, in bytes (default: the
@@ -740,8 +767,20 @@ impl<T: Data> FileStreamSpec<T> {
             ReaderSpec::Custom(r) => r,
             ReaderSpec::Text {
                 max_partition_bytes,
+                max_line_length,
                 make,
             } => {
+                let line = match max_line_length {
+                    Some(n) => n,
+                    None => settings::get(conf, settings::FILE_MAX_LINE_LENGTH, |k, v| {
+                        settings::parse_bytes(k, v).map(|n| n as usize)
+                    })
+                    .unwrap_or_else(|e| {
+                        check(Err(e));
+                        None
+                    })
+                    .unwrap_or(DEFAULT_MAX_LINE_LENGTH),
+                };
                 let bytes = match max_partition_bytes {
                     Some(b) => b,
                     None => {
@@ -753,7 +792,11 @@ impl<T: Data> FileStreamSpec<T> {
                             .unwrap_or(DEFAULT_MAX_PARTITION_BYTES)
                     }
                 };
-                make(TextFileReader::new().max_partition_bytes(bytes))
+                make(
+                    TextFileReader::new()
+                        .max_partition_bytes(bytes)
+                        .max_line_length(line),
+                )
             }
         };
         // Spark's `durationToRemember`: the minimum remember duration rounded

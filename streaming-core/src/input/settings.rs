@@ -16,6 +16,8 @@ pub(crate) const RESTART_DELAY: &str = "spark.streaming.receiverRestartDelay";
 pub(crate) const MAX_RESTART_DELAY: &str = "streaming.receiver.maxRestartDelay";
 /// Longest line a socket text stream accepts, in bytes.
 pub(crate) const MAX_LINE_LENGTH: &str = "streaming.socket.maxLineLength";
+/// Longest line a text file stream keeps, in bytes.
+pub(crate) const FILE_MAX_LINE_LENGTH: &str = "streaming.fileStream.maxLineLength";
 /// How far back a file stream remembers files (Spark's).
 pub(crate) const MIN_REMEMBER: &str = "spark.streaming.fileStream.minRememberDuration";
 /// Largest partition a file is split into, in bytes (Spark's).
