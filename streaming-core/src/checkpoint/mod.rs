@@ -31,8 +31,11 @@
 //! stream, Spark's default: the smallest multiple of its slide that is at
 //! least 10 s; with neither, the smallest multiple of the batch interval of
 //! at least 10 s. A graceful stop writes a final checkpoint after the last
-//! batch. Taking the snapshot is the only work done on the executor thread:
-//! encoding, writing and pruning happen on a background writer thread.
+//! batch. At every batch a metadata checkpoint (no state) is taken too,
+//! naming the state checkpoint it builds on. On the executor thread: the
+//! inputs' records and the operators' snapshots (which encode their state,
+//! in proportion to its size); assembling the file, writing and pruning
+//! happen on a background writer thread.
 //!
 //! # On disk
 //! `<dir>/checkpoint-<time in ms>`, written as `.checkpoint-<ms>.<pid>.tmp`,
