@@ -446,3 +446,36 @@ fn a_line_longer_than_the_limit_is_counted_and_skipped() {
     assert_eq!(handle.stats().bad_records_of(streaming::LINE_TOO_LONG), 2);
     assert_eq!(errors.containing("long.txt: skipped 2 bad records"), 1);
 }
+
+/// Recovery replays the batches since the last state checkpoint from the
+/// files each batch recorded: with checkpointing, a file stream keeps its
+/// records at least that long, whatever its own remember window.
+#[test]
+fn the_remember_window_is_raised_to_cover_the_replay_of_a_recovery() {
+    let dirs = Dirs::new();
+    let ckpt = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let (ssc, _errors) = context(&clock, &[]);
+    ssc.checkpoint(ckpt.path()).unwrap();
+    let spec = FileStreamSpec::text(&dirs.watched)
+        .new_files_only(false)
+        .min_remember(Duration::from_secs(1));
+    let handle = spec.handle();
+    let words = ssc.file_stream_with(spec).map(|l: String| (l, 1u64));
+    // A state checkpoint every 5 s: a recovery may replay 5 batches.
+    let counts = words
+        .update_state_by_key(|n: &[u64], s: Option<u64>| Some(s.unwrap_or(0) + n.len() as u64))
+        .checkpoint(Duration::from_secs(5));
+    let out = collect(&counts);
+    ssc.start().unwrap();
+    for i in 1..=4u64 {
+        dirs.put(&format!("f{i}.txt"), format!("w{i}\n"), i * 1000 - 500);
+        step(&ssc, &clock, &out);
+    }
+    ssc.stop(StopMode::Immediate);
+    // Every batch since the start is still recorded (a 1 s window alone
+    // would keep only the last one or two).
+    let state = handle.state();
+    assert_eq!(state.batches.len(), 4, "{:?}", state.batches.keys());
+    assert_eq!(state.files().count(), 4);
+}

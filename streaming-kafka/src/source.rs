@@ -3,7 +3,7 @@
 //! threads, checkpointing, and commits.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,9 @@ pub(crate) struct Shared {
     driver: Mutex<Option<KafkaConsumer>>,
     committer: Committer,
     stopped: AtomicBool,
+    /// The replay a recovery may need, in ms: planned ranges are kept at
+    /// least that long.
+    min_retention_ms: AtomicU64,
 }
 
 impl Shared {
@@ -312,7 +315,12 @@ impl Shared {
         t.batches.insert(time, planned);
         // Forget batches older than the retention once computed (and those
         // restored from a checkpoint that recovery never asked for).
-        let retention = (self.interval * 20).max(Duration::from_secs(60));
+        let retention =
+            (self.interval * 20)
+                .max(Duration::from_secs(60))
+                .max(Duration::from_millis(
+                    self.min_retention_ms.load(Ordering::Relaxed),
+                ));
         let horizon = time.saturating_sub(retention);
         let stale = time.saturating_sub(retention * 10);
         t.batches
@@ -438,6 +446,7 @@ where
                 driver: Mutex::new(None),
                 committer: Committer::default(),
                 stopped: AtomicBool::new(false),
+                min_retention_ms: AtomicU64::new(0),
             }),
             workers: OnceLock::new(),
         })
@@ -556,6 +565,12 @@ where
 
     fn is_recoverable(&self) -> bool {
         true
+    }
+
+    fn remember_at_least(&self, replay: Duration) {
+        self.shared
+            .min_retention_ms
+            .fetch_max(replay.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {

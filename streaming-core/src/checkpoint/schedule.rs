@@ -138,6 +138,13 @@ impl Checkpointer {
         self.intervals.iter().any(|&d| since.is_multiple_of(d))
     }
 
+    /// How far back a recovery may replay from the inputs' records: the
+    /// longest state checkpoint interval, plus two batches (the batch of the
+    /// state checkpoint itself, and the one being generated).
+    pub(crate) fn replay_window(&self) -> Duration {
+        self.intervals.iter().max().copied().unwrap_or_default() + self.batch_interval * 2
+    }
+
     /// The batch time after `time`.
     pub(crate) fn next_batch(&self, time: Time) -> Time {
         time + self.batch_interval

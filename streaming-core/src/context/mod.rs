@@ -291,6 +291,10 @@ impl StreamingContext {
             None => None,
         };
         if let Some(c) = &checkpointer {
+            // The replay a recovery may need must stay recorded.
+            for input in &frozen.inputs {
+                input.remember_at_least(c.replay_window());
+            }
             c.take_metadata(first, None);
         }
         for (i, input) in frozen.inputs.iter().enumerate() {

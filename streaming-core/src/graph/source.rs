@@ -4,6 +4,7 @@
 //! connect a source to its node.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::env::Env;
 use super::node::Operator;
@@ -92,6 +93,14 @@ pub trait InputSource<T>: Send + Sync + 'static {
         false
     }
 
+    /// Recovery may replay up to `replay` of batches from what this input
+    /// recorded (the state checkpoint interval plus a margin): keep the
+    /// per-batch records, and what they name, at least that long. Called
+    /// once at start when checkpointing; the default keeps nothing.
+    fn remember_at_least(&self, replay: Duration) {
+        let _ = replay;
+    }
+
     /// Whether this input can be recovered from a checkpoint: whether its
     /// batches can be replayed (files, Kafka offsets). Recovering a pipeline
     /// with an input that cannot (a queue stream, as in Spark) is an error
@@ -134,6 +143,7 @@ pub(crate) trait InputHandle: Send + Sync {
     fn stop(&self);
     fn on_batch_time(&self, time: Time);
     fn has_pending_data(&self) -> bool;
+    fn remember_at_least(&self, replay: Duration);
     fn is_recoverable(&self) -> bool;
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>>;
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()>;
@@ -192,6 +202,9 @@ impl<T: Data> InputHandle for SourceOp<T> {
     }
     fn has_pending_data(&self) -> bool {
         self.source.has_pending_data()
+    }
+    fn remember_at_least(&self, replay: Duration) {
+        self.source.remember_at_least(replay)
     }
     fn is_recoverable(&self) -> bool {
         self.source.is_recoverable()

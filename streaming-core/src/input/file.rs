@@ -503,7 +503,10 @@ pub(crate) struct FileSource<T> {
     reader: Arc<dyn FileReader<T>>,
     glob: Option<Glob>,
     skip_temporary: bool,
-    remember: Duration,
+    /// How far back files are remembered, in ms (raised at start to cover
+    /// recovery's replay), and the batch interval it is a multiple of.
+    remember_ms: AtomicU64,
+    interval_ms: u64,
     shared: Arc<FileShared>,
     config_error: Option<StreamingError>,
     ctx: OnceLock<InputContext>,
@@ -525,6 +528,10 @@ fn mod_time_ms(meta: &std::fs::Metadata) -> u64 {
 }
 
 impl<T: Data> FileSource<T> {
+    fn remember(&self) -> Duration {
+        Duration::from_millis(self.remember_ms.load(Ordering::Relaxed))
+    }
+
     fn report(&self, message: String) {
         match self.ctx.get() {
             Some(ctx) => ctx.report_error(message),
@@ -559,7 +566,7 @@ impl<T: Data> FileSource<T> {
         let threshold = tracking
             .state
             .initial_mod_time_threshold
-            .max(time.saturating_sub(self.remember));
+            .max(time.saturating_sub(self.remember()));
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => {
                 if tracking.listing_failed {
@@ -639,7 +646,7 @@ impl<T: Data> FileSource<T> {
         tracking.state.batches.insert(time, files);
         // Forget batches older than the remember window: their files are
         // now older than the threshold, so they cannot be selected again.
-        let cutoff = time.saturating_sub(self.remember);
+        let cutoff = time.saturating_sub(self.remember());
         let kept = tracking.state.batches.split_off(&cutoff);
         let forgotten = std::mem::replace(&mut tracking.state.batches, kept);
         if forgotten.values().any(|f| !f.is_empty()) {
@@ -701,6 +708,13 @@ impl<T: Data> InputSource<T> for FileSource<T> {
             }
         }
         Ok(Some(Batch::from_partitions(parts)))
+    }
+
+    /// Remembers at least `replay` (in whole batch intervals), so that a
+    /// recovery replaying that far finds every batch's files recorded.
+    fn remember_at_least(&self, replay: Duration) {
+        let ms = (replay.as_millis() as u64).div_ceil(self.interval_ms.max(1)) * self.interval_ms;
+        self.remember_ms.fetch_max(ms, Ordering::Relaxed);
     }
 
     /// A file stream is replayable: the files of each remembered batch are
@@ -821,7 +835,8 @@ impl<T: Data> FileStreamSpec<T> {
             reader,
             glob,
             skip_temporary: self.skip_temporary,
-            remember: Duration::from_millis(remember_ms),
+            remember_ms: AtomicU64::new(remember_ms),
+            interval_ms: interval,
             shared: self.handle.shared,
             config_error,
             ctx: OnceLock::new(),
@@ -839,7 +854,8 @@ mod tests {
             reader: text_reader(TextFileReader::new()),
             glob: None,
             skip_temporary: false,
-            remember: DEFAULT_MIN_REMEMBER,
+            remember_ms: AtomicU64::new(DEFAULT_MIN_REMEMBER.as_millis() as u64),
+            interval_ms: 1000,
             shared: handle.shared.clone(),
             config_error: None,
             ctx: OnceLock::new(),
