@@ -34,6 +34,19 @@ fn step(ssc: &StreamingContext, clock: &ManualClock, i: u64) -> streaming::Resul
     ssc.await_batch_completion(Time::from_millis(i * 1000), WAIT)
 }
 
+/// The `BatchInfo` of every batch as it completes.
+fn completed_batches(ssc: &StreamingContext) -> std::sync::mpsc::Receiver<BatchInfo> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    struct Completed(Mutex<std::sync::mpsc::Sender<BatchInfo>>);
+    impl StreamingListener for Completed {
+        fn on_batch_completed(&self, info: &BatchInfo) {
+            let _ = self.0.lock().unwrap().send(info.clone());
+        }
+    }
+    ssc.add_streaming_listener(Completed(Mutex::new(tx)));
+    rx
+}
+
 fn collect<T: Data>(s: &DStream<T>) -> Arc<Mutex<Vec<(u64, Vec<T>)>>> {
     let out: Arc<Mutex<Vec<(u64, Vec<T>)>>> = Arc::default();
     let sink = out.clone();
@@ -319,14 +332,7 @@ fn a_failed_batch_is_reported_and_later_batches_run() {
         }
         sink.lock().unwrap().extend(v);
     });
-    let (tx, rx) = std::sync::mpsc::channel();
-    struct Completed(Mutex<std::sync::mpsc::Sender<BatchInfo>>);
-    impl StreamingListener for Completed {
-        fn on_batch_completed(&self, info: &BatchInfo) {
-            let _ = self.0.lock().unwrap().send(info.clone());
-        }
-    }
-    ssc.add_streaming_listener(Completed(Mutex::new(tx)));
+    let rx = completed_batches(&ssc);
     ssc.start().unwrap();
     let mut infos = Vec::new();
     for _ in 0..4 {
@@ -373,14 +379,7 @@ fn a_state_left_incomplete_by_a_failed_batch_is_never_used_or_checkpointed() {
         })
         .checkpoint(Duration::from_secs(1));
     let out = collect(&counts);
-    let (tx, rx) = std::sync::mpsc::channel();
-    struct Completed(Mutex<std::sync::mpsc::Sender<BatchInfo>>);
-    impl StreamingListener for Completed {
-        fn on_batch_completed(&self, info: &BatchInfo) {
-            let _ = self.0.lock().unwrap().send(info.clone());
-        }
-    }
-    ssc.add_streaming_listener(Completed(Mutex::new(tx)));
+    let rx = completed_batches(&ssc);
     ssc.start().unwrap();
     let mut failures = Vec::new();
     for _ in 0..3 {
