@@ -2,6 +2,7 @@
 //! length) and a `postcard`-encoded [`CheckpointData`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,11 @@ pub(crate) struct CheckpointData {
     /// Wall-clock time of the snapshot.
     pub(crate) taken_at: Time,
     /// The configuration of the context that wrote it.
-    pub(crate) conf: StreamingConf,
+    pub(crate) conf: Arc<StreamingConf>,
     /// Batch times generated but not completed (from `time` on).
     pub(crate) pending: Vec<Time>,
     /// The structure of the pipeline.
-    pub(crate) graph: GraphDescription,
+    pub(crate) graph: Arc<GraphDescription>,
     /// What each input keeps, in input order.
     pub(crate) inputs: Vec<InputData>,
     /// The state of each stateful operator.
@@ -217,12 +218,12 @@ mod tests {
             time: Time::from_millis(5000),
             zero_time: Time::from_millis(0),
             taken_at: Time::from_millis(42),
-            conf: StreamingConf::new().batch_interval(Duration::from_secs(1)),
+            conf: Arc::new(StreamingConf::new().batch_interval(Duration::from_secs(1))),
             pending: vec![Time::from_millis(5000), Time::from_millis(6000)],
-            graph: GraphDescription {
+            graph: Arc::new(GraphDescription {
                 batch_interval_ms: 1000,
                 ..Default::default()
-            },
+            }),
             inputs: vec![InputData {
                 name: "file stream /in".into(),
                 data: Some(vec![1, 2, 3]),

@@ -60,12 +60,14 @@ fn intervals(nodes: &[Arc<dyn AnyNode>], batch_interval: Duration) -> Vec<Durati
 /// Takes checkpoints of a running graph and hands them to the background
 /// writer. Owned by the executor thread.
 pub(crate) struct Checkpointer {
-    conf: StreamingConf,
+    /// Shared by every checkpoint taken (cloning them per batch would cost
+    /// the executor).
+    conf: Arc<StreamingConf>,
     zero: Time,
     batch_interval: Duration,
     intervals: Vec<Duration>,
     inputs: Vec<Arc<dyn InputHandle>>,
-    description: GraphDescription,
+    description: Arc<GraphDescription>,
     stateful: Vec<StatefulEntry>,
     /// The time of the state checkpoint this run was recovered from: it is
     /// on disk already.
@@ -115,12 +117,12 @@ impl Checkpointer {
         let writer = Writer::start(dir, keep, failures.clone())
             .map_err(|e| StreamingError::io("cannot start the checkpoint writer thread", e))?;
         Ok(Checkpointer {
-            conf: conf.clone(),
+            conf: Arc::new(conf.clone()),
             zero,
             batch_interval,
             intervals,
             inputs: graph.inputs.clone(),
-            description,
+            description: Arc::new(description),
             stateful,
             recovered_at,
             last_full: Cell::new(recovered_at),
