@@ -4,117 +4,25 @@
 //! amount).
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use streaming::prelude::*;
 use streaming::{
-    BatchInfo, LengthPrefixedDecoder, ManualClock, ReceiverErrorInfo, ReceiverStats,
-    FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
+    LengthPrefixedDecoder, FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const INTERVAL: Duration = Duration::from_secs(1);
-
-/// Polls `cond` until it holds; panics with `what` after a minute.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Receiver errors and batch record counts seen by a listener.
-#[derive(Clone, Default)]
-struct Events {
-    errors: Arc<Mutex<Vec<String>>>,
-    records: Arc<Mutex<Vec<u64>>>,
-}
-
-impl StreamingListener for Events {
-    fn on_receiver_error(&self, info: &ReceiverErrorInfo) {
-        self.errors.lock().unwrap().push(info.message.clone());
-    }
-    fn on_batch_completed(&self, info: &BatchInfo) {
-        self.records.lock().unwrap().push(info.num_records);
-    }
-}
-
-impl Events {
-    fn errors_containing(&self, needle: &str) -> usize {
-        self.errors
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m.contains(needle))
-            .count()
-    }
-}
-
-fn manual_context(settings: &[(&str, &str)]) -> (StreamingContext, ManualClock, Events) {
-    let clock = ManualClock::new();
-    let mut conf = StreamingConf::new()
-        .app_name("socket test")
-        .master("local[2]")
-        .batch_interval(INTERVAL)
-        .manual_clock(clock.clone());
-    for (k, v) in settings {
-        conf = conf.set(*k, *v);
-    }
-    let ssc = StreamingContext::new(conf).unwrap();
-    let events = Events::default();
-    ssc.add_streaming_listener(events.clone());
-    (ssc, clock, events)
-}
-
-/// Collects every batch's elements, in order.
-fn collect<T: Data>(stream: &DStream<T>) -> Arc<Mutex<Vec<Vec<T>>>> {
-    let out: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
-    let sink = out.clone();
-    stream.foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
-    out
-}
-
-/// Advances the clock to batch `i` and waits for it.
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, i: u64) {
-    clock.advance(INTERVAL);
-    ssc.await_batch_completion(Time::from_millis(i * 1000), TIMEOUT)
-        .unwrap();
-}
-
-fn listener() -> (TcpListener, u16) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
-
-/// Writes `pieces` one by one, each only once the receiver has read all the
-/// bytes before it, so each arrives as its own packet.
-fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u8]]) {
-    conn.set_nodelay(true).unwrap();
-    let mut sent = 0u64;
-    for p in pieces {
-        conn.write_all(p).unwrap();
-        conn.flush().unwrap();
-        sent += p.len() as u64;
-        wait_for("the receiver to read a piece", || {
-            stats.bytes_received() >= sent
-        });
-    }
-}
+mod support;
+use support::socket::{listener, send_in_pieces, start_collecting, text};
+use support::{collect, manual_context, step as run_batch, wait_for, INTERVAL};
 
 #[test]
 fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, _events, stats, out) = start_collecting(&[], text(port));
 
     let (mut conn, _) = server.accept().unwrap();
     send_in_pieces(
@@ -136,11 +44,8 @@ fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
 #[test]
 fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
     let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("streaming.socket.maxLineLength", "16")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) =
+        start_collecting(&[("streaming.socket.maxLineLength", "16")], text(port));
 
     let (mut conn, _) = server.accept().unwrap();
     let long = "y".repeat(40) + "\n";
@@ -185,11 +90,7 @@ fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
 #[test]
 fn lossy_mode_keeps_invalid_utf8_lines_and_still_counts_them() {
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port).lossy_utf8(true);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, _events, stats, out) = start_collecting(&[], text(port).lossy_utf8(true));
     let (mut conn, _) = server.accept().unwrap();
     send_in_pieces(&mut conn, &stats, &[b"caf\xe9\n"]);
     wait_for("1 line", || stats.records_received() == 1);
@@ -204,12 +105,10 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
     // A port with nothing listening yet.
     let (probe, port) = listener();
     drop(probe);
-    let (ssc, clock, events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port)
-        .reconnect_backoff(Duration::from_millis(5), Duration::from_millis(20));
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) = start_collecting(
+        &[],
+        text(port).reconnect_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+    );
     wait_for("two refused connections", || {
         stats.connection_failures() >= 2
     });
@@ -248,11 +147,8 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
 #[test]
 fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
     let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "100")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) =
+        start_collecting(&[("spark.streaming.receiver.maxRate", "100")], text(port));
     let (mut conn, _) = server.accept().unwrap();
     let text: String = (0..350).map(|i| format!("line-{i}\n")).collect();
     conn.write_all(text.as_bytes()).unwrap();
@@ -278,8 +174,8 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
     const LINES: u64 = 1_000_000; // 64 MB: far more than the kernel buffers
     let line = |i: u64| format!("{i:0>63}");
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port).buffer_capacity(CAPACITY);
+    let (ssc, clock) = manual_context("socket test", &[]);
+    let spec = text(port).buffer_capacity(CAPACITY);
     let stats = spec.stats();
     let lines = ssc.socket_stream_with(spec);
     // Check order and completeness as batches arrive, without keeping them.
@@ -337,11 +233,8 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
 #[test]
 fn a_graceful_stop_processes_everything_received_within_the_rate() {
     let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "1000")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) =
+        start_collecting(&[("spark.streaming.receiver.maxRate", "1000")], text(port));
     let (mut conn, _) = server.accept().unwrap();
     let text: String = (0..3500).map(|i| format!("{i}\n")).collect();
     conn.write_all(text.as_bytes()).unwrap();
@@ -374,7 +267,6 @@ fn a_graceful_stop_processes_everything_received_within_the_rate() {
 #[test]
 fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
     let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[]);
     let decoder = LengthPrefixedDecoder::new(|p: &[u8]| {
         std::str::from_utf8(p)
             .ok()
@@ -382,10 +274,8 @@ fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
             .ok_or_else(|| format!("not a number: {:?}", String::from_utf8_lossy(p)))
     })
     .max_frame_length(64);
-    let spec = SocketSpec::new("127.0.0.1", port, decoder);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) =
+        start_collecting(&[], SocketSpec::new("127.0.0.1", port, decoder));
 
     let frame = |p: &[u8]| {
         let mut f = (p.len() as u32).to_be_bytes().to_vec();
@@ -417,7 +307,7 @@ fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
 #[test]
 fn socket_text_stream_uses_the_configured_limits() {
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[("streaming.socket.maxLineLength", "3")]);
+    let (ssc, clock) = manual_context("socket test", &[("streaming.socket.maxLineLength", "3")]);
     let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
     ssc.start().unwrap();
     let (mut conn, _) = server.accept().unwrap();
@@ -437,7 +327,10 @@ fn socket_text_stream_uses_the_configured_limits() {
 #[test]
 fn an_invalid_setting_fails_start_with_a_clear_error() {
     let (_server, port) = listener();
-    let (ssc, _clock, _events) = manual_context(&[("spark.streaming.receiver.maxRate", "fast")]);
+    let (ssc, _clock) = manual_context(
+        "socket test",
+        &[("spark.streaming.receiver.maxRate", "fast")],
+    );
     ssc.socket_text_stream("127.0.0.1", port).count().print();
     let e = ssc.start().unwrap_err();
     assert!(matches!(e, StreamingError::Config(_)), "{e:?}");
@@ -451,11 +344,8 @@ fn an_invalid_setting_fails_start_with_a_clear_error() {
 #[test]
 fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
     let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "3")]);
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) =
+        start_collecting(&[("spark.streaming.receiver.maxRate", "3")], text(port));
     let (mut conn, _) = server.accept().unwrap();
     // Lines cut between reads, so the received bytes sit in several
     // segments, and the rate limit cuts the third one.
