@@ -16,15 +16,14 @@ use streaming::{
 };
 
 mod support;
-use support::socket::{listener, send_in_pieces, start_collecting, text};
+use support::socket::{
+    listener, send_in_pieces, send_lines, start_collecting, start_connected, text,
+};
 use support::{collect, manual_context, step as run_batch, wait_for, INTERVAL};
 
 #[test]
 fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
-    let (server, port) = listener();
-    let (ssc, clock, _events, stats, out) = start_collecting(&[], text(port));
-
-    let (mut conn, _) = server.accept().unwrap();
+    let (mut conn, (ssc, clock, _events, stats, out)) = start_connected(&[], text);
     send_in_pieces(
         &mut conn,
         &stats,
@@ -43,11 +42,8 @@ fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
 
 #[test]
 fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
-    let (server, port) = listener();
-    let (ssc, clock, events, stats, out) =
-        start_collecting(&[("streaming.socket.maxLineLength", "16")], text(port));
-
-    let (mut conn, _) = server.accept().unwrap();
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("streaming.socket.maxLineLength", "16")], text);
     let long = "y".repeat(40) + "\n";
     let z = "z".repeat(10);
     send_in_pieces(
@@ -89,9 +85,8 @@ fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
 
 #[test]
 fn lossy_mode_keeps_invalid_utf8_lines_and_still_counts_them() {
-    let (server, port) = listener();
-    let (ssc, clock, _events, stats, out) = start_collecting(&[], text(port).lossy_utf8(true));
-    let (mut conn, _) = server.accept().unwrap();
+    let (mut conn, (ssc, clock, _events, stats, out)) =
+        start_connected(&[], |port| text(port).lossy_utf8(true));
     send_in_pieces(&mut conn, &stats, &[b"caf\xe9\n"]);
     wait_for("1 line", || stats.records_received() == 1);
     run_batch(&ssc, &clock, 1);
@@ -146,13 +141,10 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
 
 #[test]
 fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
-    let (server, port) = listener();
-    let (ssc, clock, events, stats, out) =
-        start_collecting(&[("spark.streaming.receiver.maxRate", "100")], text(port));
-    let (mut conn, _) = server.accept().unwrap();
-    let text: String = (0..350).map(|i| format!("line-{i}\n")).collect();
-    conn.write_all(text.as_bytes()).unwrap();
-    wait_for("350 lines", || stats.records_received() == 350);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "100")], text);
+    let expected: Vec<String> = (0..350).map(|i| format!("line-{i}")).collect();
+    send_lines(&mut conn, &stats, &expected);
 
     for i in 1..=5 {
         run_batch(&ssc, &clock, i);
@@ -164,7 +156,6 @@ fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
         "records per batch, as the listener sees them"
     );
     let all: Vec<String> = out.lock().unwrap().concat();
-    let expected: Vec<String> = (0..350).map(|i| format!("line-{i}")).collect();
     assert_eq!(all, expected);
 }
 
@@ -232,13 +223,10 @@ fn a_full_buffer_pauses_reading_so_tcp_pushes_back_and_nothing_is_lost() {
 
 #[test]
 fn a_graceful_stop_processes_everything_received_within_the_rate() {
-    let (server, port) = listener();
-    let (ssc, clock, events, stats, out) =
-        start_collecting(&[("spark.streaming.receiver.maxRate", "1000")], text(port));
-    let (mut conn, _) = server.accept().unwrap();
-    let text: String = (0..3500).map(|i| format!("{i}\n")).collect();
-    conn.write_all(text.as_bytes()).unwrap();
-    wait_for("3500 lines", || stats.records_received() == 3500);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "1000")], text);
+    let expected: Vec<String> = (0..3500).map(|i| i.to_string()).collect();
+    send_lines(&mut conn, &stats, &expected);
 
     // No batch has run yet; the stop must generate as many as the rate
     // needs. The manual clock is moved by a helper while `stop` waits.
@@ -258,7 +246,6 @@ fn a_graceful_stop_processes_everything_received_within_the_rate() {
     drop(conn);
 
     let all: Vec<String> = out.lock().unwrap().concat();
-    let expected: Vec<String> = (0..3500).map(|i| i.to_string()).collect();
     assert_eq!(all, expected, "a graceful stop loses nothing received");
     let records = events.records.lock().unwrap().clone();
     assert_eq!(&records[..4], &[1000, 1000, 1000, 500]);
@@ -266,7 +253,6 @@ fn a_graceful_stop_processes_everything_received_within_the_rate() {
 
 #[test]
 fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
-    let (server, port) = listener();
     let decoder = LengthPrefixedDecoder::new(|p: &[u8]| {
         std::str::from_utf8(p)
             .ok()
@@ -274,15 +260,14 @@ fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
             .ok_or_else(|| format!("not a number: {:?}", String::from_utf8_lossy(p)))
     })
     .max_frame_length(64);
-    let (ssc, clock, events, stats, out) =
-        start_collecting(&[], SocketSpec::new("127.0.0.1", port, decoder));
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[], |port| SocketSpec::new("127.0.0.1", port, decoder));
 
     let frame = |p: &[u8]| {
         let mut f = (p.len() as u32).to_be_bytes().to_vec();
         f.extend_from_slice(p);
         f
     };
-    let (mut conn, _) = server.accept().unwrap();
     let mut data = Vec::new();
     data.extend(frame(b"1"));
     data.extend(frame(b"22"));
@@ -343,10 +328,8 @@ fn an_invalid_setting_fails_start_with_a_clear_error() {
 
 #[test]
 fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
-    let (server, port) = listener();
-    let (ssc, clock, events, stats, out) =
-        start_collecting(&[("spark.streaming.receiver.maxRate", "3")], text(port));
-    let (mut conn, _) = server.accept().unwrap();
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "3")], text);
     // Lines cut between reads, so the received bytes sit in several
     // segments, and the rate limit cuts the third one.
     send_in_pieces(

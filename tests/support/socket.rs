@@ -30,6 +30,15 @@ pub fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u
     }
 }
 
+/// Writes `lines` (each with its newline) at once and waits until the
+/// receiver has read all of them.
+pub fn send_lines(conn: &mut TcpStream, stats: &ReceiverStats, lines: &[String]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    conn.write_all(text.as_bytes()).unwrap();
+    let n = lines.len() as u64;
+    wait_for(&format!("{n} lines"), || stats.records_received() == n);
+}
+
 /// A text socket stream of `port` on 127.0.0.1.
 pub fn text(port: u16) -> SocketSpec<String> {
     SocketSpec::text("127.0.0.1", port)
@@ -54,4 +63,16 @@ pub fn start_collecting<T: Data>(settings: &[(&str, &str)], spec: SocketSpec<T>)
     let out = collect(&ssc.socket_stream_with(spec));
     ssc.start().unwrap();
     (ssc, clock, events, stats, out)
+}
+
+/// [`start_collecting`] the stream `spec` makes for a server on a free
+/// port, and the connection the stream makes to that server.
+pub fn start_connected<T: Data>(
+    settings: &[(&str, &str)],
+    spec: impl FnOnce(u16) -> SocketSpec<T>,
+) -> (TcpStream, SocketRun<T>) {
+    let (server, port) = listener();
+    let run = start_collecting(settings, spec(port));
+    let (conn, _) = server.accept().unwrap();
+    (conn, run)
 }
