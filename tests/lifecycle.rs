@@ -7,31 +7,22 @@ use std::time::Duration;
 use streaming::prelude::*;
 use streaming::{BatchInfo, ManualClock, OutputOperationInfo, StreamingContextState};
 
-const WAIT: Duration = Duration::from_secs(30);
+mod support;
+use support::{collect_timed as collect, manual_conf, run_batches, try_step as step};
 
 fn manual_ssc(master: &str) -> (StreamingContext, ManualClock) {
     let clock = ManualClock::new();
-    let ssc = StreamingContext::new(
-        StreamingConf::new()
-            .master(master)
-            .batch_interval(Duration::from_secs(1))
-            .manual_clock(clock.clone()),
-    )
-    .unwrap();
+    let ssc = StreamingContext::new(manual_conf(&clock).master(master)).unwrap();
     (ssc, clock)
 }
 
-/// Advances the clock one batch and waits for that batch.
-fn step(ssc: &StreamingContext, clock: &ManualClock, i: u64) -> streaming::Result<()> {
-    clock.advance(Duration::from_secs(1));
-    ssc.await_batch_completion(Time::from_millis(i * 1000), WAIT)
-}
-
-fn collect<T: Data>(s: &DStream<T>) -> Arc<Mutex<Vec<(u64, Vec<T>)>>> {
-    let out: Arc<Mutex<Vec<(u64, Vec<T>)>>> = Arc::default();
-    let sink = out.clone();
-    s.foreach_batch(move |b, t| sink.lock().unwrap().push((t.as_millis(), b.collect())));
-    out
+/// A queue holding `batches`.
+fn queued<T: Data>(batches: impl IntoIterator<Item = Vec<T>>) -> BatchQueue<T> {
+    let queue = BatchQueue::new();
+    for b in batches {
+        queue.push(b);
+    }
+    queue
 }
 
 #[test]
@@ -140,16 +131,11 @@ fn streaming_panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 #[test]
 fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=3 {
-        queue.push(vec![i]);
-    }
+    let (ssc, _) = manual_ssc("local[2]");
+    let queue = queued((1..=3).map(|i| vec![i]));
     let out = collect(&ssc.queue_stream(queue.clone(), true));
     ssc.start().unwrap();
-    for i in 1..=4 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    run_batches(&ssc, 1..=4);
     ssc.stop(StopMode::Immediate);
     // The exhausted queue gives an empty batch at 4000 ms.
     assert_eq!(
@@ -166,9 +152,7 @@ fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
 #[test]
 fn queue_without_one_at_a_time_merges_everything_queued() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1, 2]);
-    queue.push(vec![3]);
+    let queue = queued([vec![1, 2], vec![3]]);
     let out = collect(&ssc.queue_stream(queue.clone(), false));
     ssc.start().unwrap();
     step(&ssc, &clock, 1).unwrap();
@@ -192,10 +176,7 @@ fn queue_without_one_at_a_time_merges_everything_queued() {
 #[test]
 fn immediate_stop_drops_queued_work() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=3 {
-        queue.push(vec![i]);
-    }
+    let queue = queued((1..=3).map(|i| vec![i]));
     let out = collect(&ssc.queue_stream(queue.clone(), true));
     ssc.start().unwrap();
     step(&ssc, &clock, 1).unwrap();
@@ -213,10 +194,7 @@ fn graceful_stop_processes_every_queued_batch() {
             .batch_interval(Duration::from_millis(20)),
     )
     .unwrap();
-    let queue = BatchQueue::new();
-    for i in 1..=5 {
-        queue.push(vec![i]);
-    }
+    let queue = queued((1..=5).map(|i| vec![i]));
     let out = collect(&ssc.queue_stream(queue.clone(), true));
     ssc.start().unwrap();
     ssc.stop(StopMode::Graceful);
@@ -234,9 +212,7 @@ fn graceful_stop_processes_every_queued_batch() {
 #[test]
 fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
-    queue.push(vec![2]);
+    let queue = queued([vec![1], vec![2]]);
     let out = collect(&ssc.queue_stream(queue.clone(), true));
     ssc.start().unwrap();
     let ssc2 = ssc.clone();
@@ -251,10 +227,7 @@ fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
 #[test]
 fn a_panic_stops_the_context_and_await_termination_returns_it() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
-    queue.push(vec![2]);
-    queue.push(vec![3]);
+    let queue = queued([vec![1], vec![2], vec![3]]);
     let processed = Arc::new(AtomicUsize::new(0));
     let p = processed.clone();
     ssc.queue_stream(queue.clone(), true)
@@ -283,8 +256,7 @@ fn a_panic_stops_the_context_and_await_termination_returns_it() {
 #[test]
 fn stop_from_inside_an_output_operation_does_not_deadlock() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
+    let queue = queued([vec![1]]);
     let handle = ssc.clone();
     ssc.queue_stream(queue, true)
         .foreach_batch(move |_, _| handle.stop(StopMode::Immediate));
@@ -364,9 +336,7 @@ fn listener_sees_batch_and_output_events_with_statistics() {
         }
     }
     ssc.add_streaming_listener(Fwd(rec.clone()));
-    let queue = BatchQueue::new();
-    queue.push(vec![1, 2, 3]);
-    queue.push(vec![4]);
+    let queue = queued([vec![1, 2, 3], vec![4]]);
     let s = ssc.queue_stream(queue, true);
     s.count().foreach_batch(|_, _| {});
     s.foreach_batch(|_, _| {});
@@ -406,12 +376,9 @@ fn listener_sees_batch_and_output_events_with_statistics() {
 
 #[test]
 fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
-    let (ssc, clock) = manual_ssc("local[2]");
+    let (ssc, _) = manual_ssc("local[2]");
     ssc.remember(Duration::from_secs(10));
-    let queue = BatchQueue::new();
-    for i in 1..=4 {
-        queue.push(vec![i]);
-    }
+    let queue = queued((1..=4).map(|i| vec![i]));
     let s = ssc.queue_stream(queue, true).map(|x: i32| x * 10);
     s.foreach_batch(|_, _| {});
     assert!(matches!(
@@ -419,9 +386,7 @@ fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
         Err(StreamingError::IllegalState(_))
     ));
     ssc.start().unwrap();
-    for i in 1..=4 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    run_batches(&ssc, 1..=4);
     // From 1500 (aligned down to 1000) to 3000.
     let batches = s
         .slice(Time::from_millis(1500), Time::from_millis(3000))
@@ -433,18 +398,13 @@ fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
 
 #[test]
 fn batches_are_forgotten_after_the_remember_duration() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=4 {
-        queue.push(vec![i]);
-    }
+    let (ssc, _) = manual_ssc("local[2]");
+    let queue = queued((1..=4).map(|i| vec![i]));
     let s = ssc.queue_stream(queue.clone(), true);
     let cached = s.map(|x: i32| x * 10).cache();
     cached.foreach_batch(|_, _| {});
     ssc.start().unwrap();
-    for i in 1..=3 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    run_batches(&ssc, 1..=3);
     let slice = |s: &DStream<i32>| -> Vec<Vec<i32>> {
         s.slice(Time::from_millis(1000), Time::from_millis(3000))
             .unwrap()
