@@ -20,6 +20,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{build_example, example_path, profile_dir};
+
 /// Batch interval of the child.
 const BATCH_MS: u64 = 100;
 /// Checkpoint interval of the child.
@@ -75,17 +78,9 @@ impl Rng {
 /// it is (re)built here, a no-op when it is up to date.
 fn example_binary() -> PathBuf {
     let name = "checkpointed_word_count";
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("cargo build");
-    assert!(status.success(), "building example {name} failed");
-    let path = profile_dir.join("examples").join(name);
+    let release = profile_dir().file_name().is_some_and(|p| p == "release");
+    build_example(name, if release { &["--release"] } else { &[] });
+    let path = example_path(name);
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
