@@ -6,6 +6,8 @@
 
 #![cfg(feature = "kafka")]
 
+mod support;
+
 mod kafka {
     pub mod support;
 

@@ -22,12 +22,8 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
     with_timeout(240, || {
         let broker = broker();
         broker.create_topic("events", 3).unwrap();
-        broker
-            .produce_values("events", 0, values("a", 0, 5))
-            .unwrap();
-        broker
-            .produce_values("events", 1, values("b", 0, 3))
-            .unwrap();
+        produce(&broker, "events", 0, values("a", 0, 5));
+        produce(&broker, "events", 1, values("b", 0, 3));
         // A record with a key and headers, to check every field.
         broker
             .produce(
@@ -41,12 +37,7 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 
         let ssc = context("exact-ranges");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["events"], params(&broker, "g-exact", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, "events", "g-exact", "earliest");
         let seen = Collected::attach(&stream);
         let full = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = full.clone();
@@ -96,12 +87,8 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
         );
 
         // The next batch starts exactly where the previous one ended.
-        broker
-            .produce_values("events", 2, values("c", 0, 2))
-            .unwrap();
-        broker
-            .produce_values("events", 0, values("a", 5, 1))
-            .unwrap();
+        produce(&broker, "events", 2, values("c", 0, 2));
+        produce(&broker, "events", 0, values("a", 5, 1));
         step(&ssc, 2);
         assert_eq!(
             stream.offset_ranges(batch_time(2)).unwrap(),
@@ -147,21 +134,15 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
     with_timeout(240, || {
         let broker = broker();
         broker.create_topic("news", 2).unwrap();
-        broker
-            .produce_values("news", 0, values("old", 0, 4))
-            .unwrap();
-        broker
-            .produce_values("news", 1, values("old", 4, 2))
-            .unwrap();
+        produce(&broker, "news", 0, values("old", 0, 4));
+        produce(&broker, "news", 1, values("old", 4, 2));
 
         let ssc = context("latest");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
+        let stream = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(["news"], params(&broker, "g-latest", "latest"))
                 .with_offsets([(TopicPartition::new("news", 1), 1)]),
-        )
-        .unwrap();
+        );
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         assert_eq!(
@@ -171,9 +152,7 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
                 (TopicPartition::new("news", 1), 1)
             ])
         );
-        broker
-            .produce_values("news", 0, values("new", 0, 2))
-            .unwrap();
+        produce(&broker, "news", 0, values("new", 0, 2));
         step(&ssc, 1);
         assert_eq!(
             seen.batch(1),
@@ -191,12 +170,8 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
     with_timeout(240, || {
         let broker = broker();
         broker.create_topic("rated", 2).unwrap();
-        broker
-            .produce_values("rated", 0, values("p0", 0, 25))
-            .unwrap();
-        broker
-            .produce_values("rated", 1, values("p1", 0, 4))
-            .unwrap();
+        produce(&broker, "rated", 0, values("p0", 0, 25));
+        produce(&broker, "rated", 1, values("p1", 0, 4));
 
         // From the configuration, as in Spark: 10 records/s × 1 s.
         let ssc = context_with(
@@ -204,18 +179,12 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
             StreamingConf::new().set("spark.streaming.kafka.maxRatePerPartition", "10"),
         );
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["rated"], params(&broker, "g-rate", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, "rated", "g-rate", "earliest");
         let seen = Collected::attach(&stream);
         // A second stream with a per-stream limit under the minimum rate:
         // 1 record/s, at least 3 per partition and batch.
-        let slow = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let slow = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign(
                 [TopicPartition::new("rated", 0)],
                 params(&broker, "g-rate-slow", "earliest"),
@@ -223,8 +192,7 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
             DirectStreamConfig::new()
                 .max_rate_per_partition(1.0)
                 .min_rate_per_partition(3),
-        )
-        .unwrap();
+        );
         let slow_seen = Collected::attach(&slow);
         ssc.start().unwrap();
         for n in 1..=4 {
@@ -270,23 +238,19 @@ fn assign_pattern_and_new_topics() {
         broker.produce_values("pat-a", 0, ["a0"]).unwrap();
 
         let ssc = context("strategies");
-        let pattern = KafkaUtils::create_direct_stream::<String, String>(
+        let pattern = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe_pattern("pat-.*", params(&broker, "g-pat", "earliest"))
                 .unwrap(),
-        )
-        .unwrap();
+        );
         let pattern_seen = Collected::attach(&pattern);
-        let assigned = KafkaUtils::create_direct_stream::<String, String>(
+        let assigned = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign(
                 [TopicPartition::new("pat-a", 1)],
                 params(&broker, "g-assign", "earliest"),
             ),
-        )
-        .unwrap();
+        );
         let assigned_seen = Collected::attach(&assigned);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -340,25 +304,20 @@ fn location_strategies_place_partitions_on_workers() {
         let tp = |p| TopicPartition::new("placed", p);
         let ssc = context("placement");
         let config = || DirectStreamConfig::new().workers(3);
-        let consistent = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-c", "earliest")),
-            config(),
-        )
-        .unwrap();
-        let brokers = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferBrokers,
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-b", "earliest")),
-            config(),
-        )
-        .unwrap();
-        let fixed = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let placed = |ssc: &StreamingContext, location, group: &str| {
+            KafkaUtils::create_direct_stream_with_config::<String, String>(
+                ssc,
+                location,
+                ConsumerStrategy::subscribe(["placed"], params(&broker, group, "earliest")),
+                config(),
+            )
+        };
+        let consistent = placed(&ssc, LocationStrategy::PreferConsistent, "g-c").unwrap();
+        let brokers = placed(&ssc, LocationStrategy::PreferBrokers, "g-b").unwrap();
+        let fixed = placed(
             &ssc,
             LocationStrategy::PreferFixed(HashMap::from([(tp(0), 2), (tp(3), 2)])),
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-f", "earliest")),
-            config(),
+            "g-f",
         )
         .unwrap();
         for s in [&consistent, &brokers, &fixed] {
@@ -384,11 +343,10 @@ fn location_strategies_place_partitions_on_workers() {
 
         // A pinned worker that does not exist is a configuration error.
         let ssc = context("placement-bad");
-        let err = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let err = placed(
             &ssc,
             LocationStrategy::PreferFixed(HashMap::from([(tp(0), 7)])),
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-x", "earliest")),
-            config(),
+            "g-x",
         )
         .err()
         .expect("worker 7 of 3 is rejected");
@@ -402,20 +360,11 @@ fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
     with_timeout(240, || {
         let broker = broker();
         broker.create_topic("orders", 2).unwrap();
-        broker
-            .produce_values("orders", 0, values("o", 0, 3))
-            .unwrap();
-        broker
-            .produce_values("orders", 1, values("o", 3, 2))
-            .unwrap();
+        produce(&broker, "orders", 0, values("o", 0, 3));
+        produce(&broker, "orders", 1, values("o", 3, 2));
 
         let ssc = context("commits");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["orders"], params(&broker, "g-orders", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, "orders", "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         let (tx, rx) = mpsc::channel();
         let tx = std::sync::Mutex::new(tx);
@@ -455,16 +404,9 @@ fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
 
         // Records written meanwhile; a new stream of the same group starts
         // from the committed offsets (auto.offset.reset is not used).
-        broker
-            .produce_values("orders", 1, values("o", 5, 2))
-            .unwrap();
+        produce(&broker, "orders", 1, values("o", 5, 2));
         let ssc = context("commits-2");
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["orders"], params(&broker, "g-orders", "earliest")),
-        )
-        .unwrap();
+        let stream = subscribed(&ssc, &broker, "orders", "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);

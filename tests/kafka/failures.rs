@@ -34,29 +34,23 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
     with_timeout(240, || {
         let broker = broker();
         broker.create_topic("trimmed", 1).unwrap();
-        broker
-            .produce_values("trimmed", 0, values("v", 0, 10))
-            .unwrap();
+        produce(&broker, "trimmed", 0, values("v", 0, 10));
         let tp = TopicPartition::new("trimmed", 0);
 
         let ssc = context("out-of-range");
         let events = Events::attach(&ssc);
         // Offset 100 does not exist (the partition ends at 10).
-        let earliest = KafkaUtils::create_direct_stream::<String, String>(
+        let earliest = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-e", "earliest"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         let earliest_seen = Collected::attach(&earliest);
-        let latest = KafkaUtils::create_direct_stream::<String, String>(
+        let latest = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-l", "latest"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         let latest_seen = Collected::attach(&latest);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -87,19 +81,14 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
 
         // With `none`, the batch fails with a typed error.
         let ssc = context("out-of-range-none");
-        let none = KafkaUtils::create_direct_stream::<String, String>(
+        let none = direct(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-n", "none"))
                 .with_offsets([(tp.clone(), 100)]),
-        )
-        .unwrap();
+        );
         Collected::attach(&none);
         ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        let err = failing_step(&ssc, 1);
         match &err {
             StreamingError::KafkaOffsetOutOfRange {
                 partition,
@@ -116,18 +105,10 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
 
         // With `none` and no committed offset, there is no starting offset.
         let ssc = context("no-offset-none");
-        let none = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["trimmed"], params(&broker, "g-fresh", "none")),
-        )
-        .unwrap();
+        let none = subscribed(&ssc, &broker, "trimmed", "g-fresh", "none");
         Collected::attach(&none);
         ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        let err = failing_step(&ssc, 1);
         match &err {
             StreamingError::Kafka { operation, message } => {
                 assert_eq!(operation, "starting offset of trimmed-0");
@@ -161,12 +142,7 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 
         let ssc = context("undecodable");
         let events = Events::attach(&ssc);
-        let strings = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["mixed"], params(&broker, "g-s", "earliest")),
-        )
-        .unwrap();
+        let strings = subscribed(&ssc, &broker, "mixed", "g-s", "earliest");
         let seen = Collected::attach(&strings);
         // Null values are fine for an Option value type.
         let optional = KafkaUtils::create_direct_stream::<Vec<u8>, Option<String>>(
@@ -208,19 +184,14 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 
         // Configured to fail: the batch fails with a typed error.
         let ssc = context("undecodable-fails");
-        let strict = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let strict = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(["mixed"], params(&broker, "g-f", "earliest")),
             DirectStreamConfig::new().fail_on_undecodable(true),
-        )
-        .unwrap();
+        );
         Collected::attach(&strict);
         ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        let err = failing_step(&ssc, 1);
         match &err {
             StreamingError::KafkaDecode {
                 partition,
@@ -240,21 +211,19 @@ fn a_broker_restart_mid_stream_is_reported_and_loses_nothing() {
     with_timeout(300, || {
         let mut broker = broker();
         broker.create_topic("live", 2).unwrap();
-        broker.produce_values("live", 0, values("x", 0, 5)).unwrap();
-        broker.produce_values("live", 1, values("y", 0, 5)).unwrap();
+        produce(&broker, "live", 0, values("x", 0, 5));
+        produce(&broker, "live", 1, values("y", 0, 5));
 
         let ssc = context("restart");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let stream = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(
                 ["live"],
                 resilient_params(broker.bootstrap_servers(), "g-live"),
             ),
             resilient(),
-        )
-        .unwrap();
+        );
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -273,8 +242,8 @@ fn a_broker_restart_mid_stream_is_reported_and_loses_nothing() {
         // It comes back (same port, same data) and more records arrive:
         // the stream resumes where it stopped.
         broker.restart().unwrap();
-        broker.produce_values("live", 0, values("x", 5, 5)).unwrap();
-        broker.produce_values("live", 1, values("y", 5, 5)).unwrap();
+        produce(&broker, "live", 0, values("x", 5, 5));
+        produce(&broker, "live", 1, values("y", 5, 5));
         let last = step_until(&ssc, 3, Duration::from_secs(120), || {
             seen.values().len() >= 20
         });
@@ -308,16 +277,14 @@ fn a_broker_down_at_start_is_reported_and_the_stream_starts_when_it_comes_up() {
         let port = free_port().unwrap();
         let ssc = context("down-at-start");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let stream = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(
                 ["late"],
                 resilient_params(format!("127.0.0.1:{port}"), "g-late"),
             ),
             resilient(),
-        )
-        .unwrap();
+        );
         let seen = Collected::attach(&stream);
         ssc.start()
             .expect("start does not fail on a broker that is down");

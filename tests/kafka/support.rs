@@ -5,7 +5,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use streaming::kafka::ConsumerRecord;
+use streaming::kafka::{
+    ConsumerRecord, ConsumerStrategy, DirectKafkaStream, DirectStreamConfig, KafkaUtils,
+    LocationStrategy,
+};
 use streaming::prelude::*;
 use streaming::testing::kafka::KafkaTestBroker;
 use streaming::{BatchInfo, ManualClock, ReceiverErrorInfo};
@@ -64,6 +67,50 @@ pub fn params(broker: &KafkaTestBroker, group: &str, reset: &str) -> Vec<(String
     ]
 }
 
+/// A direct stream of string keys and values over `strategy`, its
+/// partitions placed consistently.
+pub fn direct(
+    ssc: &StreamingContext,
+    strategy: ConsumerStrategy,
+) -> DirectKafkaStream<String, String> {
+    direct_with(ssc, strategy, DirectStreamConfig::default())
+}
+
+/// [`direct`] with `config`.
+pub fn direct_with(
+    ssc: &StreamingContext,
+    strategy: ConsumerStrategy,
+    config: DirectStreamConfig,
+) -> DirectKafkaStream<String, String> {
+    KafkaUtils::create_direct_stream_with_config::<String, String>(
+        ssc,
+        LocationStrategy::PreferConsistent,
+        strategy,
+        config,
+    )
+    .unwrap()
+}
+
+/// [`direct`] subscribed to `topic` as `group` of `broker`, with
+/// `auto.offset.reset` = `reset`.
+pub fn subscribed(
+    ssc: &StreamingContext,
+    broker: &KafkaTestBroker,
+    topic: &str,
+    group: &str,
+    reset: &str,
+) -> DirectKafkaStream<String, String> {
+    direct(
+        ssc,
+        ConsumerStrategy::subscribe([topic], params(broker, group, reset)),
+    )
+}
+
+/// Writes `values` to `partition` of `topic`.
+pub fn produce(broker: &KafkaTestBroker, topic: &str, partition: i32, values: Vec<String>) {
+    broker.produce_values(topic, partition, values).unwrap();
+}
+
 /// Batch `n` (1-based) of a context started at clock 0.
 pub fn batch_time(n: u64) -> Time {
     Time::from_millis(n * INTERVAL.as_millis() as u64)
@@ -75,6 +122,13 @@ pub fn step(ssc: &StreamingContext, n: u64) {
     clock.set_time(batch_time(n));
     ssc.await_batch_completion(batch_time(n), Duration::from_secs(90))
         .unwrap_or_else(|e| panic!("batch {n}: {e}"));
+}
+
+/// Advances the clock to batch `n` and returns the error it fails with.
+pub fn failing_step(ssc: &StreamingContext, n: u64) -> StreamingError {
+    ssc.manual_clock().unwrap().set_time(batch_time(n));
+    ssc.await_batch_completion(batch_time(n), Duration::from_secs(60))
+        .unwrap_err()
 }
 
 /// `(partition, offset, value)` of a record.
