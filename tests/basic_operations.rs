@@ -6,15 +6,8 @@ use streaming::prelude::*;
 use streaming::print_layout;
 use streaming::testing::*;
 
-fn sorted<T: Ord + Clone>(batches: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    batches
-        .into_iter()
-        .map(|mut b| {
-            b.sort();
-            b
-        })
-        .collect()
-}
+mod support;
+use support::{run_opt, sorted};
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
@@ -314,9 +307,7 @@ fn union_fails_when_a_parent_produces_no_batch() {
 
 #[test]
 fn map_produces_nothing_for_a_missing_batch() {
-    let config = TestConfig::default();
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![Some(vec![1]), None, Some(vec![3])],
         |s| s.map(|x| x + 1),
         3,

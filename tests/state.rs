@@ -10,8 +10,8 @@ use streaming::{ManualClock, StateError, StatefulOperator};
 
 mod support;
 use support::{
-    collect, context_without_checkpoint, input_from, manual_conf, run_batches, run_example, sorted,
-    Collected,
+    collect, context_without_checkpoint, input_from, manual_conf, run_batches, run_example,
+    run_opt, sorted, Collected,
 };
 
 const SEC: Duration = Duration::from_secs(1);
@@ -181,15 +181,13 @@ fn update_state_by_key_with_time_gets_the_batch_time_and_key() {
 
 #[test]
 fn state_starts_with_the_first_parent_batch_and_survives_missing_ones() {
-    let config = TestConfig::default();
     let input = vec![
         None,
         Some(words(&[&["a"]]).remove(0)),
         None,
         Some(words(&[&["a"]]).remove(0)),
     ];
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         input,
         |s| s.map(|w| (w, 1u64)).update_state_by_key(running_sum),
         4,
@@ -505,10 +503,8 @@ fn state_handle_refuses_use_after_remove() {
 
 #[test]
 fn map_with_state_produces_a_batch_at_every_time_and_honours_num_partitions() {
-    let config = TestConfig::default();
     let spec = StateSpec::function(running_count).num_partitions(3);
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![
             None,
             Some(words(&[&["a", "b", "c", "d", "e", "f"]]).remove(0)),

@@ -9,7 +9,9 @@ use streaming::testing::*;
 use streaming::ManualClock;
 
 mod support;
-use support::{collect, context_without_checkpoint, input_from, manual_conf, run_batches, sorted};
+use support::{
+    collect, context_without_checkpoint, input_from, manual_conf, run_batches, run_opt, sorted,
+};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -167,9 +169,7 @@ fn window_keeps_partitions_of_each_batch_in_time_order() {
 
 #[test]
 fn window_skips_times_without_a_batch() {
-    let config = TestConfig::default();
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![Some(vec![1]), None, Some(vec![3])],
         |s| s.window(secs(2), SEC),
         3,
@@ -621,7 +621,6 @@ impl<T: Ord> TapSort for Vec<T> {
 
 #[test]
 fn inverse_with_window_not_a_multiple_of_slide_and_gaps() {
-    let config = TestConfig::default();
     let input: Vec<Option<Vec<(String, i64)>>> = vec![
         Some(vec![("a".into(), 1)]),
         None,
@@ -631,8 +630,7 @@ fn inverse_with_window_not_a_multiple_of_slide_and_gaps() {
         Some(vec![]),
         Some(vec![("a".into(), 16)]),
     ];
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         input,
         |s| s.reduce_by_key_and_window_inv(sum, diff, secs(3), secs(2)),
         8,

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use streaming::prelude::*;
+use streaming::testing::{run_operation_with_opt, TestConfig};
 use streaming::{BatchInfo, ManualClock, ReceiverErrorInfo};
 
 /// The batch interval of the manual-clock contexts.
@@ -93,6 +94,16 @@ pub fn run_batches(ssc: &StreamingContext, batches: RangeInclusive<u64>) {
     for i in batches {
         step(ssc, &clock, i);
     }
+}
+
+/// `run_operation_with_opt` with the default [`TestConfig`]: `None`
+/// produces no input batch at that time.
+pub fn run_opt<T: Data, U: Data>(
+    input: Vec<Option<Vec<T>>>,
+    op: impl FnOnce(DStream<T>) -> DStream<U>,
+    num_batches: usize,
+) -> Vec<Vec<U>> {
+    run_operation_with_opt(&TestConfig::default(), input, op, num_batches)
 }
 
 // ------------------------------------------------------------- outputs
