@@ -20,10 +20,7 @@ fn range(topic: &str, partition: i32, from: i64, until: i64) -> OffsetRange {
 #[test]
 fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
     with_timeout(240, || {
-        let broker = broker();
-        broker.create_topic("events", 3).unwrap();
-        produce(&broker, "events", 0, values("a", 0, 5));
-        produce(&broker, "events", 1, values("b", 0, 3));
+        let broker = broker_with("events", 3, &[("a", 0, 5), ("b", 0, 3)]);
         // A record with a key and headers, to check every field.
         broker
             .produce(
@@ -132,10 +129,7 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 #[test]
 fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
     with_timeout(240, || {
-        let broker = broker();
-        broker.create_topic("news", 2).unwrap();
-        produce(&broker, "news", 0, values("old", 0, 4));
-        produce(&broker, "news", 1, values("old", 4, 2));
+        let broker = broker_with("news", 2, &[("old", 0, 4), ("old", 4, 2)]);
 
         let ssc = context("latest");
         let stream = direct(
@@ -168,10 +162,7 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
 #[test]
 fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
     with_timeout(240, || {
-        let broker = broker();
-        broker.create_topic("rated", 2).unwrap();
-        produce(&broker, "rated", 0, values("p0", 0, 25));
-        produce(&broker, "rated", 1, values("p1", 0, 4));
+        let broker = broker_with("rated", 2, &[("p0", 0, 25), ("p1", 0, 4)]);
 
         // From the configuration, as in Spark: 10 records/s × 1 s.
         let ssc = context_with(
@@ -358,10 +349,7 @@ fn location_strategies_place_partitions_on_workers() {
 #[test]
 fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
     with_timeout(240, || {
-        let broker = broker();
-        broker.create_topic("orders", 2).unwrap();
-        produce(&broker, "orders", 0, values("o", 0, 3));
-        produce(&broker, "orders", 1, values("o", 3, 2));
+        let broker = broker_with("orders", 2, &[("o", 0, 3), ("o", 3, 2)]);
 
         let ssc = context("commits");
         let stream = subscribed(&ssc, &broker, "orders", "g-orders", "earliest");

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use streaming::kafka::{
-    ConsumerStrategy, DirectStreamConfig, KafkaUtils, LocationStrategy, OffsetRange, TopicPartition,
+    ConsumerStrategy, DirectKafkaStream, DirectStreamConfig, KafkaUtils, LocationStrategy,
+    OffsetRange, TopicPartition,
 };
 use streaming::prelude::*;
 use streaming::testing::kafka::{free_port, KafkaTestBroker, TestRecord};
@@ -29,12 +30,25 @@ fn resilient_params(broker_addr: String, group: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// A direct stream of `topic` as `group` from the broker at `broker_addr`,
+/// with [`resilient`] settings and [`resilient_params`].
+fn resilient_stream(
+    ssc: &StreamingContext,
+    topic: &str,
+    broker_addr: String,
+    group: &str,
+) -> DirectKafkaStream<String, String> {
+    direct_with(
+        ssc,
+        ConsumerStrategy::subscribe([topic], resilient_params(broker_addr, group)),
+        resilient(),
+    )
+}
+
 #[test]
 fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
     with_timeout(240, || {
-        let broker = broker();
-        broker.create_topic("trimmed", 1).unwrap();
-        produce(&broker, "trimmed", 0, values("v", 0, 10));
+        let broker = broker_with("trimmed", 1, &[("v", 0, 10)]);
         let tp = TopicPartition::new("trimmed", 0);
 
         let ssc = context("out-of-range");
@@ -86,9 +100,7 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-n", "none"))
                 .with_offsets([(tp.clone(), 100)]),
         );
-        Collected::attach(&none);
-        ssc.start().unwrap();
-        let err = failing_step(&ssc, 1);
+        let err = first_batch_error(&ssc, &none);
         match &err {
             StreamingError::KafkaOffsetOutOfRange {
                 partition,
@@ -106,9 +118,7 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
         // With `none` and no committed offset, there is no starting offset.
         let ssc = context("no-offset-none");
         let none = subscribed(&ssc, &broker, "trimmed", "g-fresh", "none");
-        Collected::attach(&none);
-        ssc.start().unwrap();
-        let err = failing_step(&ssc, 1);
+        let err = first_batch_error(&ssc, &none);
         match &err {
             StreamingError::Kafka { operation, message } => {
                 assert_eq!(operation, "starting offset of trimmed-0");
@@ -189,9 +199,7 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
             ConsumerStrategy::subscribe(["mixed"], params(&broker, "g-f", "earliest")),
             DirectStreamConfig::new().fail_on_undecodable(true),
         );
-        Collected::attach(&strict);
-        ssc.start().unwrap();
-        let err = failing_step(&ssc, 1);
+        let err = first_batch_error(&ssc, &strict);
         match &err {
             StreamingError::KafkaDecode {
                 partition,
@@ -209,21 +217,11 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 #[test]
 fn a_broker_restart_mid_stream_is_reported_and_loses_nothing() {
     with_timeout(300, || {
-        let mut broker = broker();
-        broker.create_topic("live", 2).unwrap();
-        produce(&broker, "live", 0, values("x", 0, 5));
-        produce(&broker, "live", 1, values("y", 0, 5));
+        let mut broker = broker_with("live", 2, &[("x", 0, 5), ("y", 0, 5)]);
 
         let ssc = context("restart");
         let events = Events::attach(&ssc);
-        let stream = direct_with(
-            &ssc,
-            ConsumerStrategy::subscribe(
-                ["live"],
-                resilient_params(broker.bootstrap_servers(), "g-live"),
-            ),
-            resilient(),
-        );
+        let stream = resilient_stream(&ssc, "live", broker.bootstrap_servers(), "g-live");
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -277,14 +275,7 @@ fn a_broker_down_at_start_is_reported_and_the_stream_starts_when_it_comes_up() {
         let port = free_port().unwrap();
         let ssc = context("down-at-start");
         let events = Events::attach(&ssc);
-        let stream = direct_with(
-            &ssc,
-            ConsumerStrategy::subscribe(
-                ["late"],
-                resilient_params(format!("127.0.0.1:{port}"), "g-late"),
-            ),
-            resilient(),
-        );
+        let stream = resilient_stream(&ssc, "late", format!("127.0.0.1:{port}"), "g-late");
         let seen = Collected::attach(&stream);
         ssc.start()
             .expect("start does not fail on a broker that is down");

@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use streaming::kafka::{ConsumerStrategy, KafkaUtils, LocationStrategy};
+use streaming::kafka::ConsumerStrategy;
 use streaming::prelude::*;
 use streaming::ManualClock;
 
@@ -42,25 +42,15 @@ fn run_child() {
     let creator_clock = clock.clone();
     let ckpt_dir = ckpt.clone();
     let ssc = StreamingContext::get_or_create(&ckpt, move || {
-        let ssc = StreamingContext::new(
-            StreamingConf::new()
-                .app_name("kafka-to-files")
-                .master("local[2]")
-                .batch_interval(INTERVAL)
-                .manual_clock(creator_clock)
-                .set("spark.streaming.kafka.maxRatePerPartition", "4"),
-        )?;
+        let conf = StreamingConf::new().set("spark.streaming.kafka.maxRatePerPartition", "4");
+        let ssc = StreamingContext::new(manual_conf("kafka-to-files", conf, creator_clock))?;
         ssc.checkpoint(&ckpt_dir)?;
         let params = [
             ("bootstrap.servers", bootstrap.as_str()),
             ("group.id", GROUP),
             ("auto.offset.reset", "earliest"),
         ];
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe([TOPIC], params),
-        )?;
+        let stream = direct(&ssc, ConsumerStrategy::subscribe([TOPIC], params));
         stream.checkpoint(INTERVAL);
         stream
             .map(|r| r.value)

@@ -41,6 +41,21 @@ pub fn broker() -> KafkaTestBroker {
     })
 }
 
+/// [`broker`] with topic `topic` of `partitions` partitions; partition `i`
+/// holds the [`values`] `(prefix, from, count)` of `records[i]`.
+pub fn broker_with(
+    topic: &str,
+    partitions: i32,
+    records: &[(&str, usize, usize)],
+) -> KafkaTestBroker {
+    let broker = broker();
+    broker.create_topic(topic, partitions).unwrap();
+    for (partition, &(prefix, from, count)) in (0..).zip(records) {
+        produce(&broker, topic, partition, values(prefix, from, count));
+    }
+    broker
+}
+
 /// A context driven by a manual clock at 0.
 pub fn context(app: &str) -> StreamingContext {
     context_with(app, StreamingConf::new())
@@ -48,13 +63,15 @@ pub fn context(app: &str) -> StreamingContext {
 
 /// A context driven by a manual clock at 0, on top of `conf`.
 pub fn context_with(app: &str, conf: StreamingConf) -> StreamingContext {
-    StreamingContext::new(
-        conf.app_name(app)
-            .master("local[2]")
-            .batch_interval(INTERVAL)
-            .manual_clock(ManualClock::new()),
-    )
-    .expect("context")
+    StreamingContext::new(manual_conf(app, conf, ManualClock::new())).expect("context")
+}
+
+/// `conf` for application `app` on `local[2]`, driven by `clock`.
+pub fn manual_conf(app: &str, conf: StreamingConf, clock: ManualClock) -> StreamingConf {
+    conf.app_name(app)
+        .master("local[2]")
+        .batch_interval(INTERVAL)
+        .manual_clock(clock)
 }
 
 /// Consumer parameters for `broker`.
@@ -124,10 +141,16 @@ pub fn step(ssc: &StreamingContext, n: u64) {
         .unwrap_or_else(|e| panic!("batch {n}: {e}"));
 }
 
-/// Advances the clock to batch `n` and returns the error it fails with.
-pub fn failing_step(ssc: &StreamingContext, n: u64) -> StreamingError {
-    ssc.manual_clock().unwrap().set_time(batch_time(n));
-    ssc.await_batch_completion(batch_time(n), Duration::from_secs(60))
+/// Collects `stream`, starts `ssc`, advances the clock to batch 1 and
+/// returns the error that batch fails with.
+pub fn first_batch_error<K: Data>(
+    ssc: &StreamingContext,
+    stream: &DStream<ConsumerRecord<K, String>>,
+) -> StreamingError {
+    Collected::attach(stream);
+    ssc.start().unwrap();
+    ssc.manual_clock().unwrap().set_time(batch_time(1));
+    ssc.await_batch_completion(batch_time(1), Duration::from_secs(60))
         .unwrap_err()
 }
 
