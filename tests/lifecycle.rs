@@ -16,6 +16,22 @@ fn manual_ssc(master: &str) -> (StreamingContext, ManualClock) {
     (ssc, clock)
 }
 
+/// A started `local[2]` context with a manual clock, collecting the queue
+/// stream of `queue`.
+fn start_collecting(queue: &BatchQueue<i32>, one_at_a_time: bool) -> Started {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let out = collect(&ssc.queue_stream(queue.clone(), one_at_a_time));
+    ssc.start().unwrap();
+    (ssc, clock, out)
+}
+
+/// A started context, its clock, and its batches with their times.
+type Started = (
+    StreamingContext,
+    ManualClock,
+    Arc<Mutex<Vec<(u64, Vec<i32>)>>>,
+);
+
 /// A queue holding `batches`.
 fn queued<T: Data>(batches: impl IntoIterator<Item = Vec<T>>) -> BatchQueue<T> {
     let queue = BatchQueue::new();
@@ -131,10 +147,8 @@ fn streaming_panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 #[test]
 fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
-    let (ssc, _) = manual_ssc("local[2]");
     let queue = queued((1..=3).map(|i| vec![i]));
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
+    let (ssc, _, out) = start_collecting(&queue, true);
     run_batches(&ssc, 1..=4);
     ssc.stop(StopMode::Immediate);
     // The exhausted queue gives an empty batch at 4000 ms.
@@ -151,10 +165,8 @@ fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
 
 #[test]
 fn queue_without_one_at_a_time_merges_everything_queued() {
-    let (ssc, clock) = manual_ssc("local[2]");
     let queue = queued([vec![1, 2], vec![3]]);
-    let out = collect(&ssc.queue_stream(queue.clone(), false));
-    ssc.start().unwrap();
+    let (ssc, clock, out) = start_collecting(&queue, false);
     step(&ssc, &clock, 1).unwrap();
     // Pushed from another thread while running.
     let q2 = queue.clone();
@@ -175,10 +187,8 @@ fn queue_without_one_at_a_time_merges_everything_queued() {
 
 #[test]
 fn immediate_stop_drops_queued_work() {
-    let (ssc, clock) = manual_ssc("local[2]");
     let queue = queued((1..=3).map(|i| vec![i]));
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
+    let (ssc, clock, out) = start_collecting(&queue, true);
     step(&ssc, &clock, 1).unwrap();
     ssc.stop(StopMode::Immediate);
     assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1])]);
@@ -211,10 +221,8 @@ fn graceful_stop_processes_every_queued_batch() {
 
 #[test]
 fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
-    let (ssc, clock) = manual_ssc("local[2]");
     let queue = queued([vec![1], vec![2]]);
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
+    let (ssc, clock, out) = start_collecting(&queue, true);
     let ssc2 = ssc.clone();
     let stopper = std::thread::spawn(move || ssc2.stop(StopMode::Graceful));
     // The stop cannot finish until the clock reaches the batches holding the data.

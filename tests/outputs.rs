@@ -23,6 +23,13 @@ fn context() -> (StreamingContext, ManualClock) {
     manual_context("outputs test", &[])
 }
 
+/// A temporary directory for the outputs, and a [`context`].
+fn context_in_tempdir() -> (tempfile::TempDir, StreamingContext, ManualClock) {
+    let root = tempfile::tempdir().unwrap();
+    let (ssc, clock) = context();
+    (root, ssc, clock)
+}
+
 /// An input whose batch at time `t` is `make(t)`, as partitions.
 fn input<T: Data>(
     ssc: &StreamingContext,
@@ -42,8 +49,7 @@ fn run_batches(ssc: &StreamingContext, clock: &ManualClock, n: u64) {
 
 #[test]
 fn text_files_are_laid_out_as_hadoop_does() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let words = input(&ssc, |t| {
         vec![
             vec![format!("a{t}"), format!("b{t}")],
@@ -106,8 +112,7 @@ struct Reading {
 
 #[test]
 fn object_files_read_back_as_written() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let make = |t: u64| -> Vec<Vec<Reading>> {
         let r = |i: u64| Reading {
             sensor: format!("s{i}"),
@@ -189,8 +194,7 @@ fn all_lines(dir: &Path) -> Vec<String> {
 
 #[test]
 fn hadoop_files_go_through_the_output_format() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let counts = input(&ssc, |_| {
         vec![
             vec!["spark streaming".to_string(), "spark".to_string()],
