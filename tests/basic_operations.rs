@@ -7,7 +7,7 @@ use streaming::print_layout;
 use streaming::testing::*;
 
 mod support;
-use support::sorted;
+use support::{run_opt, sorted};
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
@@ -307,9 +307,7 @@ fn union_fails_when_a_parent_produces_no_batch() {
 
 #[test]
 fn map_produces_nothing_for_a_missing_batch() {
-    let config = TestConfig::default();
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![Some(vec![1]), None, Some(vec![3])],
         |s| s.map(|x| x + 1),
         3,

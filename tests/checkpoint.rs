@@ -8,11 +8,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use streaming::checkpoint::{self, CheckpointError, RETAINED_SETTING};
 use streaming::prelude::*;
 use streaming::{ManualClock, RecoverOptions};
+
+mod support;
+use support::files::{names, set_mtime};
+use support::manual_conf;
 
 const SEC: Duration = Duration::from_secs(1);
 /// The zero time of every run: a whole second of wall-clock time in 2020,
@@ -42,22 +46,12 @@ fn write_input(dir: &Path) {
         let Some(text) = lines_of(i) else { continue };
         let path = dir.join(format!("batch-{i:02}.txt"));
         fs::write(&path, text).unwrap();
-        let mtime = UNIX_EPOCH + Duration::from_millis(t(i).as_millis() - 500);
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        set_mtime(&path, t(i).as_millis() - 500);
     }
 }
 
 fn conf(clock: &ManualClock) -> StreamingConf {
-    StreamingConf::new()
-        .app_name("checkpoint-test")
-        .master("local[2]")
-        .batch_interval(SEC)
-        .manual_clock(clock.clone())
+    manual_conf(clock).app_name("checkpoint-test")
 }
 
 fn record<T: Data + std::fmt::Debug>(stream: &DStream<T>, label: &'static str, sink: &Sink) {
@@ -159,10 +153,16 @@ fn creator(
 
 /// Advances the clock batch by batch through `batches`, waiting for each.
 fn drive(ssc: &StreamingContext, clock: &ManualClock, batches: std::ops::RangeInclusive<u64>) {
-    for i in batches {
-        clock.set_time(t(i));
-        ssc.await_batch_completion(t(i), WAIT).unwrap();
-    }
+    drive_checkpointed(ssc, clock, batches, None);
+}
+
+/// The times of the checkpoints in `dir`, oldest first.
+fn checkpoint_times(dir: &Path) -> Vec<Time> {
+    checkpoint::list(dir)
+        .unwrap()
+        .iter()
+        .map(|f| f.time)
+        .collect()
 }
 
 /// Waits until the checkpoint of `time` is in `dir` (checkpoints are
@@ -184,19 +184,22 @@ fn await_checkpoint(dir: &Path, time: Time) {
     }
 }
 
-/// [`drive`] for the reference pipeline, waiting for its checkpoints
-/// (taken before every third batch).
+/// [`drive`], and with `Some((dir, every))`, after every `every`th batch,
+/// wait for its checkpoint in `dir` (the reference pipeline's are taken
+/// before every third batch).
 fn drive_checkpointed(
     ssc: &StreamingContext,
     clock: &ManualClock,
     batches: std::ops::RangeInclusive<u64>,
-    dir: &Path,
+    checkpoints: Option<(&Path, u64)>,
 ) {
     for i in batches {
         clock.set_time(t(i));
         ssc.await_batch_completion(t(i), WAIT).unwrap();
-        if i % 3 == 0 {
-            await_checkpoint(dir, t(i));
+        if let Some((dir, every)) = checkpoints {
+            if i % every == 0 {
+                await_checkpoint(dir, t(i));
+            }
         }
     }
 }
@@ -221,37 +224,44 @@ fn dirs() -> Dirs {
     }
 }
 
-/// `get_or_create_with` of `variant` over `d`, with a manual clock at `t(at)`
-/// and a fresh sink.
-fn open_with(
+/// `get_or_create` of pipeline `variant` over `d`, its clock at batch `now`:
+/// the result, the outputs' sink and the clock.
+fn get_or_create(
     d: &Dirs,
-    at: u64,
+    now: u64,
+    variant: Variant,
+) -> (Result<StreamingContext, StreamingError>, Sink, ManualClock) {
+    get_or_create_with(d, now, variant, RecoverOptions::default())
+}
+
+/// [`get_or_create`] with `options`.
+fn get_or_create_with(
+    d: &Dirs,
+    now: u64,
     variant: Variant,
     options: RecoverOptions,
 ) -> (Result<StreamingContext, StreamingError>, Sink, ManualClock) {
-    let clock = ManualClock::starting_at(t(at));
+    let clock = ManualClock::starting_at(t(now));
     let sink = Sink::default();
-    let creator = creator(
-        d.input.clone(),
-        d.ckpt.clone(),
-        clock.clone(),
-        sink.clone(),
-        variant,
+    let r = StreamingContext::get_or_create_with(
+        &d.ckpt,
+        creator(
+            d.input.clone(),
+            d.ckpt.clone(),
+            clock.clone(),
+            sink.clone(),
+            variant,
+        ),
+        options,
     );
-    let r = StreamingContext::get_or_create_with(&d.ckpt, creator, options);
     (r, sink, clock)
-}
-
-/// [`open_with`] the reference pipeline and default options, which must work.
-fn open(d: &Dirs, at: u64) -> (StreamingContext, Sink, ManualClock) {
-    let (r, sink, clock) = open_with(d, at, Variant::Reference, RecoverOptions::new());
-    (r.unwrap(), sink, clock)
 }
 
 /// The outputs of an uninterrupted run of `BATCHES` batches.
 fn uninterrupted() -> BTreeMap<(&'static str, u64), Vec<String>> {
     let d = dirs();
-    let (ssc, sink, clock) = open(&d, 0);
+    let (ssc, sink, clock) = get_or_create(&d, 0, Variant::Reference);
+    let ssc = ssc.unwrap();
     assert_eq!(ssc.recovered_from(), None);
     ssc.start().unwrap();
     drive(&ssc, &clock, 1..=BATCHES);
@@ -272,9 +282,10 @@ fn run_then_stop(
     last: u64,
     mode: StopMode,
 ) -> BTreeMap<(&'static str, u64), Vec<String>> {
-    let (ssc, sink, clock) = open(d, 0);
+    let (ssc, sink, clock) = get_or_create(d, 0, Variant::Reference);
+    let ssc = ssc.unwrap();
     ssc.start().unwrap();
-    drive_checkpointed(&ssc, &clock, 1..=last, &d.ckpt);
+    drive_checkpointed(&ssc, &clock, 1..=last, Some((&d.ckpt, 3)));
     ssc.stop(mode);
     let out = sink.lock().unwrap().clone();
     out
@@ -288,7 +299,8 @@ fn recover_and_finish(
     now: u64,
     expected: u64,
 ) -> BTreeMap<(&'static str, u64), Vec<String>> {
-    let (ssc, sink, clock) = open(d, now);
+    let (ssc, sink, clock) = get_or_create(d, now, Variant::Reference);
+    let ssc = ssc.unwrap();
     assert_eq!(ssc.recovered_from(), Some(t(expected)));
     ssc.start().unwrap();
     // The batches from the checkpoint to `now` run at once, in order.
@@ -331,11 +343,7 @@ fn recovery_after_a_crash_like_stop_equals_an_uninterrupted_run() {
     // Checkpoints are taken before batches 3 and 6 (the count's 3 s
     // interval); an immediate stop after batch 7 writes none.
     let first = run_then_stop(&d, 7, StopMode::Immediate);
-    let times: Vec<Time> = checkpoint::list(&d.ckpt)
-        .unwrap()
-        .iter()
-        .map(|f| f.time)
-        .collect();
+    let times = checkpoint_times(&d.ckpt);
     assert_eq!(times, vec![t(3), t(6)]);
     // Down until batch 9: batches 8 and 9 are missed, 6 and 7 re-run.
     let second = recover_and_finish(&d, 9, 6);
@@ -468,7 +476,7 @@ fn no_readable_checkpoint_is_an_error_or_a_fresh_start_on_request() {
     );
 
     // With create_on_error, a new context; the bad files are set aside.
-    let (ssc, sink, clock) = open_with(
+    let (ssc, sink, clock) = get_or_create_with(
         &d,
         0,
         Variant::Reference,
@@ -493,7 +501,7 @@ fn recover_variant(
     variant: Variant,
 ) -> (Result<StreamingContext, StreamingError>, Sink, ManualClock) {
     run_then_stop(d, 4, StopMode::Graceful);
-    open_with(d, 5, variant, RecoverOptions::new())
+    get_or_create(d, 5, variant)
 }
 
 #[test]
@@ -655,23 +663,12 @@ fn only_the_newest_checkpoints_are_kept() {
         .checkpoint(SEC);
     record(&counts, "counts", &sink);
     ssc.start().unwrap();
-    for i in 1..=6 {
-        clock.set_time(t(i));
-        ssc.await_batch_completion(t(i), WAIT).unwrap();
-        await_checkpoint(&d.ckpt, t(i));
-    }
+    drive_checkpointed(&ssc, &clock, 1..=6, Some((&d.ckpt, 1)));
     ssc.stop(StopMode::Immediate);
-    let times: Vec<Time> = checkpoint::list(&d.ckpt)
-        .unwrap()
-        .iter()
-        .map(|f| f.time)
-        .collect();
+    let times = checkpoint_times(&d.ckpt);
     // A checkpoint precedes every batch; the two newest are kept.
     assert_eq!(times, vec![t(5), t(6)]);
-    let names: Vec<String> = fs::read_dir(&d.ckpt)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let names = names(&d.ckpt);
     assert_eq!(
         names.len(),
         2,

@@ -9,6 +9,9 @@ use std::time::Duration;
 use streaming::prelude::*;
 use streaming::{CheckpointFailureInfo, ManualClock};
 
+mod support;
+use support::manual_conf;
+
 const WAIT: Duration = Duration::from_secs(30);
 
 struct Failures(Mutex<mpsc::Sender<CheckpointFailureInfo>>);
@@ -24,13 +27,7 @@ fn a_checkpoint_that_cannot_be_written_reaches_the_listeners_and_the_counter() {
     let root = tempfile::tempdir().unwrap();
     let ckpt = root.path().join("checkpoint");
     let clock = ManualClock::new();
-    let ssc = StreamingContext::new(
-        StreamingConf::new()
-            .master("local[2]")
-            .batch_interval(Duration::from_secs(1))
-            .manual_clock(clock.clone()),
-    )
-    .unwrap();
+    let ssc = StreamingContext::new(manual_conf(&clock)).unwrap();
     ssc.checkpoint(&ckpt).unwrap();
     let (tx, rx) = mpsc::channel();
     ssc.add_streaming_listener(Failures(Mutex::new(tx)));

@@ -52,6 +52,42 @@ fn run<T: Data + Ord>((ssc, out): (StreamingContext, DStream<T>), batches: u64) 
     out
 }
 
+/// An example's pipeline over a queue, checkpointed in a directory.
+type Checkpointed<T> = fn(
+    StreamingConf,
+    BatchQueue<String>,
+    &std::path::Path,
+) -> streaming::Result<(StreamingContext, DStream<T>)>;
+
+/// [`run`]s the `stream!` pipeline `dsl` and its plain-API twin `plain`
+/// over a `queue()` each, in their own checkpoint directories, for
+/// `batches` batches; returns what each produced.
+fn run_checkpointed_twins<T: Data + Ord>(
+    dsl: Checkpointed<T>,
+    plain: Checkpointed<T>,
+    queue: fn() -> BatchQueue<String>,
+    batches: u64,
+) -> (Vec<Vec<T>>, Vec<Vec<T>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("dsl"), dir.path().join("plain"));
+    let dsl = run(dsl(manual_conf(), queue(), &a).unwrap(), batches);
+    let plain = run(plain(manual_conf(), queue(), &b).unwrap(), batches);
+    (dsl, plain)
+}
+
+/// [`run_checkpointed_twins`] of example module `$example` over its
+/// `$queue`.
+macro_rules! twins {
+    ($example:ident, $queue:ident, $batches:expr) => {
+        run_checkpointed_twins(
+            $example::with_dsl,
+            $example::with_plain_api,
+            $example::$queue,
+            $batches,
+        )
+    };
+}
+
 fn pairs(items: &[(&str, u64)]) -> Vec<(String, u64)> {
     items.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -79,16 +115,7 @@ fn queue_word_count_matches_the_plain_api_and_the_seed() {
 
 #[test]
 fn running_count_matches_the_plain_api_and_the_seed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("dsl"), dir.path().join("plain"));
-    let dsl = run(
-        running_count::with_dsl(manual_conf(), running_count::seed_queue(), &a).unwrap(),
-        3,
-    );
-    let plain = run(
-        running_count::with_plain_api(manual_conf(), running_count::seed_queue(), &b).unwrap(),
-        3,
-    );
+    let (dsl, plain) = twins!(running_count, seed_queue, 3);
     assert_eq!(dsl, plain);
     assert_eq!(
         dsl,
@@ -102,16 +129,7 @@ fn running_count_matches_the_plain_api_and_the_seed() {
 
 #[test]
 fn windowed_count_matches_the_plain_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("dsl"), dir.path().join("plain"));
-    let dsl = run(
-        windowed_count::with_dsl(manual_conf(), windowed_count::sample_queue(), &a).unwrap(),
-        8,
-    );
-    let plain = run(
-        windowed_count::with_plain_api(manual_conf(), windowed_count::sample_queue(), &b).unwrap(),
-        8,
-    );
+    let (dsl, plain) = twins!(windowed_count, sample_queue, 8);
     assert_eq!(dsl, plain);
     let at = |i: usize| -> Vec<(String, i64)> { dsl[i].clone() };
     // Window of batches 1..=3: "a b a", "b c", "c c d".

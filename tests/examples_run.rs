@@ -1,34 +1,7 @@
 //! Runs the shipped examples as a user would and checks what they print.
 
-use std::process::Command;
-
-/// The example binary cargo built next to this test (`cargo test` builds
-/// every example), run directly: no nested cargo.
-fn run_example(name: &str) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir.join("examples").join(name);
-    if !path.exists() {
-        // Only this test target was built (`cargo test --test examples_run`).
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building example {name} failed");
-    }
-    let out = Command::new(&path)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run example");
-    assert!(
-        out.status.success(),
-        "example {name} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod support;
+use support::run_example;
 
 /// Splits Spark's print layout into (time, lines) blocks.
 fn blocks(text: &str) -> Vec<(u64, Vec<String>)> {
@@ -59,7 +32,7 @@ fn blocks(text: &str) -> Vec<(u64, Vec<String>)> {
 
 #[test]
 fn queue_word_count_prints_the_seed_output_and_exits() {
-    let text = run_example("queue_word_count");
+    let text = run_example("queue_word_count", &[]);
     let b = blocks(&text);
     assert_eq!(b.len(), 2, "{text}");
     assert_eq!(b[1].0 - b[0].0, 3000, "3 s batch interval");

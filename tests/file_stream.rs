@@ -4,100 +4,55 @@
 //! moved into the watched directory between batches.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
 
 use streaming::prelude::*;
-use streaming::{FileStreamState, ManualClock, ReceiverErrorInfo, INVALID_UTF8};
+use streaming::{FileStreamHandle, FileStreamState, ManualClock, ReceiverErrorInfo, INVALID_UTF8};
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const INTERVAL: Duration = Duration::from_secs(1);
+mod support;
+use support::files::{set_mtime, Dirs};
+use support::{context_at, Events, INTERVAL, TIMEOUT};
 
-#[derive(Clone, Default)]
-struct Errors(Arc<Mutex<Vec<String>>>);
+type Collected<T> = std::sync::Arc<std::sync::Mutex<Vec<Batch<T>>>>;
 
-impl StreamingListener for Errors {
-    fn on_receiver_error(&self, info: &ReceiverErrorInfo) {
-        self.0.lock().unwrap().push(info.message.clone());
-    }
-}
-
-impl Errors {
-    fn containing(&self, needle: &str) -> usize {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m.contains(needle))
-            .count()
-    }
-}
-
-/// A watched directory and a staging directory on the same file system.
-struct Dirs {
-    _root: tempfile::TempDir,
-    watched: PathBuf,
-    staging: PathBuf,
-}
-
-impl Dirs {
-    fn new() -> Dirs {
-        let root = tempfile::tempdir().unwrap();
-        let watched = root.path().join("in");
-        let staging = root.path().join("staging");
-        fs::create_dir(&watched).unwrap();
-        fs::create_dir(&staging).unwrap();
-        Dirs {
-            _root: root,
-            watched,
-            staging,
-        }
-    }
-
-    /// Writes `name` in staging with modification time `mtime_ms`, then
-    /// moves it into the watched directory.
-    fn put(&self, name: &str, content: impl AsRef<[u8]>, mtime_ms: u64) -> PathBuf {
-        let staged = self.staging.join(name);
-        fs::write(&staged, content).unwrap();
-        set_mtime(&staged, mtime_ms);
-        let dest = self.watched.join(name);
-        fs::rename(&staged, &dest).unwrap();
-        dest
-    }
-}
-
-fn set_mtime(path: &Path, ms: u64) {
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(UNIX_EPOCH + Duration::from_millis(ms))
-        .unwrap();
-}
-
-fn context(clock: &ManualClock, settings: &[(&str, &str)]) -> (StreamingContext, Errors) {
-    let mut conf = StreamingConf::new()
-        .app_name("file stream test")
-        .master("local[2]")
-        .batch_interval(INTERVAL)
-        .manual_clock(clock.clone());
-    for (k, v) in settings {
-        conf = conf.set(*k, *v);
-    }
-    let ssc = StreamingContext::new(conf).unwrap();
-    let errors = Errors::default();
-    ssc.add_streaming_listener(errors.clone());
+/// A context on `clock` with `settings`, and its listener.
+fn context(clock: &ManualClock, settings: &[(&str, &str)]) -> (StreamingContext, Events) {
+    let ssc = context_at(clock, "file stream test", settings);
+    let errors = Events::attach(&ssc);
     (ssc, errors)
 }
 
-type Collected<T> = Arc<Mutex<Vec<Batch<T>>>>;
-
 fn collect<T: Data>(stream: &DStream<T>) -> Collected<T> {
-    let out: Collected<T> = Arc::default();
+    let out: Collected<T> = Default::default();
     let sink = out.clone();
     stream.foreach_batch(move |b, _| sink.lock().unwrap().push(b));
     out
+}
+
+/// A started context, its clock, its listener and the batches collected.
+type Run<T> = (StreamingContext, ManualClock, Events, Collected<T>);
+
+/// Starts a context on a new manual clock at 0, with `settings`, that
+/// collects the batches of the stream `define` makes.
+fn start<T: Data>(
+    settings: &[(&str, &str)],
+    define: impl FnOnce(&StreamingContext) -> DStream<T>,
+) -> Run<T> {
+    let clock = ManualClock::new();
+    let (ssc, errors) = context(&clock, settings);
+    let out = collect(&define(&ssc));
+    ssc.start().unwrap();
+    (ssc, clock, errors, out)
+}
+
+/// [`start`]s a text file stream of `dir` that also skips temporary names
+/// (`_x`, `x.tmp`, `x._COPYING_`; the default skips hidden names only);
+/// returns the stream's handle too.
+fn start_text(dir: &Path) -> (FileStreamHandle, Run<String>) {
+    let spec = FileStreamSpec::text(dir).skip_temporary_names(true);
+    let handle = spec.handle();
+    (handle, start(&[], |ssc| ssc.file_stream_with(spec)))
 }
 
 /// Advances the clock by one interval and returns the batch of that time.
@@ -108,44 +63,9 @@ fn step<T: Data>(ssc: &StreamingContext, clock: &ManualClock, out: &Collected<T>
 }
 
 #[test]
-fn by_default_only_hidden_names_are_ignored_and_the_threshold_itself_is_old() {
-    let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
-    let spec = FileStreamSpec::text(&dirs.watched)
-        .new_files_only(false)
-        .min_remember(Duration::from_secs(2));
-    let out = collect(&ssc.file_stream_with(spec));
-    ssc.start().unwrap();
-    for (name, ms) in [
-        (".hidden.txt", 500),
-        ("_underscore.txt", 500),
-        ("x.tmp", 500),
-        ("y.txt._COPYING_", 500),
-    ] {
-        dirs.put(name, format!("{name}\n"), ms);
-    }
-    let mut first = step(&ssc, &clock, &out).collect();
-    first.sort();
-    assert_eq!(first, vec!["_underscore.txt", "x.tmp", "y.txt._COPYING_"]);
-    assert!(step(&ssc, &clock, &out).is_empty());
-    // Batch 3 s, remember 2 s: the threshold is 1 s. A file stamped exactly
-    // then is not new (SPARK-4518); one a millisecond later is.
-    dirs.put("at_threshold.txt", "old\n", 1000);
-    dirs.put("after_threshold.txt", "new\n", 1001);
-    assert_eq!(step(&ssc, &clock, &out).collect(), vec!["new"]);
-    ssc.stop(StopMode::Immediate);
-}
-
-#[test]
 fn each_batch_reads_the_files_that_appeared_since_the_last_one() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
-    let spec = FileStreamSpec::text(&dirs.watched).skip_temporary_names(true);
-    let handle = spec.handle();
-    let out = collect(&ssc.file_stream_with(spec));
-    ssc.start().unwrap();
+    let (handle, (ssc, clock, _errors, out)) = start_text(&dirs.watched);
 
     let a = dirs.put("a.txt", "a1\r\na2\n", 500);
     assert_eq!(step(&ssc, &clock, &out).collect(), vec!["a1", "a2"]);
@@ -182,10 +102,7 @@ fn each_batch_reads_the_files_that_appeared_since_the_last_one() {
 #[test]
 fn files_of_one_batch_are_read_in_modification_time_order_one_partition_each() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
-    let out = collect(&ssc.text_file_stream(&dirs.watched));
-    ssc.start().unwrap();
+    let (ssc, clock, _errors, out) = start(&[], |ssc| ssc.text_file_stream(&dirs.watched));
     dirs.put("z.txt", "first\n", 100);
     dirs.put("a.txt", "second\n", 200);
     dirs.put("m.txt", "third\n", 300);
@@ -198,11 +115,9 @@ fn files_of_one_batch_are_read_in_modification_time_order_one_partition_each() {
 #[test]
 fn a_glob_selects_file_names() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
-    let out =
-        collect(&ssc.file_stream_with(FileStreamSpec::text(&dirs.watched).glob("*.{log,csv}")));
-    ssc.start().unwrap();
+    let (ssc, clock, _errors, out) = start(&[], |ssc| {
+        ssc.file_stream_with(FileStreamSpec::text(&dirs.watched).glob("*.{log,csv}"))
+    });
     dirs.put("app.log", "from log\n", 100);
     dirs.put("data.csv", "from csv\n", 200);
     dirs.put("notes.txt", "not selected\n", 300);
@@ -248,12 +163,7 @@ fn files_older_than_the_remember_window_or_the_start_are_ignored() {
 #[test]
 fn unreadable_files_and_bad_lines_are_reported_and_the_stream_goes_on() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, errors) = context(&clock, &[]);
-    let spec = FileStreamSpec::text(&dirs.watched);
-    let handle = spec.handle();
-    let out = collect(&ssc.file_stream_with(spec));
-    ssc.start().unwrap();
+    let (handle, (ssc, clock, errors, out)) = start_text(&dirs.watched);
 
     // A file that cannot be examined (a dangling link), a file with a line
     // that is not UTF-8, and a good file.
@@ -275,41 +185,44 @@ fn unreadable_files_and_bad_lines_are_reported_and_the_stream_goes_on() {
         1,
         "reported once, not every batch"
     );
-    assert_eq!(errors.containing("broken.txt"), 1);
+    assert_eq!(errors.errors_containing("broken.txt"), 1);
     assert_eq!(stats.bad_records_of(INVALID_UTF8), 1);
-    assert_eq!(errors.containing("mixed.txt: skipped 1 bad records"), 1);
+    assert_eq!(
+        errors.errors_containing("mixed.txt: skipped 1 bad records"),
+        1
+    );
     assert_eq!(stats.files_read(), 3);
 }
 
 #[test]
 fn a_custom_reader_that_fails_skips_only_that_file() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, errors) = context(&clock, &[]);
-    let numbers = ssc.file_stream(&dirs.watched, |path: &Path| -> Result<Vec<i64>, String> {
-        let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
-        text.lines()
-            .map(|l| l.parse::<i64>().map_err(|e| format!("{l:?}: {e}")))
-            .collect()
+    let (ssc, clock, errors, out) = start(&[], |ssc| {
+        ssc.file_stream(&dirs.watched, |path: &Path| -> Result<Vec<i64>, String> {
+            let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
+            text.lines()
+                .map(|l| l.parse::<i64>().map_err(|e| format!("{l:?}: {e}")))
+                .collect()
+        })
     });
-    let out = collect(&numbers);
-    ssc.start().unwrap();
     dirs.put("1.num", "1\n2\n", 100);
     dirs.put("2.num", "3\nfour\n", 200);
     dirs.put("3.num", "5\n", 300);
     let batch = step(&ssc, &clock, &out);
     ssc.stop(StopMode::Immediate);
     assert_eq!(batch.collect(), vec![1, 2, 5]);
-    assert_eq!(errors.containing("2.num: \"four\": invalid digit"), 1);
+    assert_eq!(
+        errors.errors_containing("2.num: \"four\": invalid digit"),
+        1
+    );
 }
 
 #[test]
 fn a_large_file_is_split_into_partitions_in_order() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[("spark.files.maxPartitionBytes", "1k")]);
-    let out = collect(&ssc.text_file_stream(&dirs.watched));
-    ssc.start().unwrap();
+    let (ssc, clock, _errors, out) = start(&[("spark.files.maxPartitionBytes", "1k")], |ssc| {
+        ssc.text_file_stream(&dirs.watched)
+    });
     let lines: Vec<String> = (0..1000).map(|i| format!("line {i:>5}")).collect();
     dirs.put("big.txt", lines.join("\n"), 100); // 11 bytes a line, no final \n
     dirs.put("small.txt", "tail\n", 200);
@@ -328,12 +241,7 @@ fn a_large_file_is_split_into_partitions_in_order() {
 fn a_restored_state_rereads_its_batches_and_never_rereads_its_files() {
     let dirs = Dirs::new();
     let state: FileStreamState = {
-        let clock = ManualClock::new();
-        let (ssc, _errors) = context(&clock, &[]);
-        let spec = FileStreamSpec::text(&dirs.watched);
-        let handle = spec.handle();
-        let out = collect(&ssc.file_stream_with(spec));
-        ssc.start().unwrap();
+        let (handle, (ssc, clock, _errors, out)) = start_text(&dirs.watched);
         dirs.put("a.txt", "a\n", 500);
         step(&ssc, &clock, &out);
         dirs.put("b.txt", "b\n", 1500);
@@ -344,12 +252,9 @@ fn a_restored_state_rereads_its_batches_and_never_rereads_its_files() {
     assert_eq!(state.files().count(), 2);
 
     // Recovery: a new context replays batches 1 and 2 from the state.
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
     let spec = FileStreamSpec::text(&dirs.watched);
     spec.handle().restore(state);
-    let out = collect(&ssc.file_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, _errors, out) = start(&[], |ssc| ssc.file_stream_with(spec));
     dirs.put("c.txt", "c\n", 2500);
     assert_eq!(step(&ssc, &clock, &out).collect(), vec!["a"]);
     assert_eq!(step(&ssc, &clock, &out).collect(), vec!["b"]);
@@ -361,15 +266,10 @@ fn a_restored_state_rereads_its_batches_and_never_rereads_its_files() {
 fn a_missing_directory_is_reported_and_read_once_it_exists() {
     let dirs = Dirs::new();
     let later = dirs.watched.join("later");
-    let clock = ManualClock::new();
-    let (ssc, errors) = context(&clock, &[]);
-    let spec = FileStreamSpec::text(&later);
-    let handle = spec.handle();
-    let out = collect(&ssc.file_stream_with(spec));
-    ssc.start().unwrap();
+    let (handle, (ssc, clock, errors, out)) = start_text(&later);
     assert!(step(&ssc, &clock, &out).is_empty());
     assert!(step(&ssc, &clock, &out).is_empty());
-    assert_eq!(errors.containing("cannot list"), 1, "reported once");
+    assert_eq!(errors.errors_containing("cannot list"), 1, "reported once");
     assert_eq!(handle.stats().listing_errors(), 2);
 
     fs::create_dir(&later).unwrap();
@@ -382,8 +282,7 @@ fn a_missing_directory_is_reported_and_read_once_it_exists() {
 #[test]
 fn an_invalid_glob_fails_start() {
     let dirs = Dirs::new();
-    let clock = ManualClock::new();
-    let (ssc, _errors) = context(&clock, &[]);
+    let (ssc, _errors) = context(&ManualClock::new(), &[]);
     ssc.file_stream_with(FileStreamSpec::text(&dirs.watched).glob("[abc"))
         .print();
     let e = ssc.start().unwrap_err();
@@ -392,6 +291,36 @@ fn an_invalid_glob_fails_start() {
         e.to_string().contains("invalid file name glob \"[abc\""),
         "{e}"
     );
+}
+
+#[test]
+fn by_default_only_hidden_names_are_ignored_and_the_threshold_itself_is_old() {
+    let dirs = Dirs::new();
+    let clock = ManualClock::new();
+    let (ssc, _errors) = context(&clock, &[]);
+    let spec = FileStreamSpec::text(&dirs.watched)
+        .new_files_only(false)
+        .min_remember(Duration::from_secs(2));
+    let out = collect(&ssc.file_stream_with(spec));
+    ssc.start().unwrap();
+    for (name, ms) in [
+        (".hidden.txt", 500),
+        ("_underscore.txt", 500),
+        ("x.tmp", 500),
+        ("y.txt._COPYING_", 500),
+    ] {
+        dirs.put(name, format!("{name}\n"), ms);
+    }
+    let mut first = step(&ssc, &clock, &out).collect();
+    first.sort();
+    assert_eq!(first, vec!["_underscore.txt", "x.tmp", "y.txt._COPYING_"]);
+    assert!(step(&ssc, &clock, &out).is_empty());
+    // Batch 3 s, remember 2 s: the threshold is 1 s. A file stamped exactly
+    // then is not new (SPARK-4518); one a millisecond later is.
+    dirs.put("at_threshold.txt", "old\n", 1000);
+    dirs.put("after_threshold.txt", "new\n", 1001);
+    assert_eq!(step(&ssc, &clock, &out).collect(), vec!["new"]);
+    ssc.stop(StopMode::Immediate);
 }
 
 /// A listener may call any public method, here the file stream's handle,
@@ -403,7 +332,7 @@ fn a_listener_may_call_back_into_the_file_stream_handle() {
     let (ssc, _errors) = context(&clock, &[]);
     let spec = FileStreamSpec::text(&dirs.watched);
     let handle = spec.handle();
-    struct CallsBack(streaming::FileStreamHandle, Mutex<Vec<u64>>);
+    struct CallsBack(FileStreamHandle, Mutex<Vec<u64>>);
     impl StreamingListener for CallsBack {
         fn on_receiver_error(&self, _: &ReceiverErrorInfo) {
             let files = self.0.state().files().count() as u64;
@@ -444,7 +373,10 @@ fn a_line_longer_than_the_limit_is_counted_and_skipped() {
     assert_eq!(step(&ssc, &clock, &out).collect(), vec!["short", "after"]);
     ssc.stop(StopMode::Immediate);
     assert_eq!(handle.stats().bad_records_of(streaming::LINE_TOO_LONG), 2);
-    assert_eq!(errors.containing("long.txt: skipped 2 bad records"), 1);
+    assert_eq!(
+        errors.errors_containing("long.txt: skipped 2 bad records"),
+        1
+    );
 }
 
 /// Recovery replays the batches since the last state checkpoint from the

@@ -6,8 +6,7 @@
 
 #![cfg(feature = "kafka")]
 
-#[path = "support/mod.rs"]
-mod common;
+mod support;
 
 mod kafka {
     pub mod support;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use streaming::prelude::*;
 use streaming::{BatchInfo, ManualClock, OutputOperationInfo, StreamingContextState};
 
-const WAIT: Duration = Duration::from_secs(30);
+mod support;
+use support::{collect_timed as collect, manual_conf, run_batches, try_step as step};
 
 fn manual_ssc(master: &str) -> (StreamingContext, ManualClock) {
     manual_ssc_with(master, |c| c)
@@ -18,20 +19,8 @@ fn manual_ssc_with(
     conf: impl FnOnce(StreamingConf) -> StreamingConf,
 ) -> (StreamingContext, ManualClock) {
     let clock = ManualClock::new();
-    let ssc = StreamingContext::new(conf(
-        StreamingConf::new()
-            .master(master)
-            .batch_interval(Duration::from_secs(1))
-            .manual_clock(clock.clone()),
-    ))
-    .unwrap();
+    let ssc = StreamingContext::new(conf(manual_conf(&clock).master(master))).unwrap();
     (ssc, clock)
-}
-
-/// Advances the clock one batch and waits for that batch.
-fn step(ssc: &StreamingContext, clock: &ManualClock, i: u64) -> streaming::Result<()> {
-    clock.advance(Duration::from_secs(1));
-    ssc.await_batch_completion(Time::from_millis(i * 1000), WAIT)
 }
 
 /// The `BatchInfo` of every batch as it completes.
@@ -47,11 +36,29 @@ fn completed_batches(ssc: &StreamingContext) -> std::sync::mpsc::Receiver<BatchI
     rx
 }
 
-fn collect<T: Data>(s: &DStream<T>) -> Arc<Mutex<Vec<(u64, Vec<T>)>>> {
-    let out: Arc<Mutex<Vec<(u64, Vec<T>)>>> = Arc::default();
-    let sink = out.clone();
-    s.foreach_batch(move |b, t| sink.lock().unwrap().push((t.as_millis(), b.collect())));
-    out
+/// A started `local[2]` context with a manual clock, collecting the queue
+/// stream of `queue`.
+fn start_collecting(queue: &BatchQueue<i32>, one_at_a_time: bool) -> Started {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let out = collect(&ssc.queue_stream(queue.clone(), one_at_a_time));
+    ssc.start().unwrap();
+    (ssc, clock, out)
+}
+
+/// A started context, its clock, and its batches with their times.
+type Started = (
+    StreamingContext,
+    ManualClock,
+    Arc<Mutex<Vec<(u64, Vec<i32>)>>>,
+);
+
+/// A queue holding `batches`.
+fn queued<T: Data>(batches: impl IntoIterator<Item = Vec<T>>) -> BatchQueue<T> {
+    let queue = BatchQueue::new();
+    for b in batches {
+        queue.push(b);
+    }
+    queue
 }
 
 #[test]
@@ -114,49 +121,6 @@ fn start_without_output_operations_is_an_error() {
 }
 
 #[test]
-fn a_stateful_pipeline_without_checkpoint_fails_to_start_and_is_stopped() {
-    let (ssc, _) = manual_ssc("local[2]");
-    let s = ssc.queue_stream(BatchQueue::<(String, u64)>::new(), true);
-    s.update_state_by_key(|v: &[u64], st: Option<u64>| Some(st.unwrap_or(0) + v.len() as u64))
-        .foreach_batch(|_, _| {});
-    let err = ssc.start().unwrap_err();
-    assert!(err.to_string().contains("checkpoint"), "{err}");
-    assert_eq!(ssc.state(), StreamingContextState::Stopped);
-    // Its graph is closed, as after any stop.
-    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.count())).unwrap_err();
-    assert!(streaming_panic_message(panic).contains("after starting or stopping"));
-}
-
-#[test]
-fn the_checkpoint_directory_setting_sets_the_checkpoint_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let ckpt = dir.path().join("ck");
-    let (ssc, _) = manual_ssc_with("local[2]", |c| {
-        c.set(streaming::CHECKPOINT_DIRECTORY, ckpt.to_str().unwrap())
-    });
-    assert_eq!(ssc.checkpoint_dir().as_deref(), Some(ckpt.as_path()));
-    assert!(ckpt.is_dir());
-}
-
-#[test]
-fn get_active_is_the_started_context_until_it_stops() {
-    let (ssc, _) = manual_ssc("local[2]");
-    ssc.queue_stream(BatchQueue::<i32>::new(), true)
-        .foreach_batch(|_, _| {});
-    ssc.start().unwrap();
-    // Other tests of this binary start contexts too: ours is active unless a
-    // newer one is.
-    let active = StreamingContext::get_active().expect("an active context");
-    assert_eq!(active.state(), StreamingContextState::Active);
-    let same = StreamingContext::get_active_or_create(|| panic!("not called")).unwrap();
-    assert_eq!(same.state(), StreamingContextState::Active);
-    ssc.stop(StopMode::Immediate);
-    if let Some(a) = StreamingContext::get_active() {
-        assert_eq!(a.state(), StreamingContextState::Active);
-    }
-}
-
-#[test]
 fn lifecycle_rules() {
     let (ssc, _) = manual_ssc("local[2]");
     let s = ssc.queue_stream(BatchQueue::<i32>::new(), true);
@@ -205,16 +169,9 @@ fn streaming_panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 
 #[test]
 fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=3 {
-        queue.push(vec![i]);
-    }
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
-    for i in 1..=4 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    let queue = queued((1..=3).map(|i| vec![i]));
+    let (ssc, _, out) = start_collecting(&queue, true);
+    run_batches(&ssc, 1..=4);
     ssc.stop(StopMode::Immediate);
     // The exhausted queue gives an empty batch at 4000 ms.
     assert_eq!(
@@ -230,12 +187,8 @@ fn batches_run_in_order_at_each_interval_under_the_manual_clock() {
 
 #[test]
 fn queue_without_one_at_a_time_merges_everything_queued() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1, 2]);
-    queue.push(vec![3]);
-    let out = collect(&ssc.queue_stream(queue.clone(), false));
-    ssc.start().unwrap();
+    let queue = queued([vec![1, 2], vec![3]]);
+    let (ssc, clock, out) = start_collecting(&queue, false);
     step(&ssc, &clock, 1).unwrap();
     // Pushed from another thread while running.
     let q2 = queue.clone();
@@ -256,13 +209,8 @@ fn queue_without_one_at_a_time_merges_everything_queued() {
 
 #[test]
 fn immediate_stop_drops_queued_work() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=3 {
-        queue.push(vec![i]);
-    }
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
+    let queue = queued((1..=3).map(|i| vec![i]));
+    let (ssc, clock, out) = start_collecting(&queue, true);
     step(&ssc, &clock, 1).unwrap();
     ssc.stop(StopMode::Immediate);
     assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1])]);
@@ -278,10 +226,7 @@ fn graceful_stop_processes_every_queued_batch() {
             .batch_interval(Duration::from_millis(20)),
     )
     .unwrap();
-    let queue = BatchQueue::new();
-    for i in 1..=5 {
-        queue.push(vec![i]);
-    }
+    let queue = queued((1..=5).map(|i| vec![i]));
     let out = collect(&ssc.queue_stream(queue.clone(), true));
     ssc.start().unwrap();
     ssc.stop(StopMode::Graceful);
@@ -298,12 +243,8 @@ fn graceful_stop_processes_every_queued_batch() {
 
 #[test]
 fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
-    queue.push(vec![2]);
-    let out = collect(&ssc.queue_stream(queue.clone(), true));
-    ssc.start().unwrap();
+    let queue = queued([vec![1], vec![2]]);
+    let (ssc, clock, out) = start_collecting(&queue, true);
     let ssc2 = ssc.clone();
     let stopper = std::thread::spawn(move || ssc2.stop(StopMode::Graceful));
     // The stop cannot finish until the clock reaches the batches holding the data.
@@ -313,116 +254,12 @@ fn graceful_stop_under_a_manual_clock_waits_for_the_clock() {
     assert_eq!(*out.lock().unwrap(), vec![(1000, vec![1]), (2000, vec![2])]);
 }
 
-/// The PySpark conformance vector: batches 0..3, batch 1 fails; the failure
-/// is reported (listener, `await_termination`) and later batches still run,
-/// as in Spark: outputs `[0, 2, 3]`.
-#[test]
-fn a_failed_batch_is_reported_and_later_batches_run() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 0..4 {
-        queue.push(vec![i]);
-    }
-    let out: Arc<Mutex<Vec<i32>>> = Arc::default();
-    let sink = out.clone();
-    ssc.queue_stream(queue, true).foreach_batch(move |b, _| {
-        let v = b.collect();
-        if v == vec![1] {
-            panic!("batch with 1");
-        }
-        sink.lock().unwrap().extend(v);
-    });
-    let rx = completed_batches(&ssc);
-    ssc.start().unwrap();
-    let mut infos = Vec::new();
-    for _ in 0..4 {
-        clock.advance(Duration::from_secs(1));
-        infos.push(rx.recv_timeout(WAIT).expect("batch completed"));
-    }
-    assert_eq!(*out.lock().unwrap(), vec![0, 2, 3]);
-    let failures: Vec<Option<String>> = infos.iter().map(|i| i.failure.clone()).collect();
-    assert!(failures[0].is_none() && failures[2].is_none() && failures[3].is_none());
-    assert!(
-        failures[1]
-            .as_deref()
-            .is_some_and(|f| f.contains("batch with 1")),
-        "{failures:?}"
-    );
-    assert_eq!(ssc.state(), StreamingContextState::Active);
-    let err = ssc.await_termination().unwrap_err();
-    assert!(
-        matches!(&err, StreamingError::UserPanic { time, .. } if time.as_millis() == 2000),
-        "{err}"
-    );
-    ssc.stop(StopMode::Immediate);
-}
-
-/// A panic inside a stateful operator's update leaves its state half
-/// updated: that state is never used or checkpointed again. The failed
-/// batch and every later batch of the operator fail with a clear error (as
-/// in Spark, where the failed state poisons what follows), and the state
-/// checkpoints that would save it fail visibly.
-#[test]
-fn a_state_left_incomplete_by_a_failed_batch_is_never_used_or_checkpointed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ssc, clock) = manual_ssc("local[2]");
-    ssc.checkpoint(dir.path()).unwrap();
-    let queue = BatchQueue::new();
-    queue.push(vec![("a".to_string(), 1u64), ("b".to_string(), 1)]);
-    queue.push(vec![("a".to_string(), 99)]);
-    queue.push(vec![("b".to_string(), 1)]);
-    let counts = ssc
-        .queue_stream(queue, true)
-        .update_state_by_key(|new: &[u64], old: Option<u64>| {
-            assert!(!new.contains(&99), "bad value");
-            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-        })
-        .checkpoint(Duration::from_secs(1));
-    let out = collect(&counts);
-    let rx = completed_batches(&ssc);
-    ssc.start().unwrap();
-    let mut failures = Vec::new();
-    for _ in 0..3 {
-        clock.advance(Duration::from_secs(1));
-        failures.push(rx.recv_timeout(WAIT).expect("batch completed").failure);
-    }
-    ssc.stop(StopMode::Immediate);
-    assert!(failures[0].is_none(), "{failures:?}");
-    assert!(
-        failures[1]
-            .as_deref()
-            .is_some_and(|f| f.contains("bad value")),
-        "{failures:?}"
-    );
-    assert!(
-        failures[2]
-            .as_deref()
-            .is_some_and(|f| f.contains("left incomplete")),
-        "{failures:?}"
-    );
-    let mut first = out.lock().unwrap()[0].1.clone();
-    first.sort();
-    assert_eq!(first, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
-    assert_eq!(
-        out.lock().unwrap().len(),
-        1,
-        "no output from the broken state"
-    );
-    assert!(
-        ssc.checkpoint_failures() >= 1,
-        "the broken state is not checkpointed"
-    );
-}
-
 #[test]
 fn with_stop_on_batch_failure_a_panic_stops_the_context_and_await_termination_returns_it() {
     let (ssc, clock) = manual_ssc_with("local[2]", |c| {
         c.set(streaming::STOP_ON_BATCH_FAILURE, "true")
     });
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
-    queue.push(vec![2]);
-    queue.push(vec![3]);
+    let queue = queued([vec![1], vec![2], vec![3]]);
     let processed = Arc::new(AtomicUsize::new(0));
     let p = processed.clone();
     ssc.queue_stream(queue.clone(), true)
@@ -451,8 +288,7 @@ fn with_stop_on_batch_failure_a_panic_stops_the_context_and_await_termination_re
 #[test]
 fn stop_from_inside_an_output_operation_does_not_deadlock() {
     let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    queue.push(vec![1]);
+    let queue = queued([vec![1]]);
     let handle = ssc.clone();
     ssc.queue_stream(queue, true)
         .foreach_batch(move |_, _| handle.stop(StopMode::Immediate));
@@ -532,9 +368,7 @@ fn listener_sees_batch_and_output_events_with_statistics() {
         }
     }
     ssc.add_streaming_listener(Fwd(rec.clone()));
-    let queue = BatchQueue::new();
-    queue.push(vec![1, 2, 3]);
-    queue.push(vec![4]);
+    let queue = queued([vec![1, 2, 3], vec![4]]);
     let s = ssc.queue_stream(queue, true);
     s.count().foreach_batch(|_, _| {});
     s.foreach_batch(|_, _| {});
@@ -574,12 +408,9 @@ fn listener_sees_batch_and_output_events_with_statistics() {
 
 #[test]
 fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
-    let (ssc, clock) = manual_ssc("local[2]");
+    let (ssc, _) = manual_ssc("local[2]");
     ssc.remember(Duration::from_secs(10));
-    let queue = BatchQueue::new();
-    for i in 1..=4 {
-        queue.push(vec![i]);
-    }
+    let queue = queued((1..=4).map(|i| vec![i]));
     let s = ssc.queue_stream(queue, true).map(|x: i32| x * 10);
     s.foreach_batch(|_, _| {});
     assert!(matches!(
@@ -587,9 +418,7 @@ fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
         Err(StreamingError::IllegalState(_))
     ));
     ssc.start().unwrap();
-    for i in 1..=4 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    run_batches(&ssc, 1..=4);
     // From 1500 (aligned down to 1000) to 3000.
     let batches = s
         .slice(Time::from_millis(1500), Time::from_millis(3000))
@@ -601,18 +430,13 @@ fn slice_is_an_error_before_start_and_returns_remembered_batches_after() {
 
 #[test]
 fn batches_are_forgotten_after_the_remember_duration() {
-    let (ssc, clock) = manual_ssc("local[2]");
-    let queue = BatchQueue::new();
-    for i in 1..=4 {
-        queue.push(vec![i]);
-    }
+    let (ssc, _) = manual_ssc("local[2]");
+    let queue = queued((1..=4).map(|i| vec![i]));
     let s = ssc.queue_stream(queue.clone(), true);
     let cached = s.map(|x: i32| x * 10).cache();
     cached.foreach_batch(|_, _| {});
     ssc.start().unwrap();
-    for i in 1..=3 {
-        step(&ssc, &clock, i).unwrap();
-    }
+    run_batches(&ssc, 1..=3);
     let slice = |s: &DStream<i32>| -> Vec<Vec<i32>> {
         s.slice(Time::from_millis(1000), Time::from_millis(3000))
             .unwrap()
@@ -699,4 +523,152 @@ fn a_narrow_chain_copies_no_element_and_a_shared_input_once_per_consumer() {
     let (counted, clones) = run_narrow_chains(2);
     assert_eq!(counted, vec![500, 500]);
     assert_eq!(clones, 2000);
+}
+
+#[test]
+fn a_stateful_pipeline_without_checkpoint_fails_to_start_and_is_stopped() {
+    let (ssc, _) = manual_ssc("local[2]");
+    let s = ssc.queue_stream(BatchQueue::<(String, u64)>::new(), true);
+    s.update_state_by_key(|v: &[u64], st: Option<u64>| Some(st.unwrap_or(0) + v.len() as u64))
+        .foreach_batch(|_, _| {});
+    let err = ssc.start().unwrap_err();
+    assert!(err.to_string().contains("checkpoint"), "{err}");
+    assert_eq!(ssc.state(), StreamingContextState::Stopped);
+    // Its graph is closed, as after any stop.
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.count())).unwrap_err();
+    assert!(streaming_panic_message(panic).contains("after starting or stopping"));
+}
+
+#[test]
+fn the_checkpoint_directory_setting_sets_the_checkpoint_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ck");
+    let (ssc, _) = manual_ssc_with("local[2]", |c| {
+        c.set(streaming::CHECKPOINT_DIRECTORY, ckpt.to_str().unwrap())
+    });
+    assert_eq!(ssc.checkpoint_dir().as_deref(), Some(ckpt.as_path()));
+    assert!(ckpt.is_dir());
+}
+
+#[test]
+fn get_active_is_the_started_context_until_it_stops() {
+    let (ssc, _) = manual_ssc("local[2]");
+    ssc.queue_stream(BatchQueue::<i32>::new(), true)
+        .foreach_batch(|_, _| {});
+    ssc.start().unwrap();
+    // Other tests of this binary start contexts too: ours is active unless a
+    // newer one is.
+    let active = StreamingContext::get_active().expect("an active context");
+    assert_eq!(active.state(), StreamingContextState::Active);
+    let same = StreamingContext::get_active_or_create(|| panic!("not called")).unwrap();
+    assert_eq!(same.state(), StreamingContextState::Active);
+    ssc.stop(StopMode::Immediate);
+    if let Some(a) = StreamingContext::get_active() {
+        assert_eq!(a.state(), StreamingContextState::Active);
+    }
+}
+
+/// The PySpark conformance vector: batches 0..3, batch 1 fails; the failure
+/// is reported (listener, `await_termination`) and later batches still run,
+/// as in Spark: outputs `[0, 2, 3]`.
+#[test]
+fn a_failed_batch_is_reported_and_later_batches_run() {
+    let (ssc, clock) = manual_ssc("local[2]");
+    let queue = BatchQueue::new();
+    for i in 0..4 {
+        queue.push(vec![i]);
+    }
+    let out: Arc<Mutex<Vec<i32>>> = Arc::default();
+    let sink = out.clone();
+    ssc.queue_stream(queue, true).foreach_batch(move |b, _| {
+        let v = b.collect();
+        if v == vec![1] {
+            panic!("batch with 1");
+        }
+        sink.lock().unwrap().extend(v);
+    });
+    let rx = completed_batches(&ssc);
+    ssc.start().unwrap();
+    let mut infos = Vec::new();
+    for _ in 0..4 {
+        clock.advance(Duration::from_secs(1));
+        infos.push(rx.recv_timeout(support::TIMEOUT).expect("batch completed"));
+    }
+    assert_eq!(*out.lock().unwrap(), vec![0, 2, 3]);
+    let failures: Vec<Option<String>> = infos.iter().map(|i| i.failure.clone()).collect();
+    assert!(failures[0].is_none() && failures[2].is_none() && failures[3].is_none());
+    assert!(
+        failures[1]
+            .as_deref()
+            .is_some_and(|f| f.contains("batch with 1")),
+        "{failures:?}"
+    );
+    assert_eq!(ssc.state(), StreamingContextState::Active);
+    let err = ssc.await_termination().unwrap_err();
+    assert!(
+        matches!(&err, StreamingError::UserPanic { time, .. } if time.as_millis() == 2000),
+        "{err}"
+    );
+    ssc.stop(StopMode::Immediate);
+}
+
+/// A panic inside a stateful operator's update leaves its state half
+/// updated: that state is never used or checkpointed again. The failed
+/// batch and every later batch of the operator fail with a clear error (as
+/// in Spark, where the failed state poisons what follows), and the state
+/// checkpoints that would save it fail visibly.
+#[test]
+fn a_state_left_incomplete_by_a_failed_batch_is_never_used_or_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ssc, clock) = manual_ssc("local[2]");
+    ssc.checkpoint(dir.path()).unwrap();
+    let queue = BatchQueue::new();
+    queue.push(vec![("a".to_string(), 1u64), ("b".to_string(), 1)]);
+    queue.push(vec![("a".to_string(), 99)]);
+    queue.push(vec![("b".to_string(), 1)]);
+    let counts = ssc
+        .queue_stream(queue, true)
+        .update_state_by_key(|new: &[u64], old: Option<u64>| {
+            assert!(!new.contains(&99), "bad value");
+            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+        })
+        .checkpoint(Duration::from_secs(1));
+    let out = collect(&counts);
+    let rx = completed_batches(&ssc);
+    ssc.start().unwrap();
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        failures.push(
+            rx.recv_timeout(support::TIMEOUT)
+                .expect("batch completed")
+                .failure,
+        );
+    }
+    ssc.stop(StopMode::Immediate);
+    assert!(failures[0].is_none(), "{failures:?}");
+    assert!(
+        failures[1]
+            .as_deref()
+            .is_some_and(|f| f.contains("bad value")),
+        "{failures:?}"
+    );
+    assert!(
+        failures[2]
+            .as_deref()
+            .is_some_and(|f| f.contains("left incomplete")),
+        "{failures:?}"
+    );
+    let mut first = out.lock().unwrap()[0].1.clone();
+    first.sort();
+    assert_eq!(first, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
+    assert_eq!(
+        out.lock().unwrap().len(),
+        1,
+        "no output from the broken state"
+    );
+    assert!(
+        ssc.checkpoint_failures() >= 1,
+        "the broken state is not checkpointed"
+    );
 }

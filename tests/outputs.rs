@@ -9,24 +9,25 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use streaming::output::{read_object_file, read_object_files};
 use streaming::prelude::*;
 use streaming::ManualClock;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const INTERVAL: Duration = Duration::from_secs(1);
+mod support;
+use support::files::{names, part_files};
+use support::{manual_context, INTERVAL, TIMEOUT};
 
 fn context() -> (StreamingContext, ManualClock) {
-    let clock = ManualClock::new();
-    let conf = StreamingConf::new()
-        .app_name("outputs test")
-        .master("local[2]")
-        .batch_interval(INTERVAL)
-        .manual_clock(clock.clone());
-    (StreamingContext::new(conf).unwrap(), clock)
+    manual_context("outputs test", &[])
+}
+
+/// A temporary directory for the outputs, and a [`context`].
+fn context_in_tempdir() -> (tempfile::TempDir, StreamingContext, ManualClock) {
+    let root = tempfile::tempdir().unwrap();
+    let (ssc, clock) = context();
+    (root, ssc, clock)
 }
 
 /// An input whose batch at time `t` is `make(t)`, as partitions.
@@ -37,30 +38,18 @@ fn input<T: Data>(
     ssc.input_stream_from_fn(move |t: Time| Some(Batch::from_partitions(make(t.as_millis()))))
 }
 
+/// Starts `ssc`, runs batches `1..=n` and stops it.
 fn run_batches(ssc: &StreamingContext, clock: &ManualClock, n: u64) {
     ssc.start().unwrap();
     for i in 1..=n {
-        clock.advance(INTERVAL);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), TIMEOUT)
-            .unwrap();
+        support::step(ssc, clock, i);
     }
     ssc.stop(StopMode::Immediate);
 }
 
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn text_files_are_laid_out_as_hadoop_does() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let words = input(&ssc, |t| {
         vec![
             vec![format!("a{t}"), format!("b{t}")],
@@ -123,8 +112,7 @@ struct Reading {
 
 #[test]
 fn object_files_read_back_as_written() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let make = |t: u64| -> Vec<Vec<Reading>> {
         let r = |i: u64| Reading {
             sensor: format!("s{i}"),
@@ -184,26 +172,29 @@ impl OutputFormat<String, u64> for Semicolons {
     }
 }
 
-fn all_lines(dir: &Path) -> Vec<String> {
-    let mut lines: Vec<String> = names(dir)
-        .into_iter()
-        .filter(|n| n.starts_with("part-"))
-        .flat_map(|n| {
-            fs::read_to_string(dir.join(n))
-                .unwrap()
-                .lines()
+/// The records of every part file of `dir`, split by `split`, sorted.
+fn all_records(dir: &Path, split: impl Fn(&str) -> Vec<&str>) -> Vec<String> {
+    let mut records: Vec<String> = part_files(dir)
+        .iter()
+        .flat_map(|p| {
+            let text = fs::read_to_string(p).unwrap();
+            split(&text)
+                .into_iter()
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         })
         .collect();
-    lines.sort();
-    lines
+    records.sort();
+    records
+}
+
+fn all_lines(dir: &Path) -> Vec<String> {
+    all_records(dir, |text| text.lines().collect())
 }
 
 #[test]
 fn hadoop_files_go_through_the_output_format() {
-    let root = tempfile::tempdir().unwrap();
-    let (ssc, clock) = context();
+    let (root, ssc, clock) = context_in_tempdir();
     let counts = input(&ssc, |_| {
         vec![
             vec!["spark streaming".to_string(), "spark".to_string()],
@@ -230,19 +221,9 @@ fn hadoop_files_go_through_the_output_format() {
         all_lines(&root.path().join("comma-1000.csv")),
         vec!["api,1", "queue,1", "spark,3", "streaming,1"]
     );
-    let semi = root.path().join("semi-1000");
-    let mut records: Vec<String> = names(&semi)
-        .into_iter()
-        .filter(|n| n.starts_with("part-"))
-        .flat_map(|n| {
-            fs::read_to_string(semi.join(n))
-                .unwrap()
-                .split_terminator(';')
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    records.sort();
+    let records = all_records(&root.path().join("semi-1000"), |text| {
+        text.split_terminator(';').collect()
+    });
     assert_eq!(records, vec!["api=1", "queue=1", "spark=3", "streaming=1"]);
 }
 

@@ -4,129 +4,26 @@
 //! amount).
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use streaming::prelude::*;
 use streaming::{
-    BatchInfo, LengthPrefixedDecoder, ManualClock, ReceiverErrorInfo, ReceiverStats,
-    FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
+    LengthPrefixedDecoder, FRAME_TOO_LONG, INVALID_UTF8, LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const INTERVAL: Duration = Duration::from_secs(1);
-
-/// Polls `cond` until it holds; panics with `what` after a minute.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Receiver errors and batch record counts seen by a listener.
-#[derive(Clone, Default)]
-struct Events {
-    errors: Arc<Mutex<Vec<String>>>,
-    records: Arc<Mutex<Vec<u64>>>,
-}
-
-impl StreamingListener for Events {
-    fn on_receiver_error(&self, info: &ReceiverErrorInfo) {
-        self.errors.lock().unwrap().push(info.message.clone());
-    }
-    fn on_batch_completed(&self, info: &BatchInfo) {
-        self.records.lock().unwrap().push(info.num_records);
-    }
-}
-
-impl Events {
-    fn errors_containing(&self, needle: &str) -> usize {
-        self.errors
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m.contains(needle))
-            .count()
-    }
-}
-
-fn manual_context(settings: &[(&str, &str)]) -> (StreamingContext, ManualClock, Events) {
-    let clock = ManualClock::new();
-    let mut conf = StreamingConf::new()
-        .app_name("socket test")
-        .master("local[2]")
-        .batch_interval(INTERVAL)
-        .manual_clock(clock.clone());
-    for (k, v) in settings {
-        conf = conf.set(*k, *v);
-    }
-    let ssc = StreamingContext::new(conf).unwrap();
-    let events = Events::default();
-    ssc.add_streaming_listener(events.clone());
-    (ssc, clock, events)
-}
-
-/// Collects every batch's elements, in order.
-fn collect<T: Data>(stream: &DStream<T>) -> Arc<Mutex<Vec<Vec<T>>>> {
-    let out: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
-    let sink = out.clone();
-    stream.foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
-    out
-}
-
-/// Advances the clock to batch `i` and waits for it.
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, i: u64) {
-    clock.advance(INTERVAL);
-    ssc.await_batch_completion(Time::from_millis(i * 1000), TIMEOUT)
-        .unwrap();
-}
-
-fn listener() -> (TcpListener, u16) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
-
-/// Writes `pieces` one by one, each only once the receiver has read all the
-/// bytes before it, so each arrives as its own packet.
-/// Adds a text socket stream of 127.0.0.1:`port` collected into a sink,
-/// starts `ssc`, and accepts the stream's connection on `server`.
-fn start_text_stream(
-    ssc: &StreamingContext,
-    server: &TcpListener,
-    port: u16,
-) -> (ReceiverStats, Arc<Mutex<Vec<Vec<String>>>>, TcpStream) {
-    let spec = SocketSpec::text("127.0.0.1", port);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-    let (conn, _) = server.accept().unwrap();
-    (stats, out, conn)
-}
-
-fn send_in_pieces(conn: &mut TcpStream, stats: &ReceiverStats, pieces: &[&[u8]]) {
-    conn.set_nodelay(true).unwrap();
-    let mut sent = 0u64;
-    for p in pieces {
-        conn.write_all(p).unwrap();
-        conn.flush().unwrap();
-        sent += p.len() as u64;
-        wait_for("the receiver to read a piece", || {
-            stats.bytes_received() >= sent
-        });
-    }
-}
+mod support;
+use support::socket::{
+    listener, send_in_pieces, send_lines, start_collecting, start_connected, text,
+};
+use support::{collect, manual_context, step as run_batch, wait_for, INTERVAL};
 
 #[test]
 fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
-    let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
-    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
+    let (mut conn, (ssc, clock, _events, stats, out)) = start_connected(&[], text);
     send_in_pieces(
         &mut conn,
         &stats,
@@ -145,9 +42,8 @@ fn lines_split_across_packets_with_crlf_and_a_last_line_at_close() {
 
 #[test]
 fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
-    let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("streaming.socket.maxLineLength", "16")]);
-    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("streaming.socket.maxLineLength", "16")], text);
     let long = "y".repeat(40) + "\n";
     let z = "z".repeat(10);
     send_in_pieces(
@@ -189,13 +85,8 @@ fn invalid_utf8_and_overlong_lines_are_counted_reported_and_skipped() {
 
 #[test]
 fn lossy_mode_keeps_invalid_utf8_lines_and_still_counts_them() {
-    let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port).lossy_utf8(true);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
-    let (mut conn, _) = server.accept().unwrap();
+    let (mut conn, (ssc, clock, _events, stats, out)) =
+        start_connected(&[], |port| text(port).lossy_utf8(true));
     send_in_pieces(&mut conn, &stats, &[b"caf\xe9\n"]);
     wait_for("1 line", || stats.records_received() == 1);
     run_batch(&ssc, &clock, 1);
@@ -209,12 +100,10 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
     // A port with nothing listening yet.
     let (probe, port) = listener();
     drop(probe);
-    let (ssc, clock, events) = manual_context(&[]);
-    let spec = SocketSpec::text("127.0.0.1", port)
-        .reconnect_backoff(Duration::from_millis(5), Duration::from_millis(20));
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (ssc, clock, events, stats, out) = start_collecting(
+        &[],
+        text(port).reconnect_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+    );
     wait_for("two refused connections", || {
         stats.connection_failures() >= 2
     });
@@ -252,12 +141,10 @@ fn refused_connections_and_disconnects_are_reported_and_retried() {
 
 #[test]
 fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
-    let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "100")]);
-    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
-    let text: String = (0..350).map(|i| format!("line-{i}\n")).collect();
-    conn.write_all(text.as_bytes()).unwrap();
-    wait_for("350 lines", || stats.records_received() == 350);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "100")], text);
+    let expected: Vec<String> = (0..350).map(|i| format!("line-{i}")).collect();
+    send_lines(&mut conn, &stats, &expected);
 
     for i in 1..=5 {
         run_batch(&ssc, &clock, i);
@@ -269,7 +156,6 @@ fn the_rate_limit_caps_each_batch_and_keeps_the_rest() {
         "records per batch, as the listener sees them"
     );
     let all: Vec<String> = out.lock().unwrap().concat();
-    let expected: Vec<String> = (0..350).map(|i| format!("line-{i}")).collect();
     assert_eq!(all, expected);
 }
 
@@ -287,12 +173,10 @@ fn a_bounded_buffer_pushes_back_and_loses_nothing(bound: Bound) {
     const LINES: u64 = 1_000_000; // 64 MB: far more than the kernel buffers
     let line = |i: u64| format!("{i:0>63}");
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[]);
+    let (ssc, clock) = manual_context("socket test", &[]);
     let spec = match bound {
-        Bound::Records(n) => SocketSpec::text("127.0.0.1", port).buffer_capacity(n),
-        Bound::Bytes(n) => SocketSpec::text("127.0.0.1", port)
-            .buffer_capacity(usize::MAX)
-            .max_buffered_bytes(n),
+        Bound::Records(n) => text(port).buffer_capacity(n),
+        Bound::Bytes(n) => text(port).buffer_capacity(usize::MAX).max_buffered_bytes(n),
     };
     let stats = spec.stats();
     let lines = ssc.socket_stream_with(spec);
@@ -370,12 +254,10 @@ fn a_buffer_bounded_in_bytes_pauses_reading_and_loses_nothing() {
 
 #[test]
 fn a_graceful_stop_processes_everything_received_within_the_rate() {
-    let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "1000")]);
-    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
-    let text: String = (0..3500).map(|i| format!("{i}\n")).collect();
-    conn.write_all(text.as_bytes()).unwrap();
-    wait_for("3500 lines", || stats.records_received() == 3500);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "1000")], text);
+    let expected: Vec<String> = (0..3500).map(|i| i.to_string()).collect();
+    send_lines(&mut conn, &stats, &expected);
 
     // No batch has run yet; the stop must generate as many as the rate
     // needs. The manual clock is moved by a helper while `stop` waits.
@@ -395,7 +277,6 @@ fn a_graceful_stop_processes_everything_received_within_the_rate() {
     drop(conn);
 
     let all: Vec<String> = out.lock().unwrap().concat();
-    let expected: Vec<String> = (0..3500).map(|i| i.to_string()).collect();
     assert_eq!(all, expected, "a graceful stop loses nothing received");
     let records = events.records.lock().unwrap().clone();
     assert_eq!(&records[..4], &[1000, 1000, 1000, 500]);
@@ -403,8 +284,6 @@ fn a_graceful_stop_processes_everything_received_within_the_rate() {
 
 #[test]
 fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
-    let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[]);
     let decoder = LengthPrefixedDecoder::new(|p: &[u8]| {
         std::str::from_utf8(p)
             .ok()
@@ -412,17 +291,14 @@ fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
             .ok_or_else(|| format!("not a number: {:?}", String::from_utf8_lossy(p)))
     })
     .max_frame_length(64);
-    let spec = SocketSpec::new("127.0.0.1", port, decoder);
-    let stats = spec.stats();
-    let out = collect(&ssc.socket_stream_with(spec));
-    ssc.start().unwrap();
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[], |port| SocketSpec::new("127.0.0.1", port, decoder));
 
     let frame = |p: &[u8]| {
         let mut f = (p.len() as u32).to_be_bytes().to_vec();
         f.extend_from_slice(p);
         f
     };
-    let (mut conn, _) = server.accept().unwrap();
     let mut data = Vec::new();
     data.extend(frame(b"1"));
     data.extend(frame(b"22"));
@@ -447,7 +323,7 @@ fn socket_stream_decodes_length_prefixed_frames_and_counts_bad_ones() {
 #[test]
 fn socket_text_stream_uses_the_configured_limits() {
     let (server, port) = listener();
-    let (ssc, clock, _events) = manual_context(&[("streaming.socket.maxLineLength", "3")]);
+    let (ssc, clock) = manual_context("socket test", &[("streaming.socket.maxLineLength", "3")]);
     let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
     ssc.start().unwrap();
     let (mut conn, _) = server.accept().unwrap();
@@ -467,7 +343,10 @@ fn socket_text_stream_uses_the_configured_limits() {
 #[test]
 fn an_invalid_setting_fails_start_with_a_clear_error() {
     let (_server, port) = listener();
-    let (ssc, _clock, _events) = manual_context(&[("spark.streaming.receiver.maxRate", "fast")]);
+    let (ssc, _clock) = manual_context(
+        "socket test",
+        &[("spark.streaming.receiver.maxRate", "fast")],
+    );
     ssc.socket_text_stream("127.0.0.1", port).count().print();
     let e = ssc.start().unwrap_err();
     assert!(matches!(e, StreamingError::Config(_)), "{e:?}");
@@ -480,9 +359,8 @@ fn an_invalid_setting_fails_start_with_a_clear_error() {
 
 #[test]
 fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
-    let (server, port) = listener();
-    let (ssc, clock, events) = manual_context(&[("spark.streaming.receiver.maxRate", "3")]);
-    let (stats, out, mut conn) = start_text_stream(&ssc, &server, port);
+    let (mut conn, (ssc, clock, events, stats, out)) =
+        start_connected(&[("spark.streaming.receiver.maxRate", "3")], text);
     // Lines cut between reads, so the received bytes sit in several
     // segments, and the rate limit cuts the third one.
     send_in_pieces(

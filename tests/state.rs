@@ -5,14 +5,15 @@
 use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
-
-mod support;
 use streaming::testing::*;
 use streaming::{ManualClock, StateError, StatefulOperator};
-use support::{fed, manual_context_at, sorted};
 
-/// Batches collected by an output operation.
-type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
+mod support;
+use support::{
+    collect, context_without_checkpoint, input_from, manual_conf, run_batches, run_example,
+    run_opt, sorted, Collected,
+};
+
 const SEC: Duration = Duration::from_secs(1);
 
 fn words(batches: &[&[&str]]) -> Vec<Vec<String>> {
@@ -180,15 +181,13 @@ fn update_state_by_key_with_time_gets_the_batch_time_and_key() {
 
 #[test]
 fn state_starts_with_the_first_parent_batch_and_survives_missing_ones() {
-    let config = TestConfig::default();
     let input = vec![
         None,
         Some(words(&[&["a"]]).remove(0)),
         None,
         Some(words(&[&["a"]]).remove(0)),
     ];
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         input,
         |s| s.map(|w| (w, 1u64)).update_state_by_key(running_sum),
         4,
@@ -250,6 +249,29 @@ fn running_count(key: &String, value: Option<u64>, state: &mut State<u64>) -> (S
     (key.clone(), sum)
 }
 
+/// Runs `map_with_state(spec)` over `input`'s words, each with the value 1,
+/// for `batches` batches; returns its output and its state snapshots.
+fn map_with_snapshots<U: Data>(
+    input: Vec<Vec<String>>,
+    spec: StateSpec<String, u64, u64, U>,
+    batches: usize,
+) -> (Vec<Vec<U>>, Vec<Vec<(String, u64)>>) {
+    let snapshots: Collected<(String, u64)> = Arc::default();
+    let sink = snapshots.clone();
+    let out = run_operation(
+        input,
+        move |s| {
+            let m = s.map(|w| (w, 1u64)).map_with_state(spec);
+            m.state_snapshots()
+                .foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
+            m.into_dstream()
+        },
+        batches,
+    );
+    let snapshots = snapshots.lock().unwrap().clone();
+    (out, snapshots)
+}
+
 #[test]
 fn map_with_state_basic_operations() {
     let input = words(&[
@@ -261,21 +283,7 @@ fn map_with_state_basic_operations() {
         &["a"],
         &[],
     ]);
-    let snapshots: Collected<(String, u64)> = Arc::default();
-    let sink = snapshots.clone();
-    let out = run_operation(
-        input,
-        move |s| {
-            let mapped = s
-                .map(|w| (w, 1u64))
-                .map_with_state(StateSpec::function(running_count));
-            mapped
-                .state_snapshots()
-                .foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
-            mapped.into_dstream()
-        },
-        7,
-    );
+    let (out, snapshots) = map_with_snapshots(input, StateSpec::function(running_count), 7);
     assert_eq!(
         sorted(out),
         counts(&[
@@ -289,7 +297,7 @@ fn map_with_state_basic_operations() {
         ])
     );
     assert_eq!(
-        sorted(snapshots.lock().unwrap().clone()),
+        sorted(snapshots),
         counts(&[
             &[],
             &[("a", 1)],
@@ -337,18 +345,8 @@ fn map_with_state_removes_state_and_uses_the_initial_state() {
         }
     })
     .initial_state(vec![("b".to_string(), 1u64)]);
-    let snapshots: Collected<(String, u64)> = Arc::default();
-    let sink = snapshots.clone();
-    let out = run_operation(
-        words(&[&["a", "b"], &["a", "b"], &["a"], &["a"]]),
-        move |s| {
-            let m = s.map(|w| (w, 1u64)).map_with_state(spec);
-            m.state_snapshots()
-                .foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
-            m.into_dstream()
-        },
-        4,
-    );
+    let (out, snapshots) =
+        map_with_snapshots(words(&[&["a", "b"], &["a", "b"], &["a"], &["a"]]), spec, 4);
     let out: Vec<Vec<String>> = sorted(out);
     assert_eq!(
         out,
@@ -360,7 +358,7 @@ fn map_with_state_removes_state_and_uses_the_initial_state() {
         ]
     );
     assert_eq!(
-        sorted(snapshots.lock().unwrap().clone()),
+        sorted(snapshots),
         counts(&[&[("a", 1), ("b", 2)], &[("a", 2)], &[], &[("a", 1)]])
     );
 }
@@ -391,18 +389,7 @@ fn map_with_state_times_out_idle_keys() {
         },
     )
     .timeout(Duration::from_secs(2));
-    let snapshots: Collected<(String, u64)> = Arc::default();
-    let sink = snapshots.clone();
-    let out = run_operation(
-        input,
-        move |s| {
-            let m = s.map(|w| (w, 1u64)).map_with_state(spec);
-            m.state_snapshots()
-                .foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
-            m.into_dstream()
-        },
-        8,
-    );
+    let (out, snapshots) = map_with_snapshots(input, spec, 8);
     let s = |x: &str| x.to_string();
     assert_eq!(
         out,
@@ -428,7 +415,7 @@ fn map_with_state_times_out_idle_keys() {
         })
         .collect();
     assert_eq!(timing_out, vec![(4000, s("a")), (6000, s("b"))]);
-    let snaps = sorted(snapshots.lock().unwrap().clone());
+    let snaps = sorted(snapshots);
     assert_eq!(snaps[2], counts(&[&[("a", 1), ("b", 3)]])[0]);
     assert_eq!(snaps[3], counts(&[&[("b", 3)]])[0]);
     assert!(snaps[5].is_empty());
@@ -516,10 +503,8 @@ fn state_handle_refuses_use_after_remove() {
 
 #[test]
 fn map_with_state_produces_a_batch_at_every_time_and_honours_num_partitions() {
-    let config = TestConfig::default();
     let spec = StateSpec::function(running_count).num_partitions(3);
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![
             None,
             Some(words(&[&["a", "b", "c", "d", "e", "f"]]).remove(0)),
@@ -553,13 +538,7 @@ fn stateful_operations_require_a_checkpoint_directory() {
         }),
     ];
     for (name, build) in cases {
-        let ssc = StreamingContext::new(
-            StreamingConf::new()
-                .master("local[2]")
-                .batch_interval(SEC)
-                .manual_clock(ManualClock::new()),
-        )
-        .unwrap();
+        let ssc = context_without_checkpoint();
         build(ssc.input_stream_from_fn(|_| Some(Batch::empty())));
         let err = ssc.start().unwrap_err();
         let msg = err.to_string();
@@ -580,21 +559,16 @@ fn run_span<U: Data>(
     prepare: impl FnOnce(&dyn StatefulOperator),
 ) -> (Vec<Vec<U>>, Arc<dyn StatefulOperator>) {
     let dir = tempfile::tempdir().unwrap();
-    let ssc = manual_context_at(dir.path(), from * 1000);
-    let s = fed(&ssc, input.to_vec());
+    let clock = ManualClock::starting_at(Time::from_millis(from * 1000));
+    let ssc = StreamingContext::new(manual_conf(&clock)).unwrap();
+    ssc.checkpoint(dir.path()).unwrap();
+    let s = input_from(&ssc, input.to_vec());
     let out_stream = build(s);
     let state = out_stream.stateful_operator().expect("a stateful stream");
     prepare(state.as_ref());
-    let out: Arc<Mutex<Vec<Vec<U>>>> = Arc::default();
-    let sink = out.clone();
-    out_stream.foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
+    let out = collect(&out_stream);
     ssc.start().unwrap();
-    let clock = ssc.manual_clock().unwrap();
-    for i in from + 1..=to {
-        clock.advance(SEC);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), Duration::from_secs(30))
-            .unwrap();
-    }
+    run_batches(&ssc, from + 1..=to);
     ssc.stop(StopMode::Immediate);
     let out = std::mem::take(&mut *out.lock().unwrap());
     (out, state)
@@ -676,33 +650,6 @@ fn a_snapshot_cannot_restore_another_operation() {
 }
 
 // ------------------------------------------------------------------ example
-
-/// Runs a shipped example (cargo builds them next to the tests) with `args`.
-fn run_example(name: &str, args: &[&str]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building example {name} failed");
-    }
-    let out = std::process::Command::new(&path)
-        .args(args)
-        .output()
-        .expect("run example");
-    assert!(
-        out.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 #[test]
 fn the_stateful_word_count_example_prints_the_seeds_three_batches() {

@@ -5,14 +5,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
-
-mod support;
 use streaming::testing::*;
 use streaming::ManualClock;
-use support::{fed, manual_context_at, sorted};
 
-/// Batches collected by an output operation.
-type Collected<T> = Arc<Mutex<Vec<Vec<T>>>>;
+mod support;
+use support::{
+    collect, context_without_checkpoint, input_from, manual_conf, run_batches, run_opt, sorted,
+};
+
 const SEC: Duration = Duration::from_secs(1);
 
 fn secs(n: u64) -> Duration {
@@ -169,9 +169,7 @@ fn window_keeps_partitions_of_each_batch_in_time_order() {
 
 #[test]
 fn window_skips_times_without_a_batch() {
-    let config = TestConfig::default();
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         vec![Some(vec![1]), None, Some(vec![3])],
         |s| s.window(secs(2), SEC),
         3,
@@ -623,7 +621,6 @@ impl<T: Ord> TapSort for Vec<T> {
 
 #[test]
 fn inverse_with_window_not_a_multiple_of_slide_and_gaps() {
-    let config = TestConfig::default();
     let input: Vec<Option<Vec<(String, i64)>>> = vec![
         Some(vec![("a".into(), 1)]),
         None,
@@ -633,8 +630,7 @@ fn inverse_with_window_not_a_multiple_of_slide_and_gaps() {
         Some(vec![]),
         Some(vec![("a".into(), 16)]),
     ];
-    let out = run_operation_with_opt(
-        &config,
+    let out = run_opt(
         input,
         |s| s.reduce_by_key_and_window_inv(sum, diff, secs(3), secs(2)),
         8,
@@ -742,16 +738,6 @@ fn reduce_by_window_with_larger_slide() {
 
 // ------------------------------------------------ checkpoints and memory
 
-fn context_without_checkpoint() -> StreamingContext {
-    StreamingContext::new(
-        StreamingConf::new()
-            .master("local[2]")
-            .batch_interval(SEC)
-            .manual_clock(ManualClock::new()),
-    )
-    .unwrap()
-}
-
 #[test]
 fn incremental_windows_require_a_checkpoint_directory() {
     type Build = fn(DStream<(String, i64)>);
@@ -781,19 +767,11 @@ fn incremental_windows_require_a_checkpoint_directory() {
 fn windows_without_state_need_no_checkpoint_directory() {
     let ssc = context_without_checkpoint();
     let s = ssc.input_stream_from_fn(|_| Some(Batch::from(vec![("a".to_string(), 1i64)])));
-    let out: Collected<(String, i64)> = Arc::default();
-    let sink = out.clone();
     s.window(secs(2), SEC).print();
     s.group_by_key_and_window(secs(2), SEC).print();
-    s.reduce_by_key_and_window(sum, secs(2), SEC)
-        .foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
+    let out = collect(&s.reduce_by_key_and_window(sum, secs(2), SEC));
     ssc.start().unwrap();
-    let clock = ssc.manual_clock().unwrap();
-    for i in 1..=2 {
-        clock.advance(SEC);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), secs(30))
-            .unwrap();
-    }
+    run_batches(&ssc, 1..=2);
     ssc.stop(StopMode::Immediate);
     assert_eq!(*out.lock().unwrap(), kv(&[&[("a", 1)], &[("a", 2)]]));
 }
@@ -814,12 +792,7 @@ fn remembered_input_batches(batches: u64, build: impl FnOnce(&DStream<i64>)) -> 
     input.foreach_batch(|_, _| {});
     build(&input);
     ssc.start().unwrap();
-    let clock = ssc.manual_clock().unwrap();
-    for i in 1..=batches {
-        clock.advance(SEC);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), secs(30))
-            .unwrap();
-    }
+    run_batches(&ssc, 1..=batches);
     ssc.stop(StopMode::Immediate);
     assert_eq!(
         computed.load(Ordering::SeqCst),
@@ -885,39 +858,31 @@ fn incremental_window_state_survives_a_snapshot_and_restore() {
     // First run: 4 batches, then a snapshot.
     let dir = tempfile::tempdir().unwrap();
     let ssc = TestConfig::default().context(dir.path()).unwrap();
-    let s = fed(&ssc, input.clone());
+    let s = input_from(&ssc, input.clone());
     let windowed = op(s);
     windowed.print_n(0);
     ssc.start().unwrap();
-    let clock = ssc.manual_clock().unwrap();
-    for i in 1..=4 {
-        clock.advance(SEC);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), secs(30))
-            .unwrap();
-    }
+    run_batches(&ssc, 1..=4);
     ssc.stop(StopMode::Immediate);
     let snapshot = windowed.stateful_operator().unwrap().snapshot().unwrap();
     assert_eq!(snapshot.time, Some(Time::from_millis(4000)));
 
     // Second run: a new pipeline resumes from the snapshot at 4 s.
-    let ssc = manual_context_at(dir.path(), 4000);
-    let s = fed(&ssc, input.clone());
+    let ssc = StreamingContext::new(manual_conf(&ManualClock::starting_at(Time::from_millis(
+        4000,
+    ))))
+    .unwrap();
+    ssc.checkpoint(dir.path()).unwrap();
+    let s = input_from(&ssc, input.clone());
     let windowed = op(s);
     windowed
         .stateful_operator()
         .unwrap()
         .restore(&snapshot)
         .unwrap();
-    let out: Collected<(String, i64)> = Arc::default();
-    let sink = out.clone();
-    windowed.foreach_batch(move |b, _| sink.lock().unwrap().push(b.collect()));
+    let out = collect(&windowed);
     ssc.start().unwrap();
-    let clock = ssc.manual_clock().unwrap();
-    for i in 5..=8 {
-        clock.advance(SEC);
-        ssc.await_batch_completion(Time::from_millis(i * 1000), secs(30))
-            .unwrap();
-    }
+    run_batches(&ssc, 5..=8);
     ssc.stop(StopMode::Immediate);
     let resumed = sorted(out.lock().unwrap().clone());
     assert_eq!(resumed, uninterrupted[4..].to_vec());

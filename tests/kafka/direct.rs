@@ -20,13 +20,7 @@ fn range(topic: &str, partition: i32, from: i64, until: i64) -> OffsetRange {
 #[test]
 fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
     with_timeout(240, || {
-        let broker = broker();
-        topic_with(
-            &broker,
-            "events",
-            3,
-            [(0, values("a", 0, 5)), (1, values("b", 0, 3))],
-        );
+        let broker = broker_with("events", 3, &[("a", 0, 5), ("b", 0, 3)]);
         // A record with a key and headers, to check every field.
         broker
             .produce(
@@ -40,7 +34,7 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 
         let ssc = context("exact-ranges");
         let events = Events::attach(&ssc);
-        let stream = subscribed(&ssc, &broker, ["events"], "g-exact", "earliest");
+        let stream = subscribed(&ssc, &broker, "events", "g-exact", "earliest");
         let seen = Collected::attach(&stream);
         let full = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = full.clone();
@@ -90,12 +84,8 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
         );
 
         // The next batch starts exactly where the previous one ended.
-        broker
-            .produce_values("events", 2, values("c", 0, 2))
-            .unwrap();
-        broker
-            .produce_values("events", 0, values("a", 5, 1))
-            .unwrap();
+        produce(&broker, "events", 2, values("c", 0, 2));
+        produce(&broker, "events", 0, values("a", 5, 1));
         step(&ssc, 2);
         assert_eq!(
             stream.offset_ranges(batch_time(2)).unwrap(),
@@ -139,13 +129,7 @@ fn each_batch_reads_the_exact_ranges_one_partition_per_kafka_partition() {
 #[test]
 fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
     with_timeout(240, || {
-        let broker = broker();
-        topic_with(
-            &broker,
-            "news",
-            2,
-            [(0, values("old", 0, 4)), (1, values("old", 4, 2))],
-        );
+        let broker = broker_with("news", 2, &[("old", 0, 4), ("old", 4, 2)]);
 
         let ssc = context("latest");
         let stream = direct(
@@ -162,9 +146,7 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
                 (TopicPartition::new("news", 1), 1)
             ])
         );
-        broker
-            .produce_values("news", 0, values("new", 0, 2))
-            .unwrap();
+        produce(&broker, "news", 0, values("new", 0, 2));
         step(&ssc, 1);
         assert_eq!(
             seen.batch(1),
@@ -180,13 +162,7 @@ fn latest_starts_at_the_offsets_of_start_time_and_explicit_offsets_win() {
 #[test]
 fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
     with_timeout(240, || {
-        let broker = broker();
-        topic_with(
-            &broker,
-            "rated",
-            2,
-            [(0, values("p0", 0, 25)), (1, values("p1", 0, 4))],
-        );
+        let broker = broker_with("rated", 2, &[("p0", 0, 25), ("p1", 0, 4)]);
 
         // From the configuration, as in Spark: 10 records/s × 1 s.
         let ssc = context_with(
@@ -194,13 +170,12 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
             StreamingConf::new().set("spark.streaming.kafka.maxRatePerPartition", "10"),
         );
         let events = Events::attach(&ssc);
-        let stream = subscribed(&ssc, &broker, ["rated"], "g-rate", "earliest");
+        let stream = subscribed(&ssc, &broker, "rated", "g-rate", "earliest");
         let seen = Collected::attach(&stream);
         // A second stream with a per-stream limit under the minimum rate:
         // 1 record/s, at least 3 per partition and batch.
-        let slow = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let slow = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::assign(
                 [TopicPartition::new("rated", 0)],
                 params(&broker, "g-rate-slow", "earliest"),
@@ -208,8 +183,7 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
             DirectStreamConfig::new()
                 .max_rate_per_partition(1.0)
                 .min_rate_per_partition(3),
-        )
-        .unwrap();
+        );
         let slow_seen = Collected::attach(&slow);
         ssc.start().unwrap();
         for n in 1..=4 {
@@ -321,25 +295,20 @@ fn location_strategies_place_partitions_on_workers() {
         let tp = |p| TopicPartition::new("placed", p);
         let ssc = context("placement");
         let config = || DirectStreamConfig::new().workers(3);
-        let consistent = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-c", "earliest")),
-            config(),
-        )
-        .unwrap();
-        let brokers = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferBrokers,
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-b", "earliest")),
-            config(),
-        )
-        .unwrap();
-        let fixed = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let placed = |ssc: &StreamingContext, location, group: &str| {
+            KafkaUtils::create_direct_stream_with_config::<String, String>(
+                ssc,
+                location,
+                ConsumerStrategy::subscribe(["placed"], params(&broker, group, "earliest")),
+                config(),
+            )
+        };
+        let consistent = placed(&ssc, LocationStrategy::PreferConsistent, "g-c").unwrap();
+        let brokers = placed(&ssc, LocationStrategy::PreferBrokers, "g-b").unwrap();
+        let fixed = placed(
             &ssc,
             LocationStrategy::PreferFixed(HashMap::from([(tp(0), 2), (tp(3), 2)])),
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-f", "earliest")),
-            config(),
+            "g-f",
         )
         .unwrap();
         for s in [&consistent, &brokers, &fixed] {
@@ -365,11 +334,10 @@ fn location_strategies_place_partitions_on_workers() {
 
         // A pinned worker that does not exist is a configuration error.
         let ssc = context("placement-bad");
-        let err = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let err = placed(
             &ssc,
             LocationStrategy::PreferFixed(HashMap::from([(tp(0), 7)])),
-            ConsumerStrategy::subscribe(["placed"], params(&broker, "g-x", "earliest")),
-            config(),
+            "g-x",
         )
         .err()
         .expect("worker 7 of 3 is rejected");
@@ -381,16 +349,10 @@ fn location_strategies_place_partitions_on_workers() {
 #[test]
 fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
     with_timeout(240, || {
-        let broker = broker();
-        topic_with(
-            &broker,
-            "orders",
-            2,
-            [(0, values("o", 0, 3)), (1, values("o", 3, 2))],
-        );
+        let broker = broker_with("orders", 2, &[("o", 0, 3), ("o", 3, 2)]);
 
         let ssc = context("commits");
-        let stream = subscribed(&ssc, &broker, ["orders"], "g-orders", "earliest");
+        let stream = subscribed(&ssc, &broker, "orders", "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         let (tx, rx) = mpsc::channel();
         let tx = std::sync::Mutex::new(tx);
@@ -430,11 +392,9 @@ fn commits_after_outputs_and_a_new_stream_resumes_from_them() {
 
         // Records written meanwhile; a new stream of the same group starts
         // from the committed offsets (auto.offset.reset is not used).
-        broker
-            .produce_values("orders", 1, values("o", 5, 2))
-            .unwrap();
+        produce(&broker, "orders", 1, values("o", 5, 2));
         let ssc = context("commits-2");
-        let stream = subscribed(&ssc, &broker, ["orders"], "g-orders", "earliest");
+        let stream = subscribed(&ssc, &broker, "orders", "g-orders", "earliest");
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use super::support::*;
 
+/// The example binary cargo built next to this test, built if missing.
 fn example(name: &str) -> PathBuf {
-    crate::common::example_binary(name, &["kafka"])
+    crate::support::example_binary(name, &["--features", "kafka"])
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use streaming::kafka::{
-    ConsumerStrategy, DirectStreamConfig, KafkaUtils, LocationStrategy, OffsetRange, TopicPartition,
+    ConsumerStrategy, DirectKafkaStream, DirectStreamConfig, KafkaUtils, LocationStrategy,
+    OffsetRange, TopicPartition,
 };
 use streaming::prelude::*;
 use streaming::testing::kafka::{free_port, KafkaTestBroker, TestRecord};
@@ -29,11 +30,25 @@ fn resilient_params(broker_addr: String, group: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// A direct stream of `topic` as `group` from the broker at `broker_addr`,
+/// with [`resilient`] settings and [`resilient_params`].
+fn resilient_stream(
+    ssc: &StreamingContext,
+    topic: &str,
+    broker_addr: String,
+    group: &str,
+) -> DirectKafkaStream<String, String> {
+    direct_with(
+        ssc,
+        ConsumerStrategy::subscribe([topic], resilient_params(broker_addr, group)),
+        resilient(),
+    )
+}
+
 #[test]
 fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
     with_timeout(240, || {
-        let broker = broker();
-        topic_with(&broker, "trimmed", 1, [(0, values("v", 0, 10))]);
+        let broker = broker_with("trimmed", 1, &[("v", 0, 10)]);
         let tp = TopicPartition::new("trimmed", 0);
 
         let ssc = context("out-of-range");
@@ -85,12 +100,7 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
             ConsumerStrategy::assign([tp.clone()], params(&broker, "g-n", "none"))
                 .with_offsets([(tp.clone(), 100)]),
         );
-        Collected::attach(&none);
-        ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        let err = first_batch_error(&ssc, &none);
         match &err {
             StreamingError::KafkaOffsetOutOfRange {
                 partition,
@@ -107,13 +117,8 @@ fn out_of_range_offsets_follow_auto_offset_reset_and_are_reported() {
 
         // With `none` and no committed offset, there is no starting offset.
         let ssc = context("no-offset-none");
-        let none = subscribed(&ssc, &broker, ["trimmed"], "g-fresh", "none");
-        Collected::attach(&none);
-        ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        let none = subscribed(&ssc, &broker, "trimmed", "g-fresh", "none");
+        let err = first_batch_error(&ssc, &none);
         match &err {
             StreamingError::Kafka { operation, message } => {
                 assert_eq!(operation, "starting offset of trimmed-0");
@@ -147,7 +152,7 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 
         let ssc = context("undecodable");
         let events = Events::attach(&ssc);
-        let strings = subscribed(&ssc, &broker, ["mixed"], "g-s", "earliest");
+        let strings = subscribed(&ssc, &broker, "mixed", "g-s", "earliest");
         let seen = Collected::attach(&strings);
         // Null values are fine for an Option value type.
         let optional = KafkaUtils::create_direct_stream::<Vec<u8>, Option<String>>(
@@ -189,19 +194,12 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 
         // Configured to fail: the batch fails with a typed error.
         let ssc = context("undecodable-fails");
-        let strict = KafkaUtils::create_direct_stream_with_config::<String, String>(
+        let strict = direct_with(
             &ssc,
-            LocationStrategy::PreferConsistent,
             ConsumerStrategy::subscribe(["mixed"], params(&broker, "g-f", "earliest")),
             DirectStreamConfig::new().fail_on_undecodable(true),
-        )
-        .unwrap();
-        Collected::attach(&strict);
-        ssc.start().unwrap();
-        ssc.manual_clock().unwrap().set_time(batch_time(1));
-        let err = ssc
-            .await_batch_completion(batch_time(1), Duration::from_secs(60))
-            .unwrap_err();
+        );
+        let err = first_batch_error(&ssc, &strict);
         match &err {
             StreamingError::KafkaDecode {
                 partition,
@@ -219,23 +217,11 @@ fn undecodable_records_are_counted_and_reported_or_fail_the_batch() {
 #[test]
 fn a_broker_restart_mid_stream_is_reported_and_loses_nothing() {
     with_timeout(300, || {
-        let mut broker = broker();
-        broker.create_topic("live", 2).unwrap();
-        broker.produce_values("live", 0, values("x", 0, 5)).unwrap();
-        broker.produce_values("live", 1, values("y", 0, 5)).unwrap();
+        let mut broker = broker_with("live", 2, &[("x", 0, 5), ("y", 0, 5)]);
 
         let ssc = context("restart");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(
-                ["live"],
-                resilient_params(broker.bootstrap_servers(), "g-live"),
-            ),
-            resilient(),
-        )
-        .unwrap();
+        let stream = resilient_stream(&ssc, "live", broker.bootstrap_servers(), "g-live");
         let seen = Collected::attach(&stream);
         ssc.start().unwrap();
         step(&ssc, 1);
@@ -254,8 +240,8 @@ fn a_broker_restart_mid_stream_is_reported_and_loses_nothing() {
         // It comes back (same port, same data) and more records arrive:
         // the stream resumes where it stopped.
         broker.restart().unwrap();
-        broker.produce_values("live", 0, values("x", 5, 5)).unwrap();
-        broker.produce_values("live", 1, values("y", 5, 5)).unwrap();
+        produce(&broker, "live", 0, values("x", 5, 5));
+        produce(&broker, "live", 1, values("y", 5, 5));
         let last = step_until(&ssc, 3, Duration::from_secs(120), || {
             seen.values().len() >= 20
         });
@@ -289,16 +275,7 @@ fn a_broker_down_at_start_is_reported_and_the_stream_starts_when_it_comes_up() {
         let port = free_port().unwrap();
         let ssc = context("down-at-start");
         let events = Events::attach(&ssc);
-        let stream = KafkaUtils::create_direct_stream_with_config::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe(
-                ["late"],
-                resilient_params(format!("127.0.0.1:{port}"), "g-late"),
-            ),
-            resilient(),
-        )
-        .unwrap();
+        let stream = resilient_stream(&ssc, "late", format!("127.0.0.1:{port}"), "g-late");
         let seen = Collected::attach(&stream);
         ssc.start()
             .expect("start does not fail on a broker that is down");

@@ -10,11 +10,13 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use streaming::kafka::{ConsumerStrategy, KafkaUtils, LocationStrategy};
+use streaming::kafka::ConsumerStrategy;
 use streaming::prelude::*;
 use streaming::ManualClock;
 
 use super::support::*;
+use crate::support::files::part_files;
+use crate::support::wait_for_every;
 
 /// Set in the child process's environment.
 const CHILD: &str = "STREAMING_KAFKA_RECOVERY_CHILD";
@@ -40,25 +42,15 @@ fn run_child() {
     let creator_clock = clock.clone();
     let ckpt_dir = ckpt.clone();
     let ssc = StreamingContext::get_or_create(&ckpt, move || {
-        let ssc = StreamingContext::new(
-            StreamingConf::new()
-                .app_name("kafka-to-files")
-                .master("local[2]")
-                .batch_interval(INTERVAL)
-                .manual_clock(creator_clock)
-                .set("spark.streaming.kafka.maxRatePerPartition", "4"),
-        )?;
+        let conf = StreamingConf::new().set("spark.streaming.kafka.maxRatePerPartition", "4");
+        let ssc = StreamingContext::new(manual_conf("kafka-to-files", conf, creator_clock))?;
         ssc.checkpoint(&ckpt_dir)?;
         let params = [
             ("bootstrap.servers", bootstrap.as_str()),
             ("group.id", GROUP),
             ("auto.offset.reset", "earliest"),
         ];
-        let stream = KafkaUtils::create_direct_stream::<String, String>(
-            &ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe([TOPIC], params),
-        )?;
+        let stream = direct(&ssc, ConsumerStrategy::subscribe([TOPIC], params));
         stream.checkpoint(INTERVAL);
         stream
             .map(|r| r.value)
@@ -91,9 +83,7 @@ fn run_child() {
         let line = line.expect("stdin");
         if let Some(n) = line.strip_prefix("step ") {
             let n: u64 = n.parse().unwrap();
-            clock.set_time(batch_time(n));
-            ssc.await_batch_completion(batch_time(n), Duration::from_secs(90))
-                .unwrap_or_else(|e| panic!("batch {n}: {e}"));
+            step(&ssc, n);
             println!("@@ done {n}");
         } else if line == "quit" {
             ssc.stop(StopMode::Graceful);
@@ -197,18 +187,7 @@ fn outputs(out: &Path) -> BTreeMap<u64, Vec<String>> {
         let Some(ms) = name.strip_prefix("values-") else {
             continue; // temporary directories of writes in progress
         };
-        let mut parts: Vec<PathBuf> = std::fs::read_dir(&path)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("part-")
-            })
-            .collect();
-        parts.sort();
-        let lines: Vec<String> = parts
+        let lines: Vec<String> = part_files(&path)
             .iter()
             .flat_map(|p| {
                 std::fs::read_to_string(p)
@@ -255,11 +234,9 @@ fn a_sigkilled_job_recovers_with_no_loss_and_no_duplicates() {
         produce_round(&broker, 10, 5);
         job.send("step 3");
         job.expect("paused 3000");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ckpt.join("checkpoint-3000").exists() {
-            assert!(Instant::now() < deadline, "no checkpoint of batch 3");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_every("a checkpoint of batch 3", Duration::from_millis(20), || {
+            ckpt.join("checkpoint-3000").exists()
+        });
         let before_kill = outputs(&out);
         assert_eq!(
             before_kill.keys().copied().collect::<Vec<_>>(),

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streaming::kafka::{
-    ConsumerRecord, ConsumerStrategy, DirectKafkaStream, KafkaUtils, LocationStrategy,
+    ConsumerRecord, ConsumerStrategy, DirectKafkaStream, DirectStreamConfig, KafkaUtils,
+    LocationStrategy,
 };
 use streaming::prelude::*;
 use streaming::testing::kafka::KafkaTestBroker;
@@ -40,6 +41,21 @@ pub fn broker() -> KafkaTestBroker {
     })
 }
 
+/// [`broker`] with topic `topic` of `partitions` partitions; partition `i`
+/// holds the [`values`] `(prefix, from, count)` of `records[i]`.
+pub fn broker_with(
+    topic: &str,
+    partitions: i32,
+    records: &[(&str, usize, usize)],
+) -> KafkaTestBroker {
+    let broker = broker();
+    broker.create_topic(topic, partitions).unwrap();
+    for (partition, &(prefix, from, count)) in (0..).zip(records) {
+        produce(&broker, topic, partition, values(prefix, from, count));
+    }
+    broker
+}
+
 /// A context driven by a manual clock at 0.
 pub fn context(app: &str) -> StreamingContext {
     context_with(app, StreamingConf::new())
@@ -47,13 +63,15 @@ pub fn context(app: &str) -> StreamingContext {
 
 /// A context driven by a manual clock at 0, on top of `conf`.
 pub fn context_with(app: &str, conf: StreamingConf) -> StreamingContext {
-    StreamingContext::new(
-        conf.app_name(app)
-            .master("local[2]")
-            .batch_interval(INTERVAL)
-            .manual_clock(ManualClock::new()),
-    )
-    .expect("context")
+    StreamingContext::new(manual_conf(app, conf, ManualClock::new())).expect("context")
+}
+
+/// `conf` for application `app` on `local[2]`, driven by `clock`.
+pub fn manual_conf(app: &str, conf: StreamingConf, clock: ManualClock) -> StreamingConf {
+    conf.app_name(app)
+        .master("local[2]")
+        .batch_interval(INTERVAL)
+        .manual_clock(clock)
 }
 
 /// Consumer parameters for `broker`.
@@ -66,47 +84,48 @@ pub fn params(broker: &KafkaTestBroker, group: &str, reset: &str) -> Vec<(String
     ]
 }
 
-/// Creates `topic` with `partitions` partitions on `broker` and produces
-/// each `(partition, values)` of `data` into it, in order.
-pub fn topic_with(
-    broker: &KafkaTestBroker,
-    topic: &str,
-    partitions: i32,
-    data: impl IntoIterator<Item = (i32, Vec<String>)>,
-) {
-    broker.create_topic(topic, partitions).unwrap();
-    for (partition, values) in data {
-        broker.produce_values(topic, partition, values).unwrap();
-    }
+/// A direct stream of string keys and values over `strategy`, its
+/// partitions placed consistently.
+pub fn direct(
+    ssc: &StreamingContext,
+    strategy: ConsumerStrategy,
+) -> DirectKafkaStream<String, String> {
+    direct_with(ssc, strategy, DirectStreamConfig::default())
 }
 
-/// A direct stream of `String` records on `ssc`, subscribed to `topics` as
-/// `group` with `auto.offset.reset` = `reset`, placed consistently.
-pub fn subscribed<const N: usize>(
+/// [`direct`] with `config`.
+pub fn direct_with(
+    ssc: &StreamingContext,
+    strategy: ConsumerStrategy,
+    config: DirectStreamConfig,
+) -> DirectKafkaStream<String, String> {
+    KafkaUtils::create_direct_stream_with_config::<String, String>(
+        ssc,
+        LocationStrategy::PreferConsistent,
+        strategy,
+        config,
+    )
+    .unwrap()
+}
+
+/// [`direct`] subscribed to `topic` as `group` of `broker`, with
+/// `auto.offset.reset` = `reset`.
+pub fn subscribed(
     ssc: &StreamingContext,
     broker: &KafkaTestBroker,
-    topics: [&str; N],
+    topic: &str,
     group: &str,
     reset: &str,
 ) -> DirectKafkaStream<String, String> {
     direct(
         ssc,
-        ConsumerStrategy::subscribe(topics, params(broker, group, reset)),
+        ConsumerStrategy::subscribe([topic], params(broker, group, reset)),
     )
 }
 
-/// A direct stream of `String` records on `ssc` with `strategy`, placed
-/// consistently.
-pub fn direct(
-    ssc: &StreamingContext,
-    strategy: ConsumerStrategy,
-) -> DirectKafkaStream<String, String> {
-    KafkaUtils::create_direct_stream::<String, String>(
-        ssc,
-        LocationStrategy::PreferConsistent,
-        strategy,
-    )
-    .unwrap()
+/// Writes `values` to `partition` of `topic`.
+pub fn produce(broker: &KafkaTestBroker, topic: &str, partition: i32, values: Vec<String>) {
+    broker.produce_values(topic, partition, values).unwrap();
 }
 
 /// Batch `n` (1-based) of a context started at clock 0.
@@ -120,6 +139,19 @@ pub fn step(ssc: &StreamingContext, n: u64) {
     clock.set_time(batch_time(n));
     ssc.await_batch_completion(batch_time(n), Duration::from_secs(90))
         .unwrap_or_else(|e| panic!("batch {n}: {e}"));
+}
+
+/// Collects `stream`, starts `ssc`, advances the clock to batch 1 and
+/// returns the error that batch fails with.
+pub fn first_batch_error<K: Data>(
+    ssc: &StreamingContext,
+    stream: &DStream<ConsumerRecord<K, String>>,
+) -> StreamingError {
+    Collected::attach(stream);
+    ssc.start().unwrap();
+    ssc.manual_clock().unwrap().set_time(batch_time(1));
+    ssc.await_batch_completion(batch_time(1), Duration::from_secs(60))
+        .unwrap_err()
 }
 
 /// `(partition, offset, value)` of a record.
