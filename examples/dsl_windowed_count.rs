@@ -1,9 +1,10 @@
 //! A windowed word count with `stream!`: counts over the last 3 batches,
-//! every batch. The built-in `sum` reducer makes the macro pick the
-//! incremental operator (adding the batch that enters the window and
-//! subtracting, with `a - b`, the one that leaves), and the `filter` right
-//! after it is applied to the window state, so words whose count fell to 0
-//! are dropped from the state instead of piling up.
+//! every batch, keeping the words seen more than once. The built-in `sum`
+//! reducer compiles to the runtime's exact windowed sum, which runs
+//! incrementally on these `i64` counts (adding the batch that enters the
+//! window, subtracting the one that leaves, and dropping a word once its
+//! last occurrence has left). The `filter` after it filters the output: the
+//! result is exactly that of the plain definition below.
 //!
 //! Run: `cargo run --example dsl_windowed_count`
 
@@ -21,14 +22,14 @@ pub fn with_dsl(
         let pairs = queue_stream(queue, true)
             .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
             .map(|word| (word, 1i64));
-        let counts = pairs.reduce_by_key_and_window(sum, 3s, 1s).filter(|(_, n)| *n > 0);
+        let counts = pairs.reduce_by_key_and_window(sum, 3s, 1s).filter(|(_, n)| *n > 1);
         counts.print();
         counts
     }
 }
 
-/// The same pipeline written with the plain API: what the macro generates,
-/// minus the fusion of `flat_map` and `map`.
+/// The same pipeline written with the plain API, by its definition: a
+/// closure reducer over the window, then a filter on the output.
 pub fn with_plain_api(
     conf: StreamingConf,
     queue: BatchQueue<String>,
@@ -40,13 +41,9 @@ pub fn with_plain_api(
         .queue_stream(queue, true)
         .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
         .map(|word| (word, 1i64));
-    let counts = pairs.reduce_by_key_and_window_inv_filtered(
-        |a, b| a + b,
-        |a, b| a - b,
-        Duration::from_secs(3),
-        Duration::from_secs(1),
-        |(_, n): &(String, i64)| *n > 0,
-    );
+    let counts = pairs
+        .reduce_by_key_and_window(|a, b| a + b, Duration::from_secs(3), Duration::from_secs(1))
+        .filter(|(_, n)| *n > 1);
     counts.print();
     Ok((ssc, counts))
 }

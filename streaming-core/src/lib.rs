@@ -58,6 +58,7 @@ pub use context::{
     StopMode, StreamingContext, StreamingContextState, CHECKPOINT_DIRECTORY,
     STOP_GRACEFULLY_ON_SHUTDOWN, STOP_ON_BATCH_FAILURE,
 };
+pub use dstream::ops::reducers::{SumPath, WindowSum};
 pub use dstream::ops::window::{Window, Windowed};
 pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};
 pub use dstream::DStream;

@@ -81,7 +81,7 @@ fn state_and_inverse_windows_need_a_checkpoint() {
             "`update_state_by_key` keeps state across batches and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ update_state_by_key",
             "`map_with_state` keeps state across batches and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ map_with_state",
             "`reduce_by_key_and_window` with an inverse function keeps the window's state between batches and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ reduce_by_key_and_window",
-            "`reduce_by_key_and_window` with the built-in `sum` runs incrementally (it adds the batches entering the window and subtracts those leaving it), so it keeps state and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ reduce_by_key_and_window",
+            "`reduce_by_key_and_window` with the built-in `sum` runs incrementally for integer values (it adds the batches entering the window and subtracts those leaving it, keeping a per-key sum and element count), so it keeps state and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ reduce_by_key_and_window",
             "`count_by_window` is computed incrementally (as Spark's `countByWindow`), so it keeps the window's state between batches and needs a checkpoint directory: add `checkpoint = \"<dir>\"` to the `context(..)` clause @ count_by_window",
         ],
     );
@@ -136,7 +136,7 @@ fn wrong_argument_counts() {
         &[
             "`socket_text_stream` takes 2 arguments, but 1 was given: `socket_text_stream(host, port)` @ socket_text_stream",
             "`window` takes 2 arguments, but 1 was given: `window(window, slide)` @ window",
-            "`reduce_by_key_and_window` takes 3 or 4 arguments, but 2 were given: `reduce_by_key_and_window(reducer, window, slide)` or `reduce_by_key_and_window(f, inv_f, window, slide)` @ reduce_by_key_and_window",
+            "`reduce_by_key_and_window` takes 3, 4 or 5 arguments, but 2 were given: `reduce_by_key_and_window(reducer, window, slide)` or `reduce_by_key_and_window(f, inv_f, window, slide)` or `reduce_by_key_and_window(f, inv_f, window, slide, filter)` @ reduce_by_key_and_window",
             "`union` takes at least 1 argument, but 0 were given: `union(streams..)` @ union",
             "`print` takes 0 or 1 arguments, but 2 were given: `print()` or `print(n)` @ print",
         ],

@@ -85,7 +85,7 @@ fn exports_and_type_annotations() {
 }
 
 #[test]
-fn builtin_count_inserts_a_mapping_and_goes_incremental() {
+fn builtin_count_inserts_a_mapping_and_becomes_an_exact_sum() {
     let c = ok(r#"
         context(batch = 1s, checkpoint = "/tmp/cp");
         let pairs = socket_text_stream(h, p).map(|l: String| (l, ()));
@@ -104,7 +104,7 @@ fn builtin_count_inserts_a_mapping_and_goes_incremental() {
             ("socket_text_stream", false),
             ("map", false),
             ("map_values", true),
-            ("reduce_by_key_and_window_inv", false),
+            ("sum_by_key_and_window", false),
             ("print", false),
             ("reduce_by_key_and_window", false),
             ("print", false),

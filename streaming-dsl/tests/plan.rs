@@ -93,7 +93,7 @@ flowchart TD
 }
 
 #[test]
-fn windows_are_resolved_statically_and_filters_move_into_the_state() {
+fn windows_are_resolved_statically_and_filters_stay_on_the_output() {
     assert_eq!(
         dump(
             r#"
@@ -110,18 +110,20 @@ flowchart TD
     s0[\"socket_text_stream<br/>input · socket_text_stream\"]
     s1[\"pairs = map<br/>narrow · map\"]
     s2[\"map_values(|_| 1)<br/>narrow · map_values\"]
-    s3[\"reduce_by_key_and_window(count) → counts = filter<br/>window · incremental, filtered state · reduce_by_key_and_window_inv_filtered · slide 10s\"]
-    s4[\"map_values<br/>narrow · map_values\"]
-    s5[\"longest = reduce_by_key_and_window(max)<br/>window · panes · reduce_by_key_and_window · slide 20s\"]
-    s6[\"print<br/>output · print\"]
+    s3[\"reduce_by_key_and_window(count)<br/>window · exact sum · sum_by_key_and_window · slide 10s\"]
+    s4[\"counts = filter<br/>narrow · filter\"]
+    s5[\"map_values<br/>narrow · map_values\"]
+    s6[\"longest = reduce_by_key_and_window(max)<br/>window · panes · reduce_by_key_and_window · slide 20s\"]
     s7[\"print<br/>output · print\"]
+    s8[\"print<br/>output · print\"]
     s0 --> s1
     s1 --> s2
     s2 --> s3
-    s1 --> s4
-    s4 --> s5
-    s3 --> s6
-    s5 --> s7
+    s3 --> s4
+    s1 --> s5
+    s5 --> s6
+    s4 --> s7
+    s6 --> s8
 "
     );
 }

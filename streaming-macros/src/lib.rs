@@ -73,11 +73,25 @@ use proc_macro::TokenStream;
 /// `flat_map_values`, `map_partitions`, `map_partitions_with_index`, `glom`)
 /// become one `map_partitions` call running a single iterator chain per
 /// partition. A stream used twice, returned, or annotated with a type ends a
-/// fused stage; shuffles, windows and state are stage boundaries. Windowed
-/// reductions are resolved at compile time: `sum` and `count` (and explicit
-/// inverse functions) use the incremental `_inv` operators, and a `filter`
-/// right after an incremental `reduce_by_key_and_window` filters the window
-/// state itself; `min`, `max` and other reducers use slide-sized panes.
+/// fused stage; shuffles, windows and state are stage boundaries.
+///
+/// Windowed reductions are resolved at compile time, and a choice never
+/// changes the result: the output is always that of the same pipeline in the
+/// plain API with closures.
+/// - `sum` and `count` call the runtime's exact windowed sum
+///   (`sum_by_key_and_window`, `sum_by_window`): a key is emitted while it has
+///   at least one element in the window (even if its sum is 0) and is gone
+///   once it has none, as with `|a, b| a + b`. The value type picks the path
+///   (`WindowSum`): incremental with a per-key element count for integers,
+///   slide-sized panes for floats, so float sums do not drift.
+/// - Explicit inverse functions (`reduce_by_key_and_window(f, inv_f, w, s)`,
+///   the same as `reduce_by_key_and_window_inv`) keep Spark's documented
+///   semantics: a key whose value returns to its zero stays in the output
+///   unless Spark's filter function, the fifth argument, removes it.
+/// - `min`, `max` and other reducers use slide-sized panes.
+///
+/// A `filter` after a windowed reduction filters its output, like any
+/// narrow operator; it is never applied to the window's state.
 /// [`stream_plan!`] shows the stages; setting `STREAMING_DSL_PLAN=1` while
 /// compiling prints every `stream!`'s plan.
 ///
@@ -137,7 +151,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// **Advanced operations** — `transform`, `update_state_by_key` (needs a
-/// checkpoint), and windows (`sum` runs incrementally, so it needs one too):
+/// checkpoint), and windows (`sum` runs incrementally on integers, so it needs
+/// one too):
 ///
 /// ```ignore
 /// let ssc = stream! {

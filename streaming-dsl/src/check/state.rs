@@ -1,6 +1,7 @@
 //! Checkpoint requirements: stateful operators (`update_state_by_key`,
 //! `map_with_state`) and incremental windows (an inverse function, or the
-//! built-in `sum`/`count` reducers, which the compiler makes incremental,
+//! built-in `sum`/`count` reducers, which the runtime computes incrementally
+//! for integer values,
 //! and `count_by_window`/`count_by_value_and_window`, which the runtime
 //! computes incrementally) need a checkpoint directory, as in Spark.
 
@@ -20,7 +21,7 @@ pub fn check(graph: &Graph, diags: &mut Diagnostics) {
     {
         let why = match node.builtin {
             Some(builtin) => format!(
-                "`{}` with the built-in `{builtin}` runs incrementally (it adds the batches entering the window and subtracts those leaving it), so it keeps state and needs a checkpoint directory",
+"`{}` with the built-in `{builtin}` runs incrementally for integer values (it adds the batches entering the window and subtracts those leaving it, keeping a per-key sum and element count), so it keeps state and needs a checkpoint directory",
                 node.op
             ),
             None if node.kind() == Kind::Window && node.spec.args.starts_with(&[ArgKind::Func, ArgKind::Func]) => format!(

@@ -21,7 +21,7 @@ pub mod helpers;
 mod tokens;
 
 use crate::graph::{Arg, Graph, NodeId};
-use crate::ops::{self, Elements, Emit};
+use crate::ops::{Elements, Emit};
 use crate::plan::{Plan, Shape, Stage};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -186,16 +186,6 @@ fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream 
         }
         Shape::Op | Shape::Output => single(graph, plan, first.id, None),
         Shape::Fused => fused::stage(graph, plan, stage),
-        Shape::FilteredWindow => {
-            let filter = &graph.nodes[stage.result()];
-            let predicate = filter.args.first().map(|a| arg(graph, plan, a));
-            let n = &graph.nodes[stage.nodes[0]];
-            let entry = ops::filtered_of(n.spec).expect("a filtered window has a filtered entry");
-            let method = Ident::new(entry.emit.method(), n.op.span());
-            let recv = receiver(graph, plan, n.id);
-            let args = n.args.iter().map(|a| arg(graph, plan, a));
-            quote!(#recv.#method(#(#args,)* #predicate))
-        }
     };
     if stage.shape == Shape::Output {
         return quote!(#expr;);

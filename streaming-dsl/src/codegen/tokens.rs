@@ -51,7 +51,6 @@ pub(crate) fn builtin(f: BuiltinFn, span: Span) -> TokenStream {
     let (a, b) = (hygienic("__a"), hygienic("__b"));
     match f {
         BuiltinFn::Add => quote_spanned!(span=> |#a, #b| #a + #b),
-        BuiltinFn::Sub => quote_spanned!(span=> |#a, #b| #a - #b),
         BuiltinFn::Min => quote_spanned!(span=> ::core::cmp::min),
         BuiltinFn::Max => quote_spanned!(span=> ::core::cmp::max),
         BuiltinFn::One => quote_spanned!(span=> |_| 1u64),

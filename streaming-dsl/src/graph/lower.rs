@@ -2,7 +2,7 @@
 //! the operator table and the `let` bindings, checking argument counts and
 //! duration literals, and resolving built-in reducers (`sum`, `count`, `min`,
 //! `max`, from the table's `ops::builtin_reducer`) — including the choice of
-//! the incremental windowed operators (`ops::incremental_of`).
+//! the incremental windowed operators (`ops::summed_of`).
 //!
 //! Errors are added to the accumulator and lowering goes on: a chain whose
 //! operator could not be resolved becomes *poisoned* (no node), its later
@@ -322,9 +322,9 @@ impl Lowerer<'_> {
                 });
                 inputs[0] = mapped;
             }
-            if let (Some(target), Some(inverse)) = (ops::incremental_of(spec), reducer.inverse) {
+            if let (Some(target), true) = (ops::summed_of(spec), reducer.sums) {
                 spec = target;
-                args.insert(1, Arg::Builtin(inverse, span));
+                args.remove(0);
             }
         }
         Some(self.push(Node {

@@ -10,10 +10,9 @@
 //!
 //! The DSL's special cases are data here too, so no phase matches operator
 //! names: the built-in reducers and what they write ([`builtin_reducer`]),
-//! the entry a windowed reduce becomes with an invertible one
-//! ([`incremental_of`]), how a windowed reduce runs ([`Reduction`]), the
-//! entry a `filter` after it folds into ([`filtered_of`]), the mapping in
-//! front of `count` ([`value_mapper`]) and the method of a fused chain
+//! the entry a windowed reduce becomes with the built-in `sum` or `count`
+//! ([`summed_of`]), how a windowed reduce runs ([`Reduction`]), the mapping
+//! in front of `count` ([`value_mapper`]) and the method of a fused chain
 //! ([`fused_method`]).
 //!
 //! An operator name may have several entries with different arities
@@ -92,19 +91,12 @@ pub fn by_spark_name(ns: Namespace, spark: &str) -> Option<&'static OpSpec> {
     all().find(|s| ns.contains(s) && s.spark == spark)
 }
 
-/// The entry a windowed reduce `spec` becomes with an invertible built-in
-/// reducer (its `incremental` entry, which takes the inverse function as its
-/// second argument), if any.
-pub fn incremental_of(spec: &OpSpec) -> Option<&'static OpSpec> {
-    let name = spec.incremental?;
-    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("incremental entry exists"))
-}
-
-/// The entry `spec` and a `filter` right after it become together (its
-/// `filtered` entry, which takes the predicate as its last argument), if any.
-pub fn filtered_of(spec: &OpSpec) -> Option<&'static OpSpec> {
-    let name = spec.filtered?;
-    Some(lookup(Namespace::Method, name, spec.arity() + 1).expect("filtered entry exists"))
+/// The entry a windowed reduce `spec` becomes with the built-in `sum` or
+/// `count` (its `summed` entry, which takes the same durations and no
+/// reducer), if any.
+pub fn summed_of(spec: &OpSpec) -> Option<&'static OpSpec> {
+    let name = spec.summed?;
+    Some(lookup(Namespace::Method, name, spec.arity() - 1).expect("summed entry exists"))
 }
 
 /// The entry mapping every value of a stream of `elements`: `map_values` on
@@ -185,42 +177,31 @@ mod tests {
     }
 
     #[test]
-    fn incremental_targets_exist_and_take_an_inverse() {
-        for spec in all().filter(|s| s.incremental.is_some()) {
-            let target = lookup(Namespace::Method, spec.incremental.unwrap(), 4)
-                .unwrap_or_else(|| panic!("missing incremental entry for {}", spec.name));
+    fn summed_targets_take_the_durations_only() {
+        let mut found = 0;
+        for spec in all().filter(|s| s.summed.is_some()) {
+            found += 1;
+            let target = summed_of(spec).unwrap();
             assert!(target.needs_checkpoint);
-            assert_eq!(target.args[..2], [ArgKind::Func, ArgKind::Func]);
+            assert_eq!(target.reduction, Some(Reduction::Summed));
+            assert_eq!(target.args, &spec.args[1..], "{}", spec.name);
+            assert_eq!(target.elements, spec.elements, "{}", spec.name);
+            assert_eq!(target.emit.method(), target.name);
         }
+        assert_eq!(found, 2);
     }
 
     #[test]
     fn windowed_reduces_say_how_they_run() {
         for spec in all() {
-            let is_reduce = spec.kind == Kind::Window && spec.name.starts_with("reduce");
+            let is_reduce = spec.kind == Kind::Window
+                && (spec.name.starts_with("reduce") || spec.name.starts_with("sum"));
             assert_eq!(spec.reduction.is_some(), is_reduce, "{}", spec.name);
             if let Some(reduction) = spec.reduction {
-                let incremental = reduction == Reduction::Incremental;
-                assert_eq!(incremental, spec.needs_checkpoint, "{}", spec.name);
+                let stateful = reduction != Reduction::Panes;
+                assert_eq!(stateful, spec.needs_checkpoint, "{}", spec.name);
             }
         }
-    }
-
-    #[test]
-    fn filtered_targets_take_the_predicate_last() {
-        let mut found = 0;
-        for spec in all() {
-            let Some(target) = filtered_of(spec) else {
-                continue;
-            };
-            found += 1;
-            assert_eq!(spec.reduction, Some(Reduction::Incremental));
-            assert_eq!(target.reduction, Some(Reduction::Incremental));
-            assert_eq!(target.args[..spec.arity()], *spec.args);
-            assert_eq!(target.args.last(), Some(&ArgKind::Func));
-            assert_eq!(target.emit.method(), target.name);
-        }
-        assert_eq!(found, 1);
     }
 
     #[test]
@@ -234,14 +215,11 @@ mod tests {
         assert_eq!(fused_method(true), "map_partitions_with_index");
         let count = builtin_reducer("count").unwrap();
         assert_eq!(count.premap, Some(BuiltinFn::One));
-        assert_eq!(count.inverse, Some(BuiltinFn::Sub));
-        assert!(builtin_reducer("min").unwrap().inverse.is_none());
+        assert!(count.sums);
+        assert!(!builtin_reducer("min").unwrap().sums);
         assert!(builtin_reducer("avg").is_none());
-        for spec in all().filter(|s| s.incremental.is_some()) {
-            assert_eq!(
-                incremental_of(spec).unwrap().name,
-                spec.incremental.unwrap()
-            );
+        for spec in all().filter(|s| s.summed.is_some()) {
+            assert_eq!(summed_of(spec).unwrap().name, spec.summed.unwrap());
         }
     }
 

@@ -1,7 +1,8 @@
 //! The built-in reducers: the bare words `sum`, `count`, `min` and `max`
 //! written where an operator takes a reducer ([`ArgKind::Reducer`]). The
 //! compiler writes their functions itself ([`BuiltinFn`]); this table says
-//! which, and which of them make a windowed reduce incremental.
+//! which, and which of them are sums (a windowed reduce then calls the
+//! runtime's exact windowed sum).
 //!
 //! [`ArgKind::Reducer`]: super::ArgKind::Reducer
 
@@ -10,8 +11,6 @@
 pub enum BuiltinFn {
     /// `|a, b| a + b` (the `sum` reducer, and `count` after mapping to 1).
     Add,
-    /// `|a, b| a - b` (inverse of `Add`).
-    Sub,
     /// `::core::cmp::min`.
     Min,
     /// `::core::cmp::max`.
@@ -25,7 +24,6 @@ impl BuiltinFn {
     pub fn label(self) -> &'static str {
         match self {
             BuiltinFn::Add => "a + b",
-            BuiltinFn::Sub => "a - b",
             BuiltinFn::Min => "min",
             BuiltinFn::Max => "max",
             BuiltinFn::One => "1",
@@ -40,9 +38,9 @@ pub struct BuiltinReducer {
     pub name: &'static str,
     /// The reduce function.
     pub reduce: BuiltinFn,
-    /// Its inverse, if it has one: a windowed reduce with an `incremental`
-    /// entry then uses that entry, with this as its inverse function.
-    pub inverse: Option<BuiltinFn>,
+    /// Whether it is a sum: a windowed reduce with a `summed` entry then
+    /// uses that entry (the runtime's exact windowed sum).
+    pub sums: bool,
     /// A mapping applied to every value first (`count` maps each to 1 and
     /// then sums), as a compiler-inserted `map` or `map_values` node.
     pub premap: Option<BuiltinFn>,
@@ -53,25 +51,25 @@ pub static REDUCERS: &[BuiltinReducer] = &[
     BuiltinReducer {
         name: "sum",
         reduce: BuiltinFn::Add,
-        inverse: Some(BuiltinFn::Sub),
+        sums: true,
         premap: None,
     },
     BuiltinReducer {
         name: "count",
         reduce: BuiltinFn::Add,
-        inverse: Some(BuiltinFn::Sub),
+        sums: true,
         premap: Some(BuiltinFn::One),
     },
     BuiltinReducer {
         name: "min",
         reduce: BuiltinFn::Min,
-        inverse: None,
+        sums: false,
         premap: None,
     },
     BuiltinReducer {
         name: "max",
         reduce: BuiltinFn::Max,
-        inverse: None,
+        sums: false,
         premap: None,
     },
 ];

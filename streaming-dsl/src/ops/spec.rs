@@ -134,6 +134,12 @@ pub enum Reduction {
     /// On the runtime's slide-sized partial aggregates (panes), for
     /// reducers without an inverse.
     Panes,
+    /// The built-in `sum` (and `count`): the runtime's `WindowSum` picks the
+    /// path from the value type at compile time, incremental with a
+    /// per-key element count for integers and panes for floats, so the
+    /// result always equals the closure form `|a, b| a + b`. Needs a
+    /// checkpoint directory (for the integer path).
+    Summed,
 }
 
 impl Reduction {
@@ -142,6 +148,7 @@ impl Reduction {
         match self {
             Reduction::Incremental => "incremental",
             Reduction::Panes => "panes",
+            Reduction::Summed => "exact sum",
         }
     }
 }
@@ -188,15 +195,12 @@ pub struct OpSpec {
     pub params: Option<&'static str>,
     /// Whether the operator keeps state and needs `checkpoint = ..`.
     pub needs_checkpoint: bool,
-    /// For a windowed reduce: the entry (by name, with an inverse function)
-    /// used when the reducer is the invertible built-in `sum` or `count`.
-    pub incremental: Option<&'static str>,
+    /// For a windowed reduce: the entry (by name, taking only the
+    /// durations) used when the reducer is the built-in `sum` or `count`,
+    /// whose runtime method picks an exact path from the value type.
+    pub summed: Option<&'static str>,
     /// For a windowed reduce: how it is computed.
     pub reduction: Option<Reduction>,
-    /// For an incremental per-key windowed reduce: the entry (by name, with
-    /// the predicate as an extra last argument) that a `filter` right after
-    /// it is folded into, so the filter applies to the window state.
-    pub filtered: Option<&'static str>,
     /// How the operator is emitted.
     pub emit: Emit,
     /// One-line documentation.
@@ -268,9 +272,8 @@ pub(crate) const fn op(
         args,
         params: None,
         needs_checkpoint: false,
-        incremental: None,
+        summed: None,
         reduction: None,
-        filtered: None,
         emit,
         doc,
     }
@@ -301,21 +304,16 @@ impl OpSpec {
         self
     }
 
-    /// With an invertible built-in reducer, use the entry `name` instead.
-    pub(crate) const fn incremental(mut self, name: &'static str) -> Self {
-        self.incremental = Some(name);
+    /// With the built-in `sum` or `count` reducer, use the entry `name`
+    /// (the same durations, no reducer argument) instead.
+    pub(crate) const fn summed(mut self, name: &'static str) -> Self {
+        self.summed = Some(name);
         self
     }
 
     /// The operator is a windowed reduce computed as `reduction`.
     pub(crate) const fn reduces(mut self, reduction: Reduction) -> Self {
         self.reduction = Some(reduction);
-        self
-    }
-
-    /// A `filter` right after it is folded into the entry `name`.
-    pub(crate) const fn filtered(mut self, name: &'static str) -> Self {
-        self.filtered = Some(name);
         self
     }
 }

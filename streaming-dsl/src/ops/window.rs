@@ -2,10 +2,24 @@
 //! duration, every `slide`. Both durations must be multiples of the parent
 //! stream's slide; the result's slide is `slide`.
 //!
-//! Windowed reductions are resolved at compile time: with an inverse
-//! function, or the invertible built-in reducers `sum` and `count`, the
-//! incremental (`_inv`) runtime operator is used; other reducers (`min`,
-//! `max`, closures) use the runtime's slide-sized partial aggregates.
+//! Windowed reductions are resolved at compile time, and never at the cost
+//! of a different result:
+//! - with an inverse function (the four-argument and `_inv` spellings, one
+//!   entry each, the same runtime operator), the incremental runtime
+//!   operator runs with Spark's documented semantics: a key whose value
+//!   returns to its zero stays in the output unless Spark's filter function
+//!   (the five-argument form) removes it;
+//! - the built-in `sum` and `count` become `sum_by_window` /
+//!   `sum_by_key_and_window`, whose result is exactly that of the closure
+//!   `|a, b| a + b` (a key is emitted while it has an element in the window,
+//!   and is gone once it has none); the runtime picks the path from the value
+//!   type: incremental with a per-key element count for integers, panes for
+//!   floats, which would drift under subtraction;
+//! - other reducers (`min`, `max`, closures) use the runtime's slide-sized
+//!   partial aggregates (panes).
+//!
+//! A `filter` after a windowed reduction filters its output; it is never
+//! applied to the window's state.
 
 use super::spec::{op, ArgKind::*, Emit, Kind::Window, OpSpec, Reduction::*};
 
@@ -36,11 +50,22 @@ pub(crate) static OPS: &[OpSpec] = &[
         Window,
         &[Reducer, Duration, Duration],
         Emit::Method("reduce_by_window"),
-        "Reduces the window's elements; `sum`/`count` run incrementally.",
+        "Reduces the window's elements; `sum`/`count` become `sum_by_window`.",
     )
     .params("reducer, window, slide")
     .reduces(Panes)
-    .incremental("reduce_by_window_inv"),
+    .summed("sum_by_window"),
+    op(
+        "sum_by_window",
+        "reduceByWindow",
+        Window,
+        &[Duration, Duration],
+        Emit::Method("sum_by_window"),
+        "The sum of the window's elements, exactly as `reduce_by_window(|a, b| a + b, ..)`: incremental for integers, panes for floats.",
+    )
+    .params("window, slide")
+    .reduces(Summed)
+    .checkpointed(),
     op(
         "reduce_by_window",
         "reduceByWindow",
@@ -89,19 +114,31 @@ pub(crate) static OPS: &[OpSpec] = &[
         Window,
         &[Reducer, Duration, Duration],
         Emit::Method("reduce_by_key_and_window"),
-        "Per-key reduce over the window; `sum`/`count` run incrementally, others on slide-sized panes.",
+        "Per-key reduce over the window on slide-sized panes; `sum`/`count` become `sum_by_key_and_window`.",
     )
     .params("reducer, window, slide")
     .reduces(Panes)
     .pairs()
-    .incremental("reduce_by_key_and_window_inv"),
+    .summed("sum_by_key_and_window"),
+    op(
+        "sum_by_key_and_window",
+        "reduceByKeyAndWindow",
+        Window,
+        &[Duration, Duration],
+        Emit::Method("sum_by_key_and_window"),
+        "Per-key sum over the window, exactly as `reduce_by_key_and_window(|a, b| a + b, ..)`: keys with no element left are dropped; incremental with element counts for integers, panes for floats.",
+    )
+    .params("window, slide")
+    .reduces(Summed)
+    .pairs()
+    .checkpointed(),
     op(
         "reduce_by_key_and_window",
         "reduceByKeyAndWindow",
         Window,
         &[Func, Func, Duration, Duration],
         Emit::Method("reduce_by_key_and_window_inv"),
-        "Incremental per-key windowed reduce with an inverse function; a `filter` right after it filters the window state.",
+        "Incremental per-key windowed reduce with an inverse function (Spark's semantics: keys back at zero stay).",
     )
     .params("f, inv_f, window, slide")
     .reduces(Incremental)
@@ -118,15 +155,26 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("f, inv_f, window, slide")
     .reduces(Incremental)
     .pairs()
-    .checkpointed()
-    .filtered("reduce_by_key_and_window_inv_filtered"),
+    .checkpointed(),
+    op(
+        "reduce_by_key_and_window",
+        "reduceByKeyAndWindow",
+        Window,
+        &[Func, Func, Duration, Duration, Func],
+        Emit::Method("reduce_by_key_and_window_inv_filtered"),
+        "Incremental per-key windowed reduce with Spark's `filterFunc`: only pairs with `filter(&(K, V))` true are emitted and kept.",
+    )
+    .params("f, inv_f, window, slide, filter")
+    .reduces(Incremental)
+    .pairs()
+    .checkpointed(),
     op(
         "reduce_by_key_and_window_inv_filtered",
         "reduceByKeyAndWindow",
         Window,
         &[Func, Func, Duration, Duration, Func],
         Emit::Method("reduce_by_key_and_window_inv_filtered"),
-        "Incremental per-key windowed reduce whose state is filtered by `filter(&(K, V)) -> bool`.",
+        "Same as the five-argument `reduce_by_key_and_window`.",
     )
     .params("f, inv_f, window, slide, filter")
     .reduces(Incremental)

@@ -7,7 +7,7 @@ use super::{Plan, Shape, Stage};
 use crate::check::windows::slides;
 use crate::graph::args::format_ms;
 use crate::graph::{Arg, Graph, Node};
-use crate::ops::{self, Fused, Kind, Reduction};
+use crate::ops::{self, Fused, Kind};
 
 /// Renders the plan as a Mermaid `flowchart`.
 pub fn mermaid(graph: &Graph, plan: &Plan) -> String {
@@ -84,16 +84,6 @@ fn how(graph: &Graph, stage: &Stage) -> String {
                 first.kind().label(),
                 stage.nodes.len(),
                 ops::fused_method(indexed)
-            )
-        }
-        Shape::FilteredWindow => {
-            let entry =
-                ops::filtered_of(first.spec).expect("a filtered window has a filtered entry");
-            format!(
-                "{} · {}, filtered state · {}",
-                entry.kind.label(),
-                Reduction::Incremental.label(),
-                entry.emit.method()
             )
         }
         Shape::Op => {

@@ -10,18 +10,17 @@
 //!   given a type annotation ends its stage (it must exist as a `DStream`).
 //! * Inputs, shuffles, windows, state, whole-batch functions, persistence
 //!   and outputs each form a stage of their own (stage boundaries).
-//! * A `filter` right after an operator whose table entry has a `filtered`
-//!   entry (`reduce_by_key_and_window_inv`, which the built-in `sum` and
-//!   `count` resolve to) joins that operator's stage: it is applied to the
-//!   window state (`reduce_by_key_and_window_inv_filtered`), so filtered-out
-//!   keys do not pile up in the state.
+//! * A `filter` after a windowed reduction is a narrow operator on its
+//!   output like any other: it is never applied to the window's state,
+//!   which would change what the window holds (a key dropped by the filter
+//!   would come back without its earlier in-window values).
 //!
 //! [`dump`] renders a plan as a Mermaid flowchart.
 
 pub mod dump;
 
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Fused, Kind};
+use crate::ops::Kind;
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -35,8 +34,6 @@ pub enum Shape {
     Op,
     /// Two or more fusable narrow operators as one `map_partitions` call.
     Fused,
-    /// An incremental per-key windowed reduce with its state filter.
-    FilteredWindow,
     /// An output operation (produces no stream).
     Output,
 }
@@ -96,19 +93,9 @@ pub fn plan(graph: &Graph) -> Plan {
                     .iter()
                     .all(|&n| graph.nodes[n].spec.fused().is_some())
         });
-        let filter_into = joinable.filter(|&s| {
-            let stage = &stages[s];
-            node.spec.fused() == Some(Fused::Filter)
-                && stage.shape == Shape::Op
-                && graph.nodes[stage.result()].spec.filtered.is_some()
-        });
         if let Some(s) = fuse_into {
             stages[s].nodes.push(node.id);
             stages[s].shape = Shape::Fused;
-            stage_of.push(s);
-        } else if let Some(s) = filter_into {
-            stages[s].nodes.push(node.id);
-            stages[s].shape = Shape::FilteredWindow;
             stage_of.push(s);
         } else {
             let shape = match node.kind() {

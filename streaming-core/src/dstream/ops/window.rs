@@ -139,7 +139,12 @@ impl<T: Data> DStream<T> {
     /// Spark's spelling: the window of a named operation, panicking with the
     /// error on invalid durations.
     #[track_caller]
-    fn spark_window(&self, operation: &str, window: Duration, slide: Duration) -> Windowed<T> {
+    pub(super) fn spark_window(
+        &self,
+        operation: &str,
+        window: Duration,
+        slide: Duration,
+    ) -> Windowed<T> {
         self.windowed(operation, window, slide)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -343,6 +348,18 @@ impl<K: Key, V: Data> DStream<(K, V)> {
 }
 
 impl<T: Data> Windowed<T> {
+    /// The same window over this stream with `f` applied to every element
+    /// (a narrow map commutes with windowing).
+    pub(super) fn mapped<U: Data>(
+        &self,
+        f: impl Fn(T) -> U + Send + Sync + 'static,
+    ) -> Windowed<U> {
+        Windowed {
+            stream: self.stream.map(f),
+            geo: self.geo,
+        }
+    }
+
     /// The window's length and slide.
     pub fn window(&self) -> Window {
         Window {

@@ -1,0 +1,446 @@
+//! The soundness rule of `stream!`: whatever the compiler chooses (fusion,
+//! an incremental window, the path of a built-in reducer), a pipeline
+//! produces exactly the output of the same pipeline written with the plain
+//! API and closures, batch by batch.
+//!
+//! A macro cannot be generated at run time, so this is a fixed grid of
+//! pipeline shapes (narrow chains, by-key reductions, every window operator
+//! with built-in and closure reducers, filters after windows,
+//! `update_state_by_key`), each run on random inputs by proptest: random
+//! batches, empty ones included, over a few keys that come and go, and
+//! enough batches after the input for every key to leave every window. The
+//! fixed cases of the issue that found the unsound choices come first.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use streaming::prelude::*;
+use streaming::ManualClock;
+
+/// One input element: a key drawn from a handful, and a small signed value.
+type Item = (u8, i64);
+
+/// A pipeline under test: built on a context configured by the harness,
+/// reading a queue of [`Item`] batches, returning its context and result.
+type Build<T> =
+    fn(StreamingConf, BatchQueue<Item>, &Path) -> streaming::Result<(StreamingContext, DStream<T>)>;
+
+/// Batches to run after the input ends, so that every window empties.
+const DRAIN: usize = 5;
+
+/// Runs `build` on `input` (one queued batch per batch time, then
+/// [`DRAIN`] empty ones) on a manual clock and returns every output batch,
+/// sorted (element order after a shuffle is not part of the contract).
+fn run<T: Data + Ord>(build: Build<T>, input: &[Vec<Item>]) -> Vec<Vec<T>> {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = BatchQueue::new();
+    for batch in input {
+        queue.push(batch.clone());
+    }
+    let conf = StreamingConf::new()
+        .master("local[2]")
+        .app_name("dsl-soundness")
+        .manual_clock(ManualClock::new());
+    let (ssc, out) = build(conf, queue, dir.path()).expect("pipeline builds");
+    let collected: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
+    let sink = collected.clone();
+    out.foreach_batch(move |batch, _| {
+        let mut items = batch.collect();
+        items.sort();
+        sink.lock().unwrap().push(items);
+    });
+    ssc.start().expect("start");
+    let clock = ssc.manual_clock().expect("manual clock");
+    let interval = ssc.batch_interval();
+    for i in 1..=(input.len() + DRAIN) as u64 {
+        clock.advance(interval);
+        let time = Time::from_millis(i * interval.as_millis() as u64);
+        ssc.await_batch_completion(time, Duration::from_secs(60))
+            .expect("batch completes");
+    }
+    ssc.stop(StopMode::Immediate);
+    let out = std::mem::take(&mut *collected.lock().unwrap());
+    out
+}
+
+/// A plain-API context like the one `stream!` builds: 1 s batches and a
+/// checkpoint directory.
+fn plain_context(conf: StreamingConf, dir: &Path) -> streaming::Result<StreamingContext> {
+    let ssc = StreamingContext::new(conf.batch_interval(Duration::from_secs(1)))?;
+    ssc.checkpoint(dir)?;
+    Ok(ssc)
+}
+
+/// Defines a proptest comparing a `stream!` body (reading `pairs`, binding
+/// the result stream to `out`) with a plain-API closure of `pairs`.
+macro_rules! sound {
+    ($name:ident, dsl { $($body:tt)* }, plain $plain:expr) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            #[test]
+            fn $name(input in inputs()) {
+                let dsl = run(
+                    |conf, queue, dir| {
+                        stream! {
+                            context(conf = conf, batch = 1s, checkpoint = dir);
+                            let pairs = queue_stream(queue, true);
+                            $($body)*
+                            out
+                        }
+                    },
+                    &input,
+                );
+                let plain = run(
+                    |conf, queue, dir| {
+                        let ssc = plain_context(conf, dir)?;
+                        let pairs: DStream<Item> = ssc.queue_stream(queue, true);
+                        let out = ($plain)(pairs);
+                        Ok((ssc, out))
+                    },
+                    &input,
+                );
+                prop_assert_eq!(dsl, plain);
+            }
+        }
+    };
+}
+
+/// Random input: up to 8 batches of up to 6 items over 4 keys, values in
+/// -3..=3 (so signed sums return to 0 while elements remain), empty batches
+/// included.
+fn inputs() -> impl Strategy<Value = Vec<Vec<Item>>> {
+    prop::collection::vec(prop::collection::vec((0u8..4, -3i64..=3), 0..6), 1..8)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+// ------------------------------------------------------------ fixed cases
+
+/// A threshold filter after `reduce_by_key_and_window(sum, 3s, 1s)` filters
+/// the output; a key it drops keeps its in-window values (13, not 10).
+#[test]
+fn a_filter_after_a_windowed_sum_filters_the_output_not_the_state() {
+    let input = vec![
+        vec![(1u8, 3i64)],
+        vec![(1, 10)],
+        vec![(1, 0)],
+        vec![(1, 0)],
+        vec![(1, 0)],
+    ];
+    let dsl: Build<Item> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let out = queue_stream(queue, true).reduce_by_key_and_window(sum, 3s, 1s).filter(|(_, n)| *n > 5);
+            out
+        }
+    };
+    let plain: Build<Item> = |conf, queue, dir| {
+        let ssc = plain_context(conf, dir)?;
+        let out = ssc
+            .queue_stream(queue, true)
+            .reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1))
+            .filter(|(_, n)| *n > 5);
+        Ok((ssc, out))
+    };
+    let out = run(dsl, &input);
+    assert_eq!(out, run(plain, &input));
+    // Batch 1 holds 3 (filtered out); batches 2 and 3 hold 3 + 10 = 13;
+    // batch 4 holds 10 once the 3 has left; batch 6 holds nothing.
+    assert_eq!(
+        out[..6],
+        [
+            vec![],
+            vec![(1, 13)],
+            vec![(1, 13)],
+            vec![(1, 10)],
+            vec![],
+            vec![]
+        ]
+    );
+}
+
+/// `count` on `u64` with a filter after it: the filter never touches the
+/// window's counts, so nothing underflows.
+#[test]
+fn a_filter_after_a_windowed_count_cannot_underflow() {
+    let input = vec![vec![(1u8, 0i64), (1, 0)], vec![(1, 0)], vec![], vec![]];
+    let dsl: Build<(u8, u64)> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let out = queue_stream(queue, true).reduce_by_key_and_window(count, 2s, 1s).filter(|(_, n)| *n > 2);
+            out
+        }
+    };
+    let plain: Build<(u8, u64)> = |conf, queue, dir| {
+        let ssc = plain_context(conf, dir)?;
+        let out = ssc
+            .queue_stream(queue, true)
+            .map_values(|_| 1u64)
+            .reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1))
+            .filter(|(_, n)| *n > 2);
+        Ok((ssc, out))
+    };
+    let out = run(dsl, &input);
+    assert_eq!(out, run(plain, &input));
+    assert_eq!(out[1], vec![(1, 3)]);
+    assert!(out.iter().enumerate().all(|(i, b)| i == 1 || b.is_empty()));
+}
+
+/// `sum` keeps a key whose signed sum is 0 while it has elements in the
+/// window, and drops it (output and state) once all have left.
+#[test]
+fn windowed_sum_emits_keys_with_elements_and_drops_the_rest() {
+    let input = vec![vec![(1u8, 2i64), (2, 5)], vec![(1, -2)], vec![], vec![]];
+    let dsl: Build<Item> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let out = queue_stream(queue, true).reduce_by_key_and_window(sum, 2s, 1s);
+            out
+        }
+    };
+    let out = run(dsl, &input);
+    assert_eq!(
+        out[..4],
+        [
+            vec![(1, 2), (2, 5)],
+            vec![(1, 0), (2, 5)],
+            vec![(1, -2)],
+            vec![],
+        ]
+    );
+}
+
+/// Float sums are not computed by subtraction: adding 1e16 and then
+/// removing it again would lose the 1.0 beside it. The result equals the
+/// closure form's, bit for bit.
+#[test]
+fn windowed_float_sums_do_not_drift() {
+    fn floats(
+        conf: StreamingConf,
+        queue: BatchQueue<Item>,
+        dir: &Path,
+        dsl: bool,
+    ) -> streaming::Result<(StreamingContext, DStream<(u8, u64)>)> {
+        let to_float = |(k, v): Item| (k, if v == 9 { 1e16 } else { v as f64 });
+        let bits = |(k, v): (u8, f64)| (k, v.to_bits());
+        if dsl {
+            stream! {
+                context(conf = conf, batch = 1s, checkpoint = dir);
+                let out = queue_stream(queue, true)
+                    .map(to_float)
+                    .reduce_by_key_and_window(sum, 2s, 1s)
+                    .map(bits);
+                out
+            }
+        } else {
+            let ssc = plain_context(conf, dir)?;
+            let out = ssc
+                .queue_stream(queue, true)
+                .map(to_float)
+                .reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1))
+                .map(bits);
+            Ok((ssc, out))
+        }
+    }
+    let input = vec![vec![(1u8, 9i64)], vec![(1, 1)], vec![(1, 1)], vec![]];
+    let dsl = run(|c, q, d| floats(c, q, d, true), &input);
+    assert_eq!(dsl, run(|c, q, d| floats(c, q, d, false), &input));
+    // Window of batches 2 and 3: exactly 2.0, which subtracting 1e16 from
+    // 1e16 + 1 + 1 would not give.
+    assert_eq!(dsl[2], vec![(1, 2.0f64.to_bits())]);
+}
+
+/// The four-argument and `_inv` spellings are one operator, with Spark's
+/// semantics (a key back at 0 stays), and a filter after either filters
+/// the output.
+#[test]
+fn inverse_spellings_agree_and_keep_sparks_zero_keys() {
+    let input = vec![vec![(1u8, 2i64)], vec![(1, 1)], vec![], vec![]];
+    let four: Build<Item> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let out = queue_stream(queue, true)
+                .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s)
+                .filter(|(_, n)| *n != 1);
+            out
+        }
+    };
+    let inv: Build<Item> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let out = queue_stream(queue, true)
+                .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, 2s, 1s)
+                .filter(|(_, n)| *n != 1);
+            out
+        }
+    };
+    let plain: Build<Item> = |conf, queue, dir| {
+        let ssc = plain_context(conf, dir)?;
+        let out = ssc
+            .queue_stream(queue, true)
+            .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, secs(2), secs(1))
+            .filter(|(_, n)| *n != 1);
+        Ok((ssc, out))
+    };
+    let out = run(four, &input);
+    assert_eq!(out, run(inv, &input));
+    assert_eq!(out, run(plain, &input));
+    // 2, 3, (1 filtered from the output, still in the state), then 0 stays.
+    assert_eq!(out[..4], [vec![(1, 2)], vec![(1, 3)], vec![], vec![(1, 0)]]);
+}
+
+// ---------------------------------------------------------- random cases
+
+sound!(
+    sum_by_key_and_window_then_threshold,
+    dsl {
+        let out = pairs.reduce_by_key_and_window(sum, 3s, 1s).filter(|(_, n)| *n > 1);
+    },
+    plain |p: DStream<Item>| p
+        .reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1))
+        .filter(|(_, n)| *n > 1)
+);
+
+sound!(
+    sum_by_key_and_window_sliding_by_two,
+    dsl {
+        let out = pairs.reduce_by_key_and_window(sum, 4s, 2s);
+    },
+    plain |p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a + b, secs(4), secs(2))
+);
+
+sound!(
+    count_by_key_and_window_then_threshold,
+    dsl {
+        let out = pairs.reduce_by_key_and_window(count, 2s, 1s).filter(|(_, n)| *n >= 2);
+    },
+    plain |p: DStream<Item>| p
+        .map_values(|_| 1u64)
+        .reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1))
+        .filter(|(_, n)| *n >= 2)
+);
+
+sound!(
+    min_and_max_by_key_and_window,
+    dsl {
+        let lo = pairs.reduce_by_key_and_window(min, 3s, 1s);
+        let hi = pairs.reduce_by_key_and_window(max, 3s, 1s);
+        let out = lo.join(&hi);
+    },
+    plain |p: DStream<Item>| p
+        .reduce_by_key_and_window(std::cmp::min, secs(3), secs(1))
+        .join(&p.reduce_by_key_and_window(std::cmp::max, secs(3), secs(1)))
+);
+
+sound!(
+    closure_reducer_by_key_and_window,
+    dsl {
+        let out = pairs.reduce_by_key_and_window(|a, b| a * 2 + b, 2s, 1s);
+    },
+    plain |p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a * 2 + b, secs(2), secs(1))
+);
+
+sound!(
+    inverse_with_sparks_filter_function,
+    dsl {
+        let out = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 3s, 1s, |(_, v)| *v != 0);
+    },
+    plain |p: DStream<Item>| p.reduce_by_key_and_window_inv_filtered(
+        |a, b| a + b,
+        |a, b| a - b,
+        secs(3),
+        secs(1),
+        |(_, v)| *v != 0
+    )
+);
+
+sound!(
+    sum_by_window_then_filter,
+    dsl {
+        let out = pairs.map(|(_, v)| v).reduce_by_window(sum, 3s, 1s).filter(|n| *n != 0);
+    },
+    plain |p: DStream<Item>| p
+        .map(|(_, v)| v)
+        .reduce_by_window(|a, b| a + b, secs(3), secs(1))
+        .filter(|n| *n != 0)
+);
+
+sound!(
+    count_by_window_of_the_builtin_reducer,
+    dsl {
+        let out = pairs.reduce_by_window(count, 2s, 1s);
+    },
+    plain |p: DStream<Item>| p
+        .map(|_| 1u64)
+        .reduce_by_window(|a, b| a + b, secs(2), secs(1))
+);
+
+sound!(
+    narrow_chain_into_reduce_by_key_then_windowed_count_by_value,
+    dsl {
+        let out = pairs
+            .filter(|(k, _)| *k != 3)
+            .flat_map(|(k, v)| vec![(k, v); (v.unsigned_abs() % 3) as usize])
+            .map(|(k, v)| (k % 2, v))
+            .reduce_by_key(sum)
+            .map(|(k, v)| (k, v > 0))
+            .count_by_value_and_window(3s, 1s);
+    },
+    plain |p: DStream<Item>| p
+        .filter(|(k, _)| *k != 3)
+        .flat_map(|(k, v)| vec![(k, v); (v.unsigned_abs() % 3) as usize])
+        .map(|(k, v)| (k % 2, v))
+        .reduce_by_key(|a, b| a + b)
+        .map(|(k, v)| (k, v > 0))
+        .count_by_value_and_window(secs(3), secs(1))
+);
+
+sound!(
+    group_by_key_and_window_sorted,
+    dsl {
+        let out = pairs
+            .group_by_key_and_window(2s, 1s)
+            .map_values(|mut vs: Vec<i64>| { vs.sort(); vs });
+    },
+    plain |p: DStream<Item>| p.group_by_key_and_window(secs(2), secs(1)).map_values(|mut vs| {
+        vs.sort();
+        vs
+    })
+);
+
+sound!(
+    window_then_count_by_window,
+    dsl {
+        let w = pairs.window(2s, 1s).map(|(k, _)| k);
+        let c = w.count_by_window(2s, 1s).map(|c| (255u8, c as i64));
+        let out = w.map(|k| (k, 0i64)).union(&c);
+    },
+    plain |p: DStream<Item>| {
+        let w = p.window(secs(2), secs(1)).map(|(k, _)| k);
+        let c = w.count_by_window(secs(2), secs(1)).map(|c| (255u8, c as i64));
+        w.map(|k| (k, 0i64)).union(&c)
+    }
+);
+
+sound!(
+    running_sum_with_update_state_by_key_then_filter,
+    dsl {
+        let out = pairs
+            .map_values(|v| v * 2)
+            .update_state_by_key(|vs: &[i64], s: Option<i64>| {
+                let total = s.unwrap_or(0) + vs.iter().sum::<i64>();
+                (total != 0).then_some(total)
+            })
+            .filter(|(_, total)| *total > 0);
+    },
+    plain |p: DStream<Item>| p
+        .map_values(|v| v * 2)
+        .update_state_by_key(|vs: &[i64], s: Option<i64>| {
+            let total = s.unwrap_or(0) + vs.iter().sum::<i64>();
+            (total != 0).then_some(total)
+        })
+        .filter(|(_, total)| *total > 0)
+);
