@@ -23,6 +23,9 @@ cargo --version
 log "layer check (scripts/check-layers.sh)"
 ./scripts/check-layers.sh
 
+log "rust-version (scripts/check-msrv.py; clippy's incompatible_msrv checks our code)"
+python3 ./scripts/check-msrv.py
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
