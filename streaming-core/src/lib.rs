@@ -50,7 +50,7 @@ mod listener;
 pub mod output;
 mod time;
 
-pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
+pub use batch::{Batch, Combiner, Data, Key, KeyRef, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;

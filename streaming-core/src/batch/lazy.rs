@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::chunks::{BoxChunks, SharedChunks, VecChunks};
+use super::chunks::{BoxChunks, SharedChunks, VecChunks, CHUNK};
 use super::{Batch, Data, PartitionIter, Partitioned};
 
 type PartitionGen<T> = Arc<dyn Fn(usize) -> BoxChunks<T> + Send + Sync>;
@@ -107,6 +107,22 @@ impl<T: Data> Lazy<T> {
     /// Partition `i`'s chunk source.
     pub(crate) fn chunks(&self, i: usize) -> BoxChunks<T> {
         (self.gen)(i)
+    }
+
+    /// Calls `f` on every element of partition `i` by reference: a batch's
+    /// elements in place, a chain's a chunk at a time (each chunk dropped
+    /// once read).
+    pub(crate) fn for_each_ref(&self, i: usize, mut f: impl FnMut(&T)) {
+        if let Some(b) = &self.batch {
+            b.parts[i].iter().for_each(f);
+            return;
+        }
+        let mut src = (self.gen)(i);
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while src.fill(&mut chunk) {
+            chunk.iter().for_each(&mut f);
+            chunk.clear();
+        }
     }
 
     /// Runs every partition in parallel and collects the results.

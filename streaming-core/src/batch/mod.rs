@@ -5,17 +5,20 @@
 //! Operations on it run partition by partition in parallel on the current rayon
 //! pool; inside a streaming job that is the context's pool.
 //!
-//! Layout: `collection` (the type and its element-wise operations), `keyed`
+//! Layout: `collection` (the type and its element-wise operations),
+//! `combiner` (map-side combine tables filled by the caller), `keyed`
 //! (operations that shuffle), `shuffle` (the parallel hash-partitioning
 //! kernels), `chunks` and `lazy` (how narrow operators stream a partition
 //! without materializing it).
 
 pub(crate) mod chunks;
 mod collection;
+mod combiner;
 mod keyed;
 mod lazy;
 pub(crate) mod shuffle;
 
 pub use chunks::PartitionIter;
 pub use collection::{Batch, Data, Key, Partitioned};
+pub use combiner::{Combiner, KeyRef};
 pub(crate) use lazy::Lazy;

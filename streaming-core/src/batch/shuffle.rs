@@ -12,7 +12,7 @@ use hashbrown::{hash_table, HashTable};
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
-use super::{Batch, Data, Key, Partitioned};
+use super::{Batch, Combiner, Data, Key, Lazy, Partitioned};
 
 /// The output partition of `key` among `n`: the same choice every kernel
 /// makes (see [`bucket_of`]).
@@ -60,12 +60,12 @@ fn transpose<M>(map_out: Vec<Vec<M>>, n: usize) -> Vec<Vec<M>> {
 /// One output partition's combiners on one side of a shuffle: a hash table
 /// of `(hash, key, combiner)`, so each key is hashed once for both its
 /// partition and its slot, and the reduce side reuses the stored hash.
-type Table<K, C> = HashTable<(u64, K, Option<C>)>;
+pub(super) type Table<K, C> = HashTable<(u64, K, Option<C>)>;
 
 /// The hash bits that choose a partition: bits 25..57, which neither the
 /// table's slot index (low bits) nor its control tag (top 7 bits) use.
 #[inline]
-fn bucket_of(hash: u64, n: usize) -> usize {
+pub(super) fn bucket_of(hash: u64, n: usize) -> usize {
     ((((hash >> 25) & 0xFFFF_FFFF) * n as u64) >> 32) as usize
 }
 
@@ -73,7 +73,7 @@ fn bucket_of(hash: u64, n: usize) -> usize {
 /// in a user function leaves an empty slot behind (the table is then
 /// discarded as the panic propagates) instead of a moved-from value.
 #[inline]
-fn merge_into<C>(slot: &mut Option<C>, f: impl FnOnce(C) -> C) {
+pub(super) fn merge_into<C>(slot: &mut Option<C>, f: impl FnOnce(C) -> C) {
     if let Some(c) = slot.take() {
         *slot = Some(f(c));
     }
@@ -122,6 +122,74 @@ where
         let h = FxBuildHasher.hash_one(&k);
         upsert(&mut tables[bucket_of(h, n)], h, k, v, &create, &merge_value);
     });
+    reduce_side(map_out, n, merge_combiners)
+}
+
+/// The map side of a combine written by the caller: `each` folds every
+/// element of input partition `i` (by value) into that partition's
+/// [`Combiner`].
+pub(crate) fn combine_each<T, K, C>(
+    src: &Lazy<T>,
+    n: usize,
+    each: impl Fn(T, &mut Combiner<K, C>) + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    T: Data,
+    K: Key,
+    C: Data,
+{
+    let n = n.max(1);
+    let map_out = (0..src.num_partitions())
+        .into_par_iter()
+        .map(|i| {
+            let mut combiner = Combiner::new(n);
+            for x in src.partition_iter(i) {
+                each(x, &mut combiner);
+            }
+            combiner.into_tables()
+        })
+        .collect();
+    reduce_side(map_out, n, merge_combiners)
+}
+
+/// [`combine_each`] given each element by reference: a batch's shared
+/// elements are read in place, a lazy chain's a chunk at a time.
+pub(crate) fn combine_each_ref<T, K, C>(
+    src: &Lazy<T>,
+    n: usize,
+    each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    T: Data,
+    K: Key,
+    C: Data,
+{
+    let n = n.max(1);
+    let map_out = (0..src.num_partitions())
+        .into_par_iter()
+        .map(|i| {
+            let mut combiner = Combiner::new(n);
+            src.for_each_ref(i, |x| each(x, &mut combiner));
+            combiner.into_tables()
+        })
+        .collect();
+    reduce_side(map_out, n, merge_combiners)
+}
+
+/// The reduce side shared by the combines: for each output partition, in
+/// parallel, the tables every input partition made for it merged in input
+/// partition order with `merge_combiners`.
+fn reduce_side<K, C>(
+    map_out: Vec<Vec<Table<K, C>>>,
+    n: usize,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    K: Key,
+    C: Data,
+{
     let parts = transpose(map_out, n)
         .into_par_iter()
         .map(|tables| {

@@ -5,10 +5,96 @@
 
 use std::hash::Hash;
 
-use crate::batch::{shuffle, Batch, Data, Key, Partitioned};
+#[cfg(doc)]
+use crate::batch::KeyRef;
+use crate::batch::{shuffle, Batch, Combiner, Data, Key, Partitioned};
 use crate::dstream::DStream;
 
 impl<T: Data> DStream<T> {
+    /// Spark's `combineByKey` fed straight from this stream's elements:
+    /// `each(element, combiner)` adds what the element contributes to its
+    /// input partition's map-side [`Combiner`] (with
+    /// [`Combiner::insert`] or [`Combiner::insert_ref`], each taking that
+    /// key's `create` and `merge_value`), and `merge_combiners` merges the
+    /// combiners of different input partitions. A narrow chain in front of
+    /// a by-key reduction thus runs in the same per-partition loop as its
+    /// map-side combine; `stream!` compiles such chains to this.
+    ///
+    /// ```
+    /// use streaming_testkit::run_operation;
+    /// let out = run_operation(
+    ///     vec![vec!["a b".to_string(), "b".to_string()]],
+    ///     |lines| {
+    ///         lines.combine_into_by_key(
+    ///             |line: String, out| {
+    ///                 for w in line.split(' ') {
+    ///                     out.insert_ref(w, 1u64, |v| v, |a, v| a + v);
+    ///                 }
+    ///             },
+    ///             |a, b| a + b,
+    ///         )
+    ///     },
+    ///     1,
+    /// );
+    /// let mut counts = out[0].clone();
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    /// ```
+    pub fn combine_into_by_key<K: Key, C: Data>(
+        &self,
+        each: impl Fn(T, &mut Combiner<K, C>) + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+    ) -> DStream<(K, C)> {
+        self.batch_op("combine_by_key", move |l, _, env| {
+            Ok(shuffle::combine_each(
+                &l,
+                env.parallelism(),
+                &each,
+                &merge_combiners,
+            ))
+        })
+    }
+
+    /// [`combine_into_by_key`](Self::combine_into_by_key) given each element
+    /// by reference, so keys may borrow from it ([`KeyRef`]) and become
+    /// owned only when they first enter a partition's table: one allocation
+    /// per distinct key and partition, not one per element.
+    ///
+    /// ```
+    /// use streaming_testkit::run_operation;
+    /// let out = run_operation(
+    ///     vec![vec!["a b".to_string(), "b".to_string()]],
+    ///     |lines| {
+    ///         lines.combine_ref_into_by_key(
+    ///             |line: &String, out| {
+    ///                 for w in line.split(' ') {
+    ///                     out.insert_ref(w, 1u64, |v| v, |a, v| a + v);
+    ///                 }
+    ///             },
+    ///             |a, b| a + b,
+    ///         )
+    ///     },
+    ///     1,
+    /// );
+    /// let mut counts: Vec<(String, u64)> = out[0].clone();
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    /// ```
+    pub fn combine_ref_into_by_key<K: Key, C: Data>(
+        &self,
+        each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+    ) -> DStream<(K, C)> {
+        self.batch_op("combine_by_key", move |l, _, env| {
+            Ok(shuffle::combine_each_ref(
+                &l,
+                env.parallelism(),
+                &each,
+                &merge_combiners,
+            ))
+        })
+    }
+
     /// Redistributes every batch round-robin over `n` partitions.
     pub fn repartition(&self, n: usize) -> DStream<T> {
         self.batch_op("repartition", move |l, _, _| {
