@@ -267,13 +267,26 @@ fn main() {
             counts
         }
     });
+    let dsl_borrowed = Pipeline::with(threads, |conf, queue| {
+        stream! {
+            context(conf = conf);
+            let counts = queue_stream(queue, true)
+                .flat_map(|l: &str| l.split(' '))
+                .map(|w: &str| (w, 1u64))
+                .reduce_by_key(sum);
+            counts
+        }
+    });
     let built = pipelines
         .into_iter()
         .map(|(name, build)| (name, Pipeline::new(threads, build)))
-        .chain(std::iter::once((
-            "stream!: the same pipeline, fused by the macro",
-            dsl,
-        )));
+        .chain([
+            ("stream!: the same pipeline, fused by the macro", dsl),
+            (
+                "stream!: borrowed &str words, fused into the combine",
+                dsl_borrowed,
+            ),
+        ]);
     let mut contexts = Vec::new();
     for (name, pipeline) in built {
         let p = Arc::new(Mutex::new(pipeline));

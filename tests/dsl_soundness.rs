@@ -29,10 +29,24 @@ type Build<T> =
 /// Batches to run after the input ends, so that every window empties.
 const DRAIN: usize = 5;
 
+/// A pipeline reading lines of text.
+type BuildText<T> = fn(
+    StreamingConf,
+    BatchQueue<String>,
+    &Path,
+) -> streaming::Result<(StreamingContext, DStream<T>)>;
+
 /// Runs `build` on `input` (one queued batch per batch time, then
 /// [`DRAIN`] empty ones) on a manual clock and returns every output batch,
 /// sorted (element order after a shuffle is not part of the contract).
-fn run<T: Data + Ord>(build: Build<T>, input: &[Vec<Item>]) -> Vec<Vec<T>> {
+fn run<I: Data, T: Data + Ord>(
+    build: fn(
+        StreamingConf,
+        BatchQueue<I>,
+        &Path,
+    ) -> streaming::Result<(StreamingContext, DStream<T>)>,
+    input: &[Vec<I>],
+) -> Vec<Vec<T>> {
     let dir = tempfile::tempdir().unwrap();
     let queue = BatchQueue::new();
     for batch in input {
@@ -443,4 +457,187 @@ sound!(
             (total != 0).then_some(total)
         })
         .filter(|(_, total)| *total > 0)
+);
+
+// ------------------------------------------------ fusion through shuffles
+
+/// Random lines of a few short words, empty lines and double spaces
+/// included.
+fn lines() -> impl Strategy<Value = Vec<Vec<String>>> {
+    let line = prop::collection::vec(prop::sample::select(vec!["a", "b", "cc", "", "d"]), 0..6)
+        .prop_map(|words| words.join(" "));
+    prop::collection::vec(prop::collection::vec(line, 0..5), 1..6)
+}
+
+/// Defines a proptest over [`lines`] comparing a `stream!` body (reading
+/// `lines`, binding `out`) with a plain-API closure of `lines`.
+macro_rules! sound_text {
+    ($name:ident, dsl { $($body:tt)* }, plain $plain:expr) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(32))]
+            #[test]
+            fn $name(input in lines()) {
+                let dsl = run(
+                    |conf, queue, dir| {
+                        stream! {
+                            context(conf = conf, batch = 1s, checkpoint = dir);
+                            let lines = queue_stream(queue, true);
+                            $($body)*
+                            out
+                        }
+                    },
+                    &input,
+                );
+                let plain = run(
+                    |conf, queue: BatchQueue<String>, dir| {
+                        let ssc = plain_context(conf, dir)?;
+                        let lines: DStream<String> = ssc.queue_stream(queue, true);
+                        let out = ($plain)(lines);
+                        Ok((ssc, out))
+                    },
+                    &input,
+                );
+                prop_assert_eq!(dsl, plain);
+            }
+        }
+    };
+}
+
+/// The borrowed word count: `&str` words straight from the lines,
+/// owned only in the combine table, giving a `DStream<(String, i64)>`.
+#[test]
+fn the_borrowed_word_count_compiles_and_counts() {
+    let dsl: BuildText<(String, i64)> = |conf, queue, dir| {
+        stream! {
+            context(conf = conf, batch = 1s, checkpoint = dir);
+            let lines = queue_stream(queue, true);
+            let counts = lines.flat_map(|line: &str| line.split(' '))
+                              .map(|w: &str| (w, 1i64))
+                              .reduce_by_key(sum);
+            counts
+        }
+    };
+    let input = vec![vec!["to be or".to_string(), "not to be".to_string()]];
+    let out = run(dsl, &input);
+    let owned = |pairs: &[(&str, i64)]| -> Vec<(String, i64)> {
+        pairs.iter().map(|(w, n)| (w.to_string(), *n)).collect()
+    };
+    assert_eq!(
+        out[0],
+        owned(&[("be", 2), ("not", 1), ("or", 1), ("to", 2)])
+    );
+}
+
+sound_text!(
+    borrowed_words_into_reduce_by_key,
+    dsl {
+        let out = lines
+            .flat_map(|line: &str| line.split(' '))
+            .filter(|w: &&str| !w.is_empty())
+            .map(|w: &str| (w, 1i64))
+            .reduce_by_key(sum);
+    },
+    plain |l: DStream<String>| l
+        .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w, 1i64))
+        .reduce_by_key(|a, b| a + b)
+);
+
+sound_text!(
+    borrowed_words_into_count_by_value,
+    dsl {
+        let out = lines.flat_map(|line: &str| line.split(' ')).count_by_value();
+    },
+    plain |l: DStream<String>| l
+        .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .count_by_value()
+);
+
+sound_text!(
+    borrowed_pairs_of_words_into_group_by_key,
+    dsl {
+        let out = lines
+            .flat_map(|line: &str| line.split(' ').map(|w| (w.len(), w)))
+            .map_values(|w: &str| w.to_uppercase())
+            .group_by_key();
+    },
+    plain |l: DStream<String>| l
+        .flat_map(|line: String| {
+            line.split(' ').map(|w| (w.len(), w.to_string())).collect::<Vec<_>>()
+        })
+        .map_values(|w| w.to_uppercase())
+        .group_by_key()
+);
+
+sound_text!(
+    owned_chain_into_combine_by_key,
+    dsl {
+        let out = lines
+            .map(|l: String| (l.len() % 3, l))
+            .flat_map_values(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .combine_by_key(
+                |w: String| vec![w],
+                |mut acc: Vec<String>, w: String| { acc.push(w); acc },
+                |mut a: Vec<String>, b: Vec<String>| { a.extend(b); a },
+            );
+    },
+    plain |l: DStream<String>| l
+        .map(|l| (l.len() % 3, l))
+        .flat_map_values(|l| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .combine_by_key(
+            |w| vec![w],
+            |mut acc: Vec<String>, w| {
+                acc.push(w);
+                acc
+            },
+            |mut a: Vec<String>, b| {
+                a.extend(b);
+                a
+            },
+        )
+);
+
+sound_text!(
+    borrowed_words_into_windowed_sum_count_min_and_closure,
+    dsl {
+        let sums = lines
+            .flat_map(|line: &str| line.split(' '))
+            .map(|w: &str| (w, w.len() as i64))
+            .reduce_by_key_and_window(sum, 3s, 1s);
+        let counts = lines
+            .flat_map(|line: &str| line.split(' '))
+            .map(|w: &str| (w, ()))
+            .reduce_by_key_and_window(count, 2s, 1s)
+            .map(|(w, n)| (w, n as i64));
+        let mins = lines
+            .flat_map(|line: &str| line.split(' ').map(|w| (w.len(), w.len() as i64 * 7 % 5)))
+            .reduce_by_key_and_window(min, 2s, 1s)
+            .map(|(n, m)| (n.to_string(), m));
+        let folds = lines
+            .flat_map(|line: &str| line.split(' ').map(|w| (w.len().to_string(), 1i64)))
+            .reduce_by_key_and_window(|a, b| a * 3 + b, 2s, 1s);
+        let out = sums.union(&counts).union(&mins).union(&folds);
+    },
+    plain |l: DStream<String>| {
+        let words = l.flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>());
+        let sums = words
+            .map(|w| {
+                let n = w.len() as i64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1));
+        let counts = words
+            .map(|w| (w, 1u64))
+            .reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1))
+            .map(|(w, n)| (w, n as i64));
+        let mins = words
+            .map(|w| (w.len(), w.len() as i64 * 7 % 5))
+            .reduce_by_key_and_window(std::cmp::min, secs(2), secs(1))
+            .map(|(n, m)| (n.to_string(), m));
+        let folds = words
+            .map(|w| (w.len().to_string(), 1i64))
+            .reduce_by_key_and_window(|a, b| a * 3 + b, secs(2), secs(1));
+        sums.union(&counts).union(&mins).union(&folds)
+    }
 );

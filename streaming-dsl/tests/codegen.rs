@@ -59,7 +59,7 @@ fn narrow_chains_are_fused_into_one_map_partitions() {
         context(batch = 1s);
         let lines = socket_text_stream(h, p);
         let pairs = lines.flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>()).filter(|w| !w.is_empty()).map(|w| (w, 1));
-        pairs.reduce_by_key(|a, b| a + b).print();
+        pairs.print();
         "#,
     );
     assert_eq!(code.matches(".map_partitions(").count(), 1, "{code}");
@@ -69,7 +69,7 @@ fn narrow_chains_are_fused_into_one_map_partitions() {
     assert!(code.contains("let(__f2,__t)=__stream_dsl::map(__t,|w|(w,1));"));
     assert!(code.contains("::core::iter::Iterator::flat_map(__it,move|__x|(*__f)(__x))"));
     assert!(code.contains("::core::iter::Iterator::filter(__it,move|__x|(*__f)(__x))"));
-    assert!(code.contains("__stream_dsl::as_pairs(&pairs).reduce_by_key(|a,b|a+b)"));
+    assert!(code.contains("pairs.print()"), "{code}");
     assert!(
         !code.contains("lines.flat_map("),
         "the narrow ops are not called one by one"
@@ -133,8 +133,63 @@ fn builtin_reducers_and_windowed_sums() {
     assert!(code.contains(".filter(|(_,c)|*c!=0)"), "{code}");
     assert!(code.contains("reduce_by_key_and_window(::core::cmp::min,"));
     assert!(code.contains(".reduce_by_window_inv(|a,b|a,|a,b|a,"));
-    assert!(code.contains(".map_values(|_|1u64)"));
-    assert!(code.contains(".reduce_by_key(|__a,__b|__a+__b)"));
+    // `count` maps every value to 1 inside the combine loop of `reduce_by_key`.
+    assert!(code.contains(".combine_into_by_key("), "{code}");
+    assert!(code.contains("(|_|1u64)(__v)"), "{code}");
+    assert!(
+        code.contains("::std::sync::Arc::new(|__a,__b|__a+__b)"),
+        "{code}"
+    );
+}
+
+#[test]
+fn chains_run_inside_the_combine_of_the_by_key_operator_they_feed() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        let lines = socket_text_stream(h, p);
+        lines.flat_map(|line: &str| line.split(' ')).map(|w: &str| (w, 1i64)).reduce_by_key(sum).print();
+        lines.map(|l: String| l.len()).count_by_value().print();
+        lines.map(|l| (l.len(), l)).group_by_key().print();
+        "#,
+    );
+    // A chain whose first closure takes a reference borrows: one loop, the
+    // closures inlined, keys inserted by reference.
+    assert!(code.contains("lines.combine_ref_into_by_key(move|__x0,__out:&mut::streaming::Combiner<_,_>|{for__x1in{letline:&str=__x0;line.split('')}{let__x2={letw:&str=__x1;(w,1i64)};"), "{code}");
+    assert!(
+        code.contains("__out.insert_ref(__k,__v,|__v|__v,|__c,__v|(*__reduce_loop)(__c,__v));"),
+        "{code}"
+    );
+    // Owned chains insert owned keys.
+    assert!(
+        code.contains("__out.insert(__x1,(),|()|1u64,|__c:u64,()|__c+1);"),
+        "{code}"
+    );
+    assert!(code.contains("|__v|::std::vec![__v]"), "{code}");
+    assert_eq!(code.matches(".combine_into_by_key(").count(), 2, "{code}");
+    assert!(!code.contains(".map_partitions("), "{code}");
+}
+
+#[test]
+fn closures_that_return_early_are_called_not_inlined() {
+    let code = expansion(
+        r#"
+        context(batch = 1s);
+        socket_text_stream(h, p)
+            .map(|l: String| { if l.is_empty() { return (0, 0); } (l.len(), 1) })
+            .filter(|(n, _)| format!("{n}").len() < 3)
+            .reduce_by_key(sum)
+            .print();
+        "#,
+    );
+    assert!(
+        code.contains("(|l:String|{ifl.is_empty(){return(0,0);}(l.len(),1)})(__x0)"),
+        "{code}"
+    );
+    assert!(
+        code.contains("if{let(n,_)=&__x1;format!(\"{n}\").len()<3}"),
+        "{code}"
+    );
 }
 
 #[test]

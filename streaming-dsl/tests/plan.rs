@@ -26,12 +26,10 @@ fn seed_queue_word_count() {
         "\
 flowchart TD
     s0[\"lines = queue_stream<br/>input · queue_stream\"]
-    s1[\"words = flat_map<br/>narrow · flat_map\"]
-    s2[\"count_by_value<br/>shuffle · count_by_value\"]
-    s3[\"print<br/>output · print\"]
+    s1[\"words = flat_map → count_by_value<br/>shuffle · fused 1 op into combine_into_by_key\"]
+    s2[\"print<br/>output · print\"]
     s0 --> s1
     s1 --> s2
-    s2 --> s3
 "
     );
 }
@@ -52,12 +50,10 @@ fn narrow_chain_across_named_streams_is_one_stage() {
         "\
 flowchart TD
     s0[\"lines = socket_text_stream<br/>input · socket_text_stream\"]
-    s1[\"words = flat_map → filter → pairs = map → map_values<br/>narrow · fused 4 ops into map_partitions\"]
-    s2[\"counts = reduce_by_key(sum)<br/>shuffle · reduce_by_key\"]
-    s3[\"print<br/>output · print\"]
+    s1[\"words = flat_map → filter → pairs = map → map_values → counts = reduce_by_key(sum)<br/>shuffle · fused 4 ops into combine_into_by_key\"]
+    s2[\"print<br/>output · print\"]
     s0 --> s1
     s1 --> s2
-    s2 --> s3
 "
     );
 }
@@ -77,17 +73,15 @@ fn fan_out_materializes_the_shared_stream() {
 flowchart TD
     s0[\"socket_text_stream<br/>input · socket_text_stream\"]
     s1[\"flat_map → words = map<br/>narrow · fused 2 ops into map_partitions\"]
-    s2[\"filter → map<br/>narrow · fused 2 ops into map_partitions\"]
-    s3[\"reduce_by_key(sum)<br/>shuffle · reduce_by_key\"]
-    s4[\"print<br/>output · print\"]
-    s5[\"count<br/>shuffle · count\"]
-    s6[\"print<br/>output · print\"]
+    s2[\"filter → map → reduce_by_key(sum)<br/>shuffle · fused 2 ops into combine_into_by_key\"]
+    s3[\"print<br/>output · print\"]
+    s4[\"count<br/>shuffle · count\"]
+    s5[\"print<br/>output · print\"]
     s0 --> s1
     s1 --> s2
     s2 --> s3
-    s3 --> s4
-    s1 --> s5
-    s5 --> s6
+    s1 --> s4
+    s4 --> s5
 "
     );
 }
@@ -109,21 +103,19 @@ fn windows_are_resolved_statically_and_filters_stay_on_the_output() {
 flowchart TD
     s0[\"socket_text_stream<br/>input · socket_text_stream\"]
     s1[\"pairs = map<br/>narrow · map\"]
-    s2[\"map_values(|_| 1)<br/>narrow · map_values\"]
-    s3[\"reduce_by_key_and_window(count)<br/>window · exact sum · sum_by_key_and_window · slide 10s\"]
-    s4[\"counts = filter<br/>narrow · filter\"]
-    s5[\"map_values<br/>narrow · map_values\"]
-    s6[\"longest = reduce_by_key_and_window(max)<br/>window · panes · reduce_by_key_and_window · slide 20s\"]
+    s2[\"map_values(|_| 1) → reduce_by_key_and_window(count)<br/>window · fused 1 op into combine_into_by_key · exact sum · sum_by_key_and_window · slide 10s\"]
+    s3[\"counts = filter<br/>narrow · filter\"]
+    s4[\"map_values<br/>narrow · map_values\"]
+    s5[\"longest = reduce_by_key_and_window(max)<br/>window · panes · reduce_by_key_and_window · slide 20s\"]
+    s6[\"print<br/>output · print\"]
     s7[\"print<br/>output · print\"]
-    s8[\"print<br/>output · print\"]
     s0 --> s1
     s1 --> s2
     s2 --> s3
-    s3 --> s4
-    s1 --> s5
-    s5 --> s6
-    s4 --> s7
-    s6 --> s8
+    s1 --> s4
+    s4 --> s5
+    s3 --> s6
+    s5 --> s7
 "
     );
 }

@@ -7,7 +7,8 @@
 //! context, sets the checkpoint directory, then emits one `let` per stage:
 //! inputs as `ssc.<input>(..)`, single operators as method calls spanned on
 //! the user's operator, fused narrow chains as one `map_partitions` call
-//! ([`fused`]), and outputs as statements. Internal names are hygienic
+//! ([`fused`]), narrow chains feeding a by-key operator as one map-side
+//! combine loop ([`combined`]), and outputs as statements. Internal names are hygienic
 //! (`Span::mixed_site`); the user's stream names keep their spans, so rustc's
 //! "unused variable" warning points at a stream nobody reads.
 //!
@@ -16,6 +17,7 @@
 //! stage variables, argument tokens); [`helpers`] is the helper module
 //! emitted inside every expansion.
 
+pub mod combined;
 pub mod fused;
 pub mod helpers;
 mod tokens;
@@ -186,6 +188,7 @@ fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream 
         }
         Shape::Op | Shape::Output => single(graph, plan, first.id, None),
         Shape::Fused => fused::stage(graph, plan, stage),
+        Shape::Combined => combined::stage(graph, plan, stage),
     };
     if stage.shape == Shape::Output {
         return quote!(#expr;);

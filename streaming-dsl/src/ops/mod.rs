@@ -37,7 +37,7 @@ mod state;
 mod window;
 
 pub use reducers::{builtin_reducer, BuiltinFn, BuiltinReducer};
-pub use spec::{ArgKind, Elements, Emit, Fused, Kind, OpSpec, Reduction};
+pub use spec::{ArgKind, Combine, Elements, Emit, Fused, Kind, OpSpec, Reduction};
 
 /// The operator families, one table per source file.
 static FAMILIES: &[&[OpSpec]] = &[
@@ -108,6 +108,17 @@ pub fn value_mapper(elements: Elements) -> &'static OpSpec {
         Elements::Any => Fused::Map,
     };
     fused_entry(step)
+}
+
+/// The runtime method a combined stage (a narrow chain and the by-key
+/// operator it feeds, [`Combine`]) is emitted as: the combine given each
+/// element by reference when the chain borrows, by value otherwise.
+pub fn combine_method(borrowed: bool) -> &'static str {
+    if borrowed {
+        "combine_ref_into_by_key"
+    } else {
+        "combine_into_by_key"
+    }
 }
 
 /// The runtime method a fused chain of narrow operators is emitted as: that

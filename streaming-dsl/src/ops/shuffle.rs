@@ -1,7 +1,7 @@
 //! Shuffle operators: they move data between partitions (by key, or to a
 //! single place for global aggregates) and so end a fused stage.
 
-use super::spec::{op, ArgKind::*, Emit, Kind::Shuffle, OpSpec};
+use super::spec::{op, ArgKind::*, Combine, Emit, Kind::Shuffle, OpSpec};
 
 /// The shuffle entries.
 pub(crate) static OPS: &[OpSpec] = &[
@@ -29,7 +29,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         &[],
         Emit::Method("count_by_value"),
         "`(value, count)` for each distinct element of each batch.",
-    ),
+    )
+    .combines(Combine::CountByValue),
     op(
         "reduce",
         "reduce",
@@ -47,7 +48,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         Emit::Method("group_by_key"),
         "`(key, Vec<value>)` for each key of each batch.",
     )
-    .pairs(),
+    .pairs()
+    .combines(Combine::GroupByKey),
     op(
         "reduce_by_key",
         "reduceByKey",
@@ -57,7 +59,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Reduces the values of each key with `f(V, V) -> V` (or `sum`, `count`, `min`, `max`).",
     )
     .params("reducer")
-    .pairs(),
+    .pairs()
+    .combines(Combine::ReduceByKey),
     op(
         "reduce_by_key",
         "reduceByKey",
@@ -87,7 +90,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Per-key aggregation with `create(V) -> C`, `merge_value(C, V) -> C`, `merge_combiners(C, C) -> C`.",
     )
     .params("create, merge_value, merge_combiners")
-    .pairs(),
+    .pairs()
+    .combines(Combine::CombineByKey),
     op(
         "join",
         "join",

@@ -122,6 +122,40 @@ impl Fused {
     pub fn indexed(self) -> bool {
         self == Fused::MapPartitionsWithIndex
     }
+
+    /// Whether the step works element by element (not on the whole
+    /// partition), so that it can run inside a by-key operator's map-side
+    /// combine loop ([`Combine`]).
+    pub fn element_wise(self) -> bool {
+        matches!(
+            self,
+            Fused::Map | Fused::FlatMap | Fused::Filter | Fused::MapValues | Fused::FlatMapValues
+        )
+    }
+}
+
+/// How a by-key operator takes a chain of element-wise narrow operators in
+/// front of it into its own map-side combine: the chain and the combine run
+/// as one loop per partition (the runtime's `combine_into_by_key`, or
+/// `combine_ref_into_by_key` when the chain takes its elements by
+/// reference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// `reduce_by_key(f)`: the combiner is the first value, merged with `f`.
+    ReduceByKey,
+    /// `count_by_value()`: each element is a key counted once.
+    CountByValue,
+    /// `group_by_key()`: the values of each key in arrival order.
+    GroupByKey,
+    /// `combine_by_key(create, merge_value, merge_combiners)`.
+    CombineByKey,
+    /// A windowed by-key reduction whose first argument is its reducer `f`
+    /// (or the built-in `sum`, for `sum_by_key_and_window`): the chain is
+    /// fused into a per-batch `reduce_by_key` with `f`, and the windowed
+    /// operator runs on its output. Only where that gives the same result
+    /// bit for bit: when the window slides by its parent's slide, so each
+    /// pane is one batch, reduced exactly as the runtime would.
+    Precombine,
 }
 
 /// How a windowed reduce is computed (shown in plan dumps).
@@ -201,6 +235,9 @@ pub struct OpSpec {
     pub summed: Option<&'static str>,
     /// For a windowed reduce: how it is computed.
     pub reduction: Option<Reduction>,
+    /// For a by-key operator: how a narrow chain in front of it is fused
+    /// into its map-side combine.
+    pub combine: Option<Combine>,
     /// How the operator is emitted.
     pub emit: Emit,
     /// One-line documentation.
@@ -274,6 +311,7 @@ pub(crate) const fn op(
         needs_checkpoint: false,
         summed: None,
         reduction: None,
+        combine: None,
         emit,
         doc,
     }
@@ -308,6 +346,12 @@ impl OpSpec {
     /// (the same durations, no reducer argument) instead.
     pub(crate) const fn summed(mut self, name: &'static str) -> Self {
         self.summed = Some(name);
+        self
+    }
+
+    /// A narrow chain in front of it is fused into its combine as `how`.
+    pub(crate) const fn combines(mut self, how: Combine) -> Self {
+        self.combine = Some(how);
         self
     }
 

@@ -21,7 +21,7 @@
 //! A `filter` after a windowed reduction filters its output; it is never
 //! applied to the window's state.
 
-use super::spec::{op, ArgKind::*, Emit, Kind::Window, OpSpec, Reduction::*};
+use super::spec::{op, ArgKind::*, Combine, Emit, Kind::Window, OpSpec, Reduction::*};
 
 /// The window entries.
 pub(crate) static OPS: &[OpSpec] = &[
@@ -119,7 +119,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("reducer, window, slide")
     .reduces(Panes)
     .pairs()
-    .summed("sum_by_key_and_window"),
+    .summed("sum_by_key_and_window")
+    .combines(Combine::Precombine),
     op(
         "sum_by_key_and_window",
         "reduceByKeyAndWindow",
@@ -131,7 +132,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("window, slide")
     .reduces(Summed)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Precombine),
     op(
         "reduce_by_key_and_window",
         "reduceByKeyAndWindow",
@@ -143,7 +145,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("f, inv_f, window, slide")
     .reduces(Incremental)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Precombine),
     op(
         "reduce_by_key_and_window_inv",
         "reduceByKeyAndWindow",
@@ -155,7 +158,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("f, inv_f, window, slide")
     .reduces(Incremental)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Precombine),
     op(
         "reduce_by_key_and_window",
         "reduceByKeyAndWindow",
@@ -167,7 +171,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("f, inv_f, window, slide, filter")
     .reduces(Incremental)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Precombine),
     op(
         "reduce_by_key_and_window_inv_filtered",
         "reduceByKeyAndWindow",
@@ -179,5 +184,6 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("f, inv_f, window, slide, filter")
     .reduces(Incremental)
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Precombine),
 ];

@@ -7,7 +7,7 @@ use super::{Plan, Shape, Stage};
 use crate::check::windows::slides;
 use crate::graph::args::format_ms;
 use crate::graph::{Arg, Graph, Node};
-use crate::ops::{self, Fused, Kind};
+use crate::ops::{self, Combine, Fused, Kind};
 
 /// Renders the plan as a Mermaid `flowchart`.
 pub fn mermaid(graph: &Graph, plan: &Plan) -> String {
@@ -42,7 +42,7 @@ pub fn mermaid(graph: &Graph, plan: &Plan) -> String {
 }
 
 fn kind_of(graph: &Graph, stage: &Stage) -> Kind {
-    graph.nodes[stage.nodes[0]].kind()
+    graph.nodes[stage.result()].kind()
 }
 
 /// `name = op(builtin)` for one node.
@@ -85,6 +85,21 @@ fn how(graph: &Graph, stage: &Stage) -> String {
                 stage.nodes.len(),
                 ops::fused_method(indexed)
             )
+        }
+        Shape::Combined => {
+            let method = ops::combine_method(crate::plan::borrows(graph, stage));
+            let chain = stage.nodes.len() - 1;
+            let ops = if chain == 1 { "op" } else { "ops" };
+            let fused = format!("fused {chain} {ops} into {method}");
+            match (last.spec.combine, last.spec.reduction) {
+                (Some(Combine::Precombine), Some(reduction)) => format!(
+                    "{} · {fused} · {} · {}",
+                    last.kind().label(),
+                    reduction.label(),
+                    last.spec.emit.method()
+                ),
+                _ => format!("{} · {fused}", last.kind().label()),
+            }
         }
         Shape::Op => {
             let method = last.spec.emit.method();

@@ -10,6 +10,16 @@
 //!   given a type annotation ends its stage (it must exist as a `DStream`).
 //! * Inputs, shuffles, windows, state, whole-batch functions, persistence
 //!   and outputs each form a stage of their own (stage boundaries).
+//! * A chain of element-wise narrow operators (`map`, `flat_map`, `filter`,
+//!   `map_values`, `flat_map_values`) feeding a by-key operator with a
+//!   `combine` entry in the table (`reduce_by_key`, `count_by_value`,
+//!   `group_by_key`, `combine_by_key`, and the windowed by-key reductions
+//!   when they slide by their parent's slide) joins that operator's stage
+//!   ([`Shape::Combined`]): the chain runs inside the map-side combine's
+//!   loop, with no intermediate element. When the chain's first closure
+//!   takes its element by reference (`|line: &str|`), the whole chain
+//!   borrows from the input ([`borrows`]) and keys become owned only when
+//!   they first enter a partition's combine table.
 //! * A `filter` after a windowed reduction is a narrow operator on its
 //!   output like any other: it is never applied to the window's state,
 //!   which would change what the window holds (a key dropped by the filter
@@ -19,8 +29,11 @@
 
 pub mod dump;
 
+use crate::check::windows::{slides, Slide};
+use crate::graph::Arg;
 use crate::graph::{Graph, NodeId};
-use crate::ops::Kind;
+use crate::ops::{Combine, Kind};
+use syn::{Expr, Pat, PatType, Type};
 
 /// Index of a stage in [`Plan::stages`].
 pub type StageId = usize;
@@ -34,6 +47,9 @@ pub enum Shape {
     Op,
     /// Two or more fusable narrow operators as one `map_partitions` call.
     Fused,
+    /// Element-wise narrow operators and the by-key operator they feed,
+    /// as one map-side combine loop.
+    Combined,
     /// An output operation (produces no stream).
     Output,
 }
@@ -73,8 +89,34 @@ fn materialized(graph: &Graph, id: NodeId) -> bool {
     graph.consumers(id).len() != 1 || graph.is_exported(id) || graph.nodes[id].ty.is_some()
 }
 
+/// Whether a windowed by-key reduction slides by its parent's slide, so
+/// that fusing its input chain into a per-batch combine leaves each pane
+/// exactly as the runtime would compute it ([`Combine::Precombine`]).
+fn precombinable(graph: &Graph, slides: &[Option<Slide>], id: NodeId) -> bool {
+    let node = &graph.nodes[id];
+    let parent = node.inputs.first().and_then(|&i| slides[i]);
+    matches!((slides[id], parent), (Some(own), Some(parent)) if own.ms == parent.ms)
+}
+
+/// Whether a [`Shape::Combined`] stage borrows its elements: its first
+/// closure's parameter is declared as a reference (`|line: &str|`).
+pub fn borrows(graph: &Graph, stage: &Stage) -> bool {
+    let first = &graph.nodes[stage.nodes[0]];
+    let Some(Arg::Expr(expr)) = first.args.first() else {
+        return false;
+    };
+    let Expr::Closure(closure) = &**expr else {
+        return false;
+    };
+    matches!(
+        closure.inputs.first(),
+        Some(Pat::Type(PatType { ty, .. })) if matches!(**ty, Type::Reference(_))
+    )
+}
+
 /// Plans a graph (which must have passed the checks).
 pub fn plan(graph: &Graph) -> Plan {
+    let slides = slides(graph);
     let mut stages: Vec<Stage> = Vec::new();
     let mut stage_of: Vec<StageId> = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
@@ -93,9 +135,30 @@ pub fn plan(graph: &Graph) -> Plan {
                     .iter()
                     .all(|&n| graph.nodes[n].spec.fused().is_some())
         });
+        let combine_into = joinable.filter(|&s| {
+            let stage = &stages[s];
+            let elementwise = stage.nodes.iter().all(|&n| {
+                graph.nodes[n]
+                    .spec
+                    .fused()
+                    .is_some_and(|f| f.element_wise())
+            });
+            match node.spec.combine {
+                None => false,
+                Some(how) => {
+                    matches!(stage.shape, Shape::Op | Shape::Fused)
+                        && elementwise
+                        && (how != Combine::Precombine || precombinable(graph, &slides, node.id))
+                }
+            }
+        });
         if let Some(s) = fuse_into {
             stages[s].nodes.push(node.id);
             stages[s].shape = Shape::Fused;
+            stage_of.push(s);
+        } else if let Some(s) = combine_into {
+            stages[s].nodes.push(node.id);
+            stages[s].shape = Shape::Combined;
             stage_of.push(s);
         } else {
             let shape = match node.kind() {
