@@ -12,6 +12,7 @@ mod kafka {
     pub mod support;
 
     mod direct;
+    mod dsl;
     mod examples;
     mod failures;
     mod recovery;

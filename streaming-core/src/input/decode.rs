@@ -55,6 +55,33 @@ pub trait RecordDecoder<T>: Send + 'static {
     }
 }
 
+/// A plain closure is a decoder: `|buf: &[u8], out: &mut Vec<T>| -> usize`
+/// appends the complete records at the start of `buf` to `out` and returns
+/// how many bytes it consumed (the framing is the closure's, as Spark's
+/// `socketStream` converter owns its framing). It cannot report bad records
+/// or fail; write a [`RecordDecoder`] for that.
+///
+/// ```
+/// use streaming_core::{BadRecords, RecordDecoder};
+/// // Fixed 4-byte big-endian integers.
+/// let mut ints = |buf: &[u8], out: &mut Vec<u32>| {
+///     let whole = buf.len() / 4 * 4;
+///     out.extend(buf[..whole].chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())));
+///     whole
+/// };
+/// let (mut out, mut bad) = (Vec::new(), BadRecords::default());
+/// let used = ints.decode(&[0, 0, 0, 7, 0, 0], &mut out, &mut bad).unwrap();
+/// assert_eq!((used, out), (4, vec![7]));
+/// ```
+impl<T, F> RecordDecoder<T> for F
+where
+    F: FnMut(&[u8], &mut Vec<T>) -> usize + Send + 'static,
+{
+    fn decode(&mut self, buf: &[u8], out: &mut Vec<T>, _bad: &mut BadRecords) -> Result<usize> {
+        Ok(self(buf, out).min(buf.len()))
+    }
+}
+
 /// Splits a byte stream into text lines: lines end at `\n`, a `\r` before
 /// it is dropped, and a last line without `\n` is kept when the stream ends
 /// (as `BufferedReader.readLine` does in Spark's socket receiver). Empty

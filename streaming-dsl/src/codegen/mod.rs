@@ -111,7 +111,14 @@ pub fn generate(graph: &Graph, plan: &Plan) -> TokenStream {
         #(#stages)*
         ::core::result::Result::Ok(#ret)
     };
-    let body = if checkpoint.is_some() {
+    // The label lets a failing step (the checkpoint directory, a fallible
+    // input) end the block with its error.
+    let fallible = checkpoint.is_some()
+        || graph
+            .nodes
+            .iter()
+            .any(|n| matches!(n.spec.emit, Emit::FallibleSource(_)));
+    let body = if fallible {
         quote!(#label: { #body })
     } else {
         quote!({ #body })
@@ -179,6 +186,19 @@ fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream 
                         quote!(::core::clone::Clone::clone(&#var))
                     });
                     quote!(#ssc.#method(::std::vec![#(#streams),*]))
+                }
+                Emit::FallibleSource(path) => {
+                    let path: syn::Path = syn::parse_str(path).expect("the table's paths parse");
+                    let path = quote_spanned!(first.op.span()=> #path);
+                    let args = first.args.iter().map(|a| arg(graph, plan, a));
+                    let (ok, err) = (hygienic("__ok"), hygienic("__err"));
+                    let label = syn::Lifetime::new("'__stream", Span::mixed_site());
+                    quote! {
+                        match #path(&#ssc, #(#args),*) {
+                            ::core::result::Result::Ok(#ok) => #ok,
+                            ::core::result::Result::Err(#err) => break #label ::core::result::Result::Err(#err),
+                        }
+                    }
                 }
                 _ => {
                     let args = first.args.iter().map(|a| arg(graph, plan, a));

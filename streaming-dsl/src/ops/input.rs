@@ -33,6 +33,15 @@ pub(crate) static OPS: &[OpSpec] = &[
     )
     .params("host, port, converter"),
     op(
+        "socket_stream_with",
+        "socketStream",
+        Input,
+        &[Value],
+        Emit::Source("socket_stream_with"),
+        "A socket stream described by a `SocketSpec` (decoder, buffer bound, reconnection).",
+    )
+    .params("spec"),
+    op(
         "text_file_stream",
         "textFileStream",
         Input,
@@ -41,6 +50,60 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Lines of the new files appearing in a directory.",
     )
     .params("directory"),
+    op(
+        "file_stream",
+        "fileStream",
+        Input,
+        &[Value, Func],
+        Emit::Source("file_stream"),
+        "Records of the new files appearing in a directory, each read by `reader(&Path) -> Result<Vec<T>, E>`.",
+    )
+    .params("directory, reader"),
+    op(
+        "file_stream_with",
+        "fileStream",
+        Input,
+        &[Value],
+        Emit::Source("file_stream_with"),
+        "A file stream described by a `FileStreamSpec` (reader, filter, new files only, ..).",
+    )
+    .params("spec"),
+    op(
+        "input_stream",
+        "receiverStream",
+        Input,
+        &[Value],
+        Emit::Source("input_stream"),
+        "A stream from any `InputSource` (Spark's custom receivers and input DStreams).",
+    )
+    .params("source"),
+    op(
+        "input_stream_from_fn",
+        "receiverStream",
+        Input,
+        &[Func],
+        Emit::Source("input_stream_from_fn"),
+        "A stream whose batch at each time is `f(Time) -> Option<Batch<T>>`.",
+    )
+    .params("f"),
+    op(
+        "kafka_direct_stream",
+        "createDirectStream",
+        Input,
+        &[Value, Value],
+        Emit::FallibleSource("::streaming::kafka::KafkaUtils::create_direct_stream"),
+        "Kafka's direct stream (feature `kafka`): `ConsumerRecord<K, V>`s of the partitions a `ConsumerStrategy` selects.",
+    )
+    .params("location_strategy, consumer_strategy"),
+    op(
+        "kafka_direct_stream",
+        "createDirectStream",
+        Input,
+        &[Value, Value, Value],
+        Emit::FallibleSource("::streaming::kafka::KafkaUtils::create_direct_stream_with_config"),
+        "Kafka's direct stream with a `DirectStreamConfig` (rate limits, timeouts, ..).",
+    )
+    .params("location_strategy, consumer_strategy, config"),
     op(
         "union",
         "union",

@@ -115,6 +115,15 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Same as `cache`.",
     ),
     op(
+        "name",
+        "name",
+        Persist,
+        &[Value],
+        Emit::Method("name"),
+        "Names the stream (in logs, plans, and the state of a stateful operator in checkpoints).",
+    )
+    .params("name"),
+    op(
         "checkpoint",
         "checkpoint",
         Persist,

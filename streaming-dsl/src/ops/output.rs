@@ -40,6 +40,14 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Calls `f(Batch<T>, Time)` for each batch.",
     ),
     op(
+        "try_foreach_batch",
+        "foreachRDD",
+        Output,
+        &[Func],
+        Emit::Method("try_foreach_batch"),
+        "Calls `f(Batch<T>, Time) -> Result<()>` for each batch; an `Err` fails the batch.",
+    ),
+    op(
         "save_as_text_files",
         "saveAsTextFiles",
         Output,

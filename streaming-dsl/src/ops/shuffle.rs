@@ -32,6 +32,15 @@ pub(crate) static OPS: &[OpSpec] = &[
     )
     .combines(Combine::CountByValue),
     op(
+        "count_by_value",
+        "countByValue",
+        Shuffle,
+        &[Value],
+        Emit::Method("count_by_value_with_partitions"),
+        "`count_by_value` into `n` output partitions.",
+    )
+    .params("n"),
+    op(
         "reduce",
         "reduce",
         Shuffle,
@@ -50,6 +59,16 @@ pub(crate) static OPS: &[OpSpec] = &[
     )
     .pairs()
     .combines(Combine::GroupByKey),
+    op(
+        "group_by_key",
+        "groupByKey",
+        Shuffle,
+        &[Value],
+        Emit::Method("group_by_key_with_partitions"),
+        "`group_by_key` into `n` output partitions.",
+    )
+    .params("n")
+    .pairs(),
     op(
         "reduce_by_key",
         "reduceByKey",
@@ -92,6 +111,24 @@ pub(crate) static OPS: &[OpSpec] = &[
     .params("create, merge_value, merge_combiners")
     .pairs()
     .combines(Combine::CombineByKey),
+    op(
+        "combine_into_by_key",
+        "combineByKey",
+        Shuffle,
+        &[Func, Func],
+        Emit::Method("combine_into_by_key"),
+        "`each(T, &mut Combiner<K, C>)` fills the map-side combine from any element; `merge_combiners(C, C) -> C`.",
+    )
+    .params("each, merge_combiners"),
+    op(
+        "combine_ref_into_by_key",
+        "combineByKey",
+        Shuffle,
+        &[Func, Func],
+        Emit::Method("combine_ref_into_by_key"),
+        "`combine_into_by_key` given each element by reference: keys may borrow from it (`KeyRef`).",
+    )
+    .params("each, merge_combiners"),
     op(
         "join",
         "join",

@@ -194,6 +194,10 @@ pub enum Emit {
     Source(&'static str),
     /// `ssc.union(vec![streams..])`.
     UnionSource,
+    /// `path(&ssc, args..)`, a function returning a `Result` of the stream
+    /// (an input of another crate, such as the Kafka direct stream); an
+    /// error ends the expansion's block with that error.
+    FallibleSource(&'static str),
     /// `input.<method>(args..)`: one runtime operator.
     Method(&'static str),
     /// A fusable narrow operator: consecutive ones become one
@@ -207,6 +211,7 @@ impl Emit {
         match self {
             Emit::Source(m) | Emit::Method(m) | Emit::Fuse(_, m) => m,
             Emit::UnionSource => "union",
+            Emit::FallibleSource(path) => path.rsplit("::").next().unwrap_or(path),
         }
     }
 }
