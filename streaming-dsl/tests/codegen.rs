@@ -105,7 +105,13 @@ fn partition_functions_and_glom_fuse_with_the_index_when_needed() {
         code.contains(".map_partitions_with_index(move|__idx,__it|"),
         "{code}"
     );
-    assert!(code.contains("(*__f)(__idx,__stream_dsl::boxed(__it))"));
+    // First in the chain, the partition function gets the runtime's
+    // `PartitionIter` as it is, the same type as with the plain API.
+    assert!(code.contains("(*__f)(__idx,__it)"), "{code}");
+    assert!(
+        code.contains("pubtypePartitionIter<T>=::streaming::PartitionIter<T>;"),
+        "{code}"
+    );
     assert!(code.contains("::core::iter::Iterator::map(__it,move|__x|{let(__k,__v)=__split1(__x);(__k,(*__f)(__v))})"), "{code}");
     assert!(code.contains("::core::clone::Clone::clone(&__k)"));
     assert!(code.contains(

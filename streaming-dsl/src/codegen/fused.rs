@@ -98,6 +98,15 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
                     )
                 })
             },
+            // The partition iterator is handed over as is when the step
+            // comes first (it is already the runtime's `PartitionIter`), and
+            // wrapped in one after other steps.
+            Fused::MapPartitions if i == 0 => {
+                quote!(::core::iter::IntoIterator::into_iter((*#f)(#it)))
+            }
+            Fused::MapPartitionsWithIndex if i == 0 => {
+                quote!(::core::iter::IntoIterator::into_iter((*#f)(#idx, #it)))
+            }
             Fused::MapPartitions => {
                 quote!(::core::iter::IntoIterator::into_iter((*#f)(#m::boxed(#it))))
             }

@@ -30,8 +30,9 @@ pub fn module() -> TokenStream {
             use ::core::iter::{IntoIterator, Iterator};
             use ::streaming::DStream;
 
-            // The boxed partition iterator of `map_partitions`.
-            pub type PartitionIter<T> = ::std::boxed::Box<dyn Iterator<Item = T> + Send>;
+            // The partition iterator of `map_partitions`: the runtime's own
+            // type, fused or not.
+            pub type PartitionIter<T> = ::streaming::PartitionIter<T>;
 
             #[diagnostic::on_unimplemented(
                 message = "the elements of this stream, `{Self}`, are not `(key, value)` pairs",
@@ -86,8 +87,11 @@ pub fn module() -> TokenStream {
 
 
             // Boxes a partition iterator for a user's `map_partitions` function.
-            pub fn boxed<I: Iterator + Send + 'static>(it: I) -> PartitionIter<I::Item> {
-                ::std::boxed::Box::new(it)
+            pub fn boxed<I: Iterator + Send + 'static>(it: I) -> PartitionIter<I::Item>
+            where
+                I::Item: Send + 'static,
+            {
+                ::streaming::PartitionIter::new(it)
             }
 
             pub fn map<T, U, F>(_: PhantomData<T>, f: F) -> (F, PhantomData<U>)
