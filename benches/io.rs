@@ -72,9 +72,16 @@ fn spawn_sender(
     })
 }
 
-fn tokio_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
-    use tokio::io::AsyncBufReadExt;
-    let expected = (BLOCK_LINES * repeats) as u64;
+/// A bare tokio line reader of a local sender of `repeats` blocks: the
+/// runtime, the address to connect to and the sender thread.
+fn tokio_reader_setup(
+    block: &Arc<Vec<u8>>,
+    repeats: usize,
+) -> (
+    tokio::runtime::Runtime,
+    std::net::SocketAddr,
+    thread::JoinHandle<()>,
+) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -83,10 +90,24 @@ fn tokio_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let sender = spawn_sender(listener, block.clone(), repeats);
+    (rt, addr, sender)
+}
+
+/// The lines of a connection to `addr`, read by tokio's buffered reader.
+async fn tokio_lines(
+    addr: std::net::SocketAddr,
+) -> tokio::io::Lines<tokio::io::BufReader<tokio::net::TcpStream>> {
+    use tokio::io::AsyncBufReadExt;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::io::BufReader::with_capacity(256 * 1024, stream).lines()
+}
+
+fn tokio_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
+    let expected = (BLOCK_LINES * repeats) as u64;
+    let (rt, addr, sender) = tokio_reader_setup(block, repeats);
     let elapsed = rt.block_on(async move {
         let start = Instant::now();
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, stream).lines();
+        let mut lines = tokio_lines(addr).await;
         let mut n = 0u64;
         while let Some(line) = lines.next_line().await.unwrap() {
             black_box(&line);
@@ -103,16 +124,8 @@ fn tokio_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
 /// every 20 ms (the stream's batch interval) the lines read so far go to
 /// another thread, which drops them.
 fn tokio_keeping_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
-    use tokio::io::AsyncBufReadExt;
     let expected = (BLOCK_LINES * repeats) as u64;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let sender = spawn_sender(listener, block.clone(), repeats);
+    let (rt, addr, sender) = tokio_reader_setup(block, repeats);
     let (tx, rx) = std::sync::mpsc::channel::<Vec<String>>();
     let dropper = thread::spawn(move || {
         let mut n = 0;
@@ -123,8 +136,7 @@ fn tokio_keeping_baseline(block: &Arc<Vec<u8>>, repeats: usize) -> Duration {
     });
     let elapsed = rt.block_on(async move {
         let start = Instant::now();
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let mut lines = tokio::io::BufReader::with_capacity(256 * 1024, stream).lines();
+        let mut lines = tokio_lines(addr).await;
         let mut kept = Vec::new();
         let mut cut = Instant::now() + Duration::from_millis(20);
         while let Some(line) = lines.next_line().await.unwrap() {

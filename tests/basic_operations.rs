@@ -13,6 +13,20 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// Words repeated within a batch, the empty string among them.
+fn repeated_words() -> Vec<Vec<String>> {
+    vec![s(&["a", "a", "b"]), s(&["", ""]), vec![]]
+}
+
+/// Each distinct word of each batch of [`repeated_words`] with its count.
+fn counted_words() -> Vec<Vec<(String, u64)>> {
+    vec![
+        vec![("a".to_string(), 2), ("b".to_string(), 1)],
+        vec![("".to_string(), 2)],
+        vec![],
+    ]
+}
+
 #[test]
 fn map() {
     let input = vec![
@@ -149,16 +163,9 @@ fn count_emits_zero_for_empty_batches() {
 
 #[test]
 fn count_by_value() {
-    let input = vec![s(&["a", "a", "b"]), s(&["", ""]), vec![]];
+    let input = repeated_words();
     let out = run_operation(input, |s| s.count_by_value(), 3);
-    assert_eq!(
-        sorted(out),
-        vec![
-            vec![("a".to_string(), 2), ("b".to_string(), 1)],
-            vec![("".to_string(), 2)],
-            vec![]
-        ]
-    );
+    assert_eq!(sorted(out), counted_words());
 }
 
 #[test]
@@ -170,16 +177,13 @@ fn reduce_emits_nothing_for_empty_batches() {
 
 #[test]
 fn reduce_by_key() {
-    let input = vec![s(&["a", "a", "b"]), s(&["", ""]), vec![]];
-    let out = run_operation(input, |s| s.map(|x| (x, 1)).reduce_by_key(|a, b| a + b), 3);
-    assert_eq!(
-        sorted(out),
-        vec![
-            vec![("a".to_string(), 2), ("b".to_string(), 1)],
-            vec![("".to_string(), 2)],
-            vec![]
-        ]
+    let input = repeated_words();
+    let out = run_operation(
+        input,
+        |s| s.map(|x| (x, 1u64)).reduce_by_key(|a, b| a + b),
+        3,
     );
+    assert_eq!(sorted(out), counted_words());
 }
 
 #[test]

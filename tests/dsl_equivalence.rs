@@ -18,38 +18,19 @@ mod windowed_count;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use streaming::prelude::*;
-use streaming::ManualClock;
+
+mod support;
+use support::twins::{drive, twin_conf};
 
 /// A local configuration driven by a new manual clock.
 fn manual_conf() -> StreamingConf {
-    StreamingConf::new()
-        .master("local[2]")
-        .app_name("dsl-equivalence")
-        .manual_clock(ManualClock::new())
+    twin_conf("dsl-equivalence")
 }
 
 /// Runs `batches` batches of `ssc` and returns what `out` produced, each
 /// batch sorted.
 fn run<T: Data + Ord>((ssc, out): (StreamingContext, DStream<T>), batches: u64) -> Vec<Vec<T>> {
-    let collected: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
-    let sink = collected.clone();
-    out.foreach_batch(move |batch, _time| {
-        let mut items = batch.collect();
-        items.sort();
-        sink.lock().unwrap().push(items);
-    });
-    ssc.start().expect("start");
-    let clock = ssc.manual_clock().expect("manual clock");
-    let interval = ssc.batch_interval();
-    for i in 1..=batches {
-        clock.advance(interval);
-        let time = Time::from_millis(i * interval.as_millis() as u64);
-        ssc.await_batch_completion(time, Duration::from_secs(60))
-            .expect("batch completes");
-    }
-    ssc.stop(StopMode::Immediate);
-    let out = std::mem::take(&mut *collected.lock().unwrap());
-    out
+    drive(ssc, out, batches, |_| {})
 }
 
 /// An example's pipeline over a queue, checkpointed in a directory.

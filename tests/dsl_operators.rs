@@ -11,18 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
-use streaming::{Combiner, ManualClock, QueueSource};
+use streaming::{Combiner, QueueSource};
 
 mod support;
 use support::files::{set_mtime, Dirs};
-use support::{sorted, wait_for_every, TIMEOUT};
+use support::twins::{drive, plain_context, run_queued, twin_conf, Build};
+use support::{wait_for_every, TIMEOUT};
 
 /// One queued element.
 type Item = (u8, i64);
-
-/// A pipeline under test over a queue of `I`.
-type Build<I, T> =
-    fn(StreamingConf, BatchQueue<I>, &Path) -> streaming::Result<(StreamingContext, DStream<T>)>;
 
 /// The queue input of most tests: keys come, go and come back.
 fn items() -> Vec<Vec<Item>> {
@@ -37,52 +34,12 @@ fn items() -> Vec<Vec<Item>> {
 
 /// A manual-clock configuration.
 fn conf() -> StreamingConf {
-    StreamingConf::new()
-        .master("local[2]")
-        .app_name("dsl-operators")
-        .manual_clock(ManualClock::new())
+    twin_conf("dsl-operators")
 }
 
-/// A plain-API context like the one `stream!` builds here.
-fn plain_context(conf: StreamingConf, dir: &Path) -> streaming::Result<StreamingContext> {
-    let ssc = StreamingContext::new(conf.batch_interval(Duration::from_secs(1)))?;
-    ssc.checkpoint(dir)?;
-    Ok(ssc)
-}
-
-/// Starts `ssc`, collecting `out`'s batches, runs `batches` batches and
-/// stops; returns every batch, sorted. `before(i)` runs before batch `i`.
-fn drive<T: Data + Ord>(
-    ssc: StreamingContext,
-    out: DStream<T>,
-    batches: u64,
-    mut before: impl FnMut(u64),
-) -> Vec<Vec<T>> {
-    let collected: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
-    let sink = collected.clone();
-    out.foreach_batch(move |batch, _| sink.lock().unwrap().push(batch.collect()));
-    ssc.start().expect("start");
-    let clock = ssc.manual_clock().expect("manual clock");
-    for i in 1..=batches {
-        before(i);
-        clock.advance(Duration::from_secs(1));
-        ssc.await_batch_completion(Time::from_millis(i * 1000), TIMEOUT)
-            .expect("batch completes");
-    }
-    ssc.stop(StopMode::Immediate);
-    let out = std::mem::take(&mut *collected.lock().unwrap());
-    sorted(out)
-}
-
-/// [`drive`]s `build` over a queue of `input` (then a few empty batches).
+/// [`run_queued`] with 3 batches after the input.
 fn run<I: Data, T: Data + Ord>(build: Build<I, T>, input: &[Vec<I>]) -> Vec<Vec<T>> {
-    let dir = tempfile::tempdir().unwrap();
-    let queue = BatchQueue::new();
-    for batch in input {
-        queue.push(batch.clone());
-    }
-    let (ssc, out) = build(conf(), queue, dir.path()).expect("pipeline builds");
-    drive(ssc, out, input.len() as u64 + 3, |_| {})
+    run_queued(build, input, 3)
 }
 
 /// A test comparing a `stream!` body (reading `pairs` of [`items`],

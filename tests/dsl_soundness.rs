@@ -12,19 +12,18 @@
 //! fixed cases of the issue that found the unsound choices come first.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use streaming::prelude::*;
-use streaming::ManualClock;
+
+mod support;
+use support::twins::{plain_context, run_queued};
 
 /// One input element: a key drawn from a handful, and a small signed value.
 type Item = (u8, i64);
 
-/// A pipeline under test: built on a context configured by the harness,
-/// reading a queue of [`Item`] batches, returning its context and result.
-type Build<T> =
-    fn(StreamingConf, BatchQueue<Item>, &Path) -> streaming::Result<(StreamingContext, DStream<T>)>;
+/// A pipeline under test over a queue of [`Item`] batches.
+type Build<T> = support::twins::Build<Item, T>;
 
 /// Batches to run after the input ends, so that every window empties.
 const DRAIN: usize = 5;
@@ -38,52 +37,12 @@ type BuildText<T> = fn(
 
 /// Runs `build` on `input` (one queued batch per batch time, then
 /// [`DRAIN`] empty ones) on a manual clock and returns every output batch,
-/// sorted (element order after a shuffle is not part of the contract).
+/// sorted.
 fn run<I: Data, T: Data + Ord>(
-    build: fn(
-        StreamingConf,
-        BatchQueue<I>,
-        &Path,
-    ) -> streaming::Result<(StreamingContext, DStream<T>)>,
+    build: support::twins::Build<I, T>,
     input: &[Vec<I>],
 ) -> Vec<Vec<T>> {
-    let dir = tempfile::tempdir().unwrap();
-    let queue = BatchQueue::new();
-    for batch in input {
-        queue.push(batch.clone());
-    }
-    let conf = StreamingConf::new()
-        .master("local[2]")
-        .app_name("dsl-soundness")
-        .manual_clock(ManualClock::new());
-    let (ssc, out) = build(conf, queue, dir.path()).expect("pipeline builds");
-    let collected: Arc<Mutex<Vec<Vec<T>>>> = Arc::default();
-    let sink = collected.clone();
-    out.foreach_batch(move |batch, _| {
-        let mut items = batch.collect();
-        items.sort();
-        sink.lock().unwrap().push(items);
-    });
-    ssc.start().expect("start");
-    let clock = ssc.manual_clock().expect("manual clock");
-    let interval = ssc.batch_interval();
-    for i in 1..=(input.len() + DRAIN) as u64 {
-        clock.advance(interval);
-        let time = Time::from_millis(i * interval.as_millis() as u64);
-        ssc.await_batch_completion(time, Duration::from_secs(60))
-            .expect("batch completes");
-    }
-    ssc.stop(StopMode::Immediate);
-    let out = std::mem::take(&mut *collected.lock().unwrap());
-    out
-}
-
-/// A plain-API context like the one `stream!` builds: 1 s batches and a
-/// checkpoint directory.
-fn plain_context(conf: StreamingConf, dir: &Path) -> streaming::Result<StreamingContext> {
-    let ssc = StreamingContext::new(conf.batch_interval(Duration::from_secs(1)))?;
-    ssc.checkpoint(dir)?;
-    Ok(ssc)
+    run_queued(build, input, DRAIN as u64)
 }
 
 /// Defines a proptest comparing a `stream!` body (reading `pairs`, binding

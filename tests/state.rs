@@ -30,6 +30,31 @@ fn counts(batches: &[&[(&str, u64)]]) -> Vec<Vec<(String, u64)>> {
         .collect()
 }
 
+/// Spark's `StateDStream` test input: keys arrive, then stop arriving.
+fn spark_state_input() -> Vec<Vec<String>> {
+    words(&[
+        &["a"],
+        &["a", "b"],
+        &["a", "b", "c"],
+        &["a", "b"],
+        &["a"],
+        &[],
+    ])
+}
+
+/// The running count of every key seen so far, after each batch of
+/// [`spark_state_input`] (Spark's expected output).
+fn running_counts() -> Vec<Vec<(String, u64)>> {
+    counts(&[
+        &[("a", 1)],
+        &[("a", 2), ("b", 1)],
+        &[("a", 3), ("b", 2), ("c", 1)],
+        &[("a", 4), ("b", 3), ("c", 1)],
+        &[("a", 5), ("b", 3), ("c", 1)],
+        &[("a", 5), ("b", 3), ("c", 1)],
+    ])
+}
+
 fn running_sum(new: &[u64], old: Option<u64>) -> Option<u64> {
     Some(old.unwrap_or(0) + new.iter().sum::<u64>())
 }
@@ -57,30 +82,13 @@ fn seed_example_running_word_count() {
 
 #[test]
 fn update_state_by_key_emits_every_key_every_batch() {
-    let input = words(&[
-        &["a"],
-        &["a", "b"],
-        &["a", "b", "c"],
-        &["a", "b"],
-        &["a"],
-        &[],
-    ]);
+    let input = spark_state_input();
     let out = run_operation(
         input,
         |s| s.map(|w| (w, 1u64)).update_state_by_key(running_sum),
         6,
     );
-    assert_eq!(
-        sorted(out),
-        counts(&[
-            &[("a", 1)],
-            &[("a", 2), ("b", 1)],
-            &[("a", 3), ("b", 2), ("c", 1)],
-            &[("a", 4), ("b", 3), ("c", 1)],
-            &[("a", 5), ("b", 3), ("c", 1)],
-            &[("a", 5), ("b", 3), ("c", 1)],
-        ])
-    );
+    assert_eq!(sorted(out), running_counts());
 }
 
 #[test]
@@ -298,15 +306,11 @@ fn map_with_state_basic_operations() {
     );
     assert_eq!(
         sorted(snapshots),
-        counts(&[
-            &[],
-            &[("a", 1)],
-            &[("a", 2), ("b", 1)],
-            &[("a", 3), ("b", 2), ("c", 1)],
-            &[("a", 4), ("b", 3), ("c", 1)],
-            &[("a", 5), ("b", 3), ("c", 1)],
-            &[("a", 5), ("b", 3), ("c", 1)],
-        ])
+        // The state after each batch, from before the first one.
+        [vec![]]
+            .into_iter()
+            .chain(running_counts())
+            .collect::<Vec<_>>()
     );
 }
 

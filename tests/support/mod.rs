@@ -7,6 +7,7 @@
 
 pub mod files;
 pub mod socket;
+pub mod twins;
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;

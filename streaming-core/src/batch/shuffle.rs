@@ -139,18 +139,11 @@ where
     K: Key,
     C: Data,
 {
-    let n = n.max(1);
-    let map_out = (0..src.num_partitions())
-        .into_par_iter()
-        .map(|i| {
-            let mut combiner = Combiner::new(n);
-            for x in src.partition_iter(i) {
-                each(x, &mut combiner);
-            }
-            combiner.into_tables()
-        })
-        .collect();
-    reduce_side(map_out, n, merge_combiners)
+    combine_partitions(src, n, merge_combiners, |i, combiner| {
+        for x in src.partition_iter(i) {
+            each(x, combiner);
+        }
+    })
 }
 
 /// [`combine_each`] given each element by reference: a batch's shared
@@ -166,12 +159,30 @@ where
     K: Key,
     C: Data,
 {
+    combine_partitions(src, n, merge_combiners, |i, combiner| {
+        src.for_each_ref(i, |x| each(x, combiner));
+    })
+}
+
+/// Runs `fill(i, combiner)` for every input partition `i` of `src` in
+/// parallel, then the reduce side.
+fn combine_partitions<T, K, C>(
+    src: &Lazy<T>,
+    n: usize,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+    fill: impl Fn(usize, &mut Combiner<K, C>) + Send + Sync,
+) -> Batch<(K, C)>
+where
+    T: Data,
+    K: Key,
+    C: Data,
+{
     let n = n.max(1);
     let map_out = (0..src.num_partitions())
         .into_par_iter()
         .map(|i| {
             let mut combiner = Combiner::new(n);
-            src.for_each_ref(i, |x| each(x, &mut combiner));
+            fill(i, &mut combiner);
             combiner.into_tables()
         })
         .collect();
