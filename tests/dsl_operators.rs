@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use streaming::prelude::*;
 use streaming::{Combiner, QueueSource};
 
+#[macro_use]
 mod support;
 use support::files::{set_mtime, Dirs};
-use support::twins::{drive, plain_context, run_queued, twin_conf, Build};
+use support::twins::{drive, plain_context, twin_conf, Build};
 use support::{wait_for_every, TIMEOUT};
 
 /// One queued element.
@@ -37,38 +38,13 @@ fn conf() -> StreamingConf {
     twin_conf("dsl-operators")
 }
 
-/// [`run_queued`] with 3 batches after the input.
-fn run<I: Data, T: Data + Ord>(build: Build<I, T>, input: &[Vec<I>]) -> Vec<Vec<T>> {
-    run_queued(build, input, 3)
-}
-
 /// A test comparing a `stream!` body (reading `pairs` of [`items`],
 /// binding `out`) with a plain-API function of the context and `pairs`.
 macro_rules! same {
     ($name:ident, dsl { $($body:tt)* }, plain $plain:expr) => {
         #[test]
         fn $name() {
-            let input = items();
-            let dsl = run(
-                |conf, queue, dir| {
-                    stream! {
-                        context(conf = conf, batch = 1s, checkpoint = dir);
-                        let pairs = queue_stream(queue, true);
-                        $($body)*
-                        out
-                    }
-                },
-                &input,
-            );
-            let plain = run(
-                |conf, queue: BatchQueue<Item>, dir| {
-                    let ssc = plain_context(conf, dir)?;
-                    let pairs: DStream<Item> = ssc.queue_stream(queue, true);
-                    let out = ($plain)(&ssc, pairs);
-                    Ok((ssc, out))
-                },
-                &input,
-            );
+            let (dsl, plain) = twin_outputs!(items(), 3, pairs: Item, { $($body)* }, $plain);
             assert_eq!(dsl, plain);
             assert!(dsl.iter().any(|b| !b.is_empty()), "the pipeline produced nothing");
         }

@@ -16,6 +16,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use streaming::prelude::*;
 
+#[macro_use]
 mod support;
 use support::twins::{plain_context, run_queued};
 
@@ -53,26 +54,7 @@ macro_rules! sound {
             #![proptest_config(ProptestConfig::with_cases(48))]
             #[test]
             fn $name(input in inputs()) {
-                let dsl = run(
-                    |conf, queue, dir| {
-                        stream! {
-                            context(conf = conf, batch = 1s, checkpoint = dir);
-                            let pairs = queue_stream(queue, true);
-                            $($body)*
-                            out
-                        }
-                    },
-                    &input,
-                );
-                let plain = run(
-                    |conf, queue, dir| {
-                        let ssc = plain_context(conf, dir)?;
-                        let pairs: DStream<Item> = ssc.queue_stream(queue, true);
-                        let out = ($plain)(pairs);
-                        Ok((ssc, out))
-                    },
-                    &input,
-                );
+                let (dsl, plain) = twin_outputs!(input, DRAIN as u64, pairs: Item, { $($body)* }, $plain);
                 prop_assert_eq!(dsl, plain);
             }
         }
@@ -272,7 +254,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_key_and_window(sum, 3s, 1s).filter(|(_, n)| *n > 1);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1))
         .filter(|(_, n)| *n > 1)
 );
@@ -282,7 +264,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_key_and_window(sum, 4s, 2s);
     },
-    plain |p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a + b, secs(4), secs(2))
+    plain |_: &StreamingContext, p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a + b, secs(4), secs(2))
 );
 
 sound!(
@@ -290,7 +272,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_key_and_window(count, 2s, 1s).filter(|(_, n)| *n >= 2);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .map_values(|_| 1u64)
         .reduce_by_key_and_window(|a, b| a + b, secs(2), secs(1))
         .filter(|(_, n)| *n >= 2)
@@ -303,7 +285,7 @@ sound!(
         let hi = pairs.reduce_by_key_and_window(max, 3s, 1s);
         let out = lo.join(&hi);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .reduce_by_key_and_window(std::cmp::min, secs(3), secs(1))
         .join(&p.reduce_by_key_and_window(std::cmp::max, secs(3), secs(1)))
 );
@@ -313,7 +295,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_key_and_window(|a, b| a * 2 + b, 2s, 1s);
     },
-    plain |p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a * 2 + b, secs(2), secs(1))
+    plain |_: &StreamingContext, p: DStream<Item>| p.reduce_by_key_and_window(|a, b| a * 2 + b, secs(2), secs(1))
 );
 
 sound!(
@@ -321,7 +303,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 3s, 1s, |(_, v)| *v != 0);
     },
-    plain |p: DStream<Item>| p.reduce_by_key_and_window_inv_filtered(
+    plain |_: &StreamingContext, p: DStream<Item>| p.reduce_by_key_and_window_inv_filtered(
         |a, b| a + b,
         |a, b| a - b,
         secs(3),
@@ -335,7 +317,7 @@ sound!(
     dsl {
         let out = pairs.map(|(_, v)| v).reduce_by_window(sum, 3s, 1s).filter(|n| *n != 0);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .map(|(_, v)| v)
         .reduce_by_window(|a, b| a + b, secs(3), secs(1))
         .filter(|n| *n != 0)
@@ -346,7 +328,7 @@ sound!(
     dsl {
         let out = pairs.reduce_by_window(count, 2s, 1s);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .map(|_| 1u64)
         .reduce_by_window(|a, b| a + b, secs(2), secs(1))
 );
@@ -362,7 +344,7 @@ sound!(
             .map(|(k, v)| (k, v > 0))
             .count_by_value_and_window(3s, 1s);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .filter(|(k, _)| *k != 3)
         .flat_map(|(k, v)| vec![(k, v); (v.unsigned_abs() % 3) as usize])
         .map(|(k, v)| (k % 2, v))
@@ -378,7 +360,7 @@ sound!(
             .group_by_key_and_window(2s, 1s)
             .map_values(|mut vs: Vec<i64>| { vs.sort(); vs });
     },
-    plain |p: DStream<Item>| p.group_by_key_and_window(secs(2), secs(1)).map_values(|mut vs| {
+    plain |_: &StreamingContext, p: DStream<Item>| p.group_by_key_and_window(secs(2), secs(1)).map_values(|mut vs| {
         vs.sort();
         vs
     })
@@ -391,7 +373,7 @@ sound!(
         let c = w.count_by_window(2s, 1s).map(|c| (255u8, c as i64));
         let out = w.map(|k| (k, 0i64)).union(&c);
     },
-    plain |p: DStream<Item>| {
+    plain |_: &StreamingContext, p: DStream<Item>| {
         let w = p.window(secs(2), secs(1)).map(|(k, _)| k);
         let c = w.count_by_window(secs(2), secs(1)).map(|c| (255u8, c as i64));
         w.map(|k| (k, 0i64)).union(&c)
@@ -409,7 +391,7 @@ sound!(
             })
             .filter(|(_, total)| *total > 0);
     },
-    plain |p: DStream<Item>| p
+    plain |_: &StreamingContext, p: DStream<Item>| p
         .map_values(|v| v * 2)
         .update_state_by_key(|vs: &[i64], s: Option<i64>| {
             let total = s.unwrap_or(0) + vs.iter().sum::<i64>();
@@ -436,26 +418,7 @@ macro_rules! sound_text {
             #![proptest_config(ProptestConfig::with_cases(32))]
             #[test]
             fn $name(input in lines()) {
-                let dsl = run(
-                    |conf, queue, dir| {
-                        stream! {
-                            context(conf = conf, batch = 1s, checkpoint = dir);
-                            let lines = queue_stream(queue, true);
-                            $($body)*
-                            out
-                        }
-                    },
-                    &input,
-                );
-                let plain = run(
-                    |conf, queue: BatchQueue<String>, dir| {
-                        let ssc = plain_context(conf, dir)?;
-                        let lines: DStream<String> = ssc.queue_stream(queue, true);
-                        let out = ($plain)(lines);
-                        Ok((ssc, out))
-                    },
-                    &input,
-                );
+                let (dsl, plain) = twin_outputs!(input, DRAIN as u64, lines: String, { $($body)* }, $plain);
                 prop_assert_eq!(dsl, plain);
             }
         }
@@ -496,7 +459,7 @@ sound_text!(
             .map(|w: &str| (w, 1i64))
             .reduce_by_key(sum);
     },
-    plain |l: DStream<String>| l
+    plain |_: &StreamingContext, l: DStream<String>| l
         .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
         .filter(|w| !w.is_empty())
         .map(|w| (w, 1i64))
@@ -508,7 +471,7 @@ sound_text!(
     dsl {
         let out = lines.flat_map(|line: &str| line.split(' ')).count_by_value();
     },
-    plain |l: DStream<String>| l
+    plain |_: &StreamingContext, l: DStream<String>| l
         .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
         .count_by_value()
 );
@@ -521,7 +484,7 @@ sound_text!(
             .map_values(|w: &str| w.to_uppercase())
             .group_by_key();
     },
-    plain |l: DStream<String>| l
+    plain |_: &StreamingContext, l: DStream<String>| l
         .flat_map(|line: String| {
             line.split(' ').map(|w| (w.len(), w.to_string())).collect::<Vec<_>>()
         })
@@ -541,7 +504,7 @@ sound_text!(
                 |mut a: Vec<String>, b: Vec<String>| { a.extend(b); a },
             );
     },
-    plain |l: DStream<String>| l
+    plain |_: &StreamingContext, l: DStream<String>| l
         .map(|l| (l.len() % 3, l))
         .flat_map_values(|l| l.split(' ').map(str::to_string).collect::<Vec<_>>())
         .combine_by_key(
@@ -578,7 +541,7 @@ sound_text!(
             .reduce_by_key_and_window(|a, b| a * 3 + b, 2s, 1s);
         let out = sums.union(&counts).union(&mins).union(&folds);
     },
-    plain |l: DStream<String>| {
+    plain |_: &StreamingContext, l: DStream<String>| {
         let words = l.flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>());
         let sums = words
             .map(|w| {

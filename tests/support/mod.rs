@@ -7,6 +7,7 @@
 
 pub mod files;
 pub mod socket;
+#[macro_use]
 pub mod twins;
 
 use std::ops::RangeInclusive;

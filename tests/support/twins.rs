@@ -74,3 +74,38 @@ pub fn run_queued<I: Data, T: Data + Ord>(
     let (ssc, out) = build(twin_conf("twins"), queue, dir.path()).expect("pipeline builds");
     drive(ssc, out, input.len() as u64 + drain, |_| {})
 }
+
+/// The outputs of a `stream!` pipeline and of its plain-API twin over the
+/// same queued `$data` (then `$drain` more batches): the `stream!` body
+/// reads the queue as `$var` and binds its result to `out`; `$plain` is a
+/// function of the context and the queue's stream returning the result.
+/// Evaluates to `(dsl, plain)`, each batch sorted.
+#[allow(unused_macros)]
+macro_rules! twin_outputs {
+    ($data:expr, $drain:expr, $var:ident: $elem:ty, { $($body:tt)* }, $plain:expr) => {{
+        let data = $data;
+        let dsl = support::twins::run_queued(
+            |conf, queue, dir| {
+                stream! {
+                    context(conf = conf, batch = 1s, checkpoint = dir);
+                    let $var = queue_stream(queue, true);
+                    $($body)*
+                    out
+                }
+            },
+            &data,
+            $drain,
+        );
+        let plain = support::twins::run_queued(
+            |conf, queue: BatchQueue<$elem>, dir| {
+                let ssc = support::twins::plain_context(conf, dir)?;
+                let $var: DStream<$elem> = ssc.queue_stream(queue, true);
+                let out = ($plain)(&ssc, $var);
+                Ok((ssc, out))
+            },
+            &data,
+            $drain,
+        );
+        (dsl, plain)
+    }};
+}
