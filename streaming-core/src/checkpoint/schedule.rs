@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::format::{CheckpointData, InputData, OperatorState};
 use super::graph::{GraphDescription, StatefulEntry};
 use super::store;
-use super::writer::Writer;
+use super::writer::{Job, Writer};
 use super::Failures;
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
@@ -168,16 +168,16 @@ impl Checkpointer {
         }
     }
 
-    /// Takes the full checkpoint of `time` and queues it for writing.
+    /// Takes the full checkpoint of `time` and queues it for writing. On
+    /// the executor, each operator's state is only captured (in O(1) or
+    /// O(partitions × shards) for this crate's operators); the writer
+    /// thread encodes it.
     pub(crate) fn take(&self, time: Time, last_generated: Option<Time>) {
         let started = Instant::now();
-        let mut states = Vec::with_capacity(self.stateful.len());
+        let mut captured = Vec::with_capacity(self.stateful.len());
         for entry in &self.stateful {
-            match entry.op.snapshot() {
-                Ok(snapshot) => states.push(OperatorState {
-                    name: entry.name.clone(),
-                    snapshot,
-                }),
+            match entry.op.capture() {
+                Ok(state) => captured.push((entry.name.clone(), state)),
                 Err(e) => {
                     tracing::error!(%time, operator = %entry.name, error = %e, "cannot snapshot the state; checkpoint skipped");
                     let reason = format!("cannot snapshot the state of `{}`: {e}", entry.name);
@@ -186,12 +186,12 @@ impl Checkpointer {
                 }
             }
         }
-        let Some(data) = self.data(time, last_generated, states, None) else {
+        let Some(data) = self.data(time, last_generated, Vec::new(), None) else {
             return;
         };
-        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = data.states.len(), "checkpoint snapshot taken");
+        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = captured.len(), "checkpoint state captured");
         self.last_full.set(Some(time));
-        self.writer.submit(data);
+        self.writer.submit(Job { data, captured });
     }
 
     /// Takes the metadata checkpoint of `time` and queues it for writing;
@@ -201,7 +201,10 @@ impl Checkpointer {
     pub(crate) fn take_metadata(&self, time: Time, last_generated: Option<Time>) {
         let from = Some(self.last_full.get());
         if let Some(data) = self.data(time, last_generated, Vec::new(), from) {
-            self.writer.submit(data);
+            self.writer.submit(Job {
+                data,
+                captured: Vec::new(),
+            });
         }
     }
 

@@ -1,25 +1,35 @@
-//! The background checkpoint writer: encodes, writes and prunes off the
-//! executor thread, so batches never wait for the disk.
+//! The background checkpoint writer: encodes the captured operator states
+//! and the file, writes and prunes off the executor thread, so batches
+//! never wait for an encoder or the disk.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::format::{encode, CheckpointData};
+use super::format::{encode, CheckpointData, OperatorState};
 use super::store;
 use super::Failures;
+use crate::graph::stateful::CapturedState;
+
+/// A checkpoint handed to the writer: its data, and for a state checkpoint
+/// the operators' states as captured on the executor (by name), encoded
+/// here.
+pub(crate) struct Job {
+    pub(crate) data: CheckpointData,
+    pub(crate) captured: Vec<(String, CapturedState)>,
+}
 
 /// A thread writing the checkpoints it is handed, newest wins: when it
 /// falls behind, checkpoints superseded by a newer one are skipped.
 pub(crate) struct Writer {
-    tx: Option<mpsc::Sender<Box<CheckpointData>>>,
+    tx: Option<mpsc::Sender<Box<Job>>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer for `dir`, keeping the newest `keep` checkpoints.
     pub(crate) fn start(dir: PathBuf, keep: usize, failures: Failures) -> std::io::Result<Writer> {
-        let (tx, rx) = mpsc::channel::<Box<CheckpointData>>();
+        let (tx, rx) = mpsc::channel::<Box<Job>>();
         let handle = std::thread::Builder::new()
             .name("streaming-checkpoint-writer".into())
             .spawn(move || {
@@ -29,22 +39,23 @@ impl Writer {
                     // (which builds on it): the newest of each kind, the
                     // state checkpoint first.
                     let (mut full, mut meta) = (None, None);
-                    let mut keep_newest = |data: Box<CheckpointData>| {
-                        let slot = if data.is_metadata() { &mut meta } else { &mut full };
-                        if let Some(old) = slot.replace(data) {
-                            tracing::debug!(skipped = %old.time, "checkpoint superseded before it was written");
+                    let mut keep_newest = |job: Box<Job>| {
+                        let slot = if job.data.is_metadata() { &mut meta } else { &mut full };
+                        if let Some(old) = slot.replace(job) {
+                            tracing::debug!(skipped = %old.data.time, "checkpoint superseded before it was written");
                         }
                     };
                     keep_newest(first);
                     while let Ok(newer) = rx.try_recv() {
                         keep_newest(newer);
                     }
-                    if let Some(f) = &full {
-                        write_one(&dir, keep, f, &failures);
+                    let full_time = full.as_ref().map(|f| f.data.time);
+                    if let Some(f) = full {
+                        write_one(&dir, keep, *f, &failures);
                     }
-                    match (meta, &full) {
-                        (Some(m), Some(f)) if m.time < f.time => {}
-                        (Some(m), _) => write_one(&dir, keep, &m, &failures),
+                    match (meta, full_time) {
+                        (Some(m), Some(f)) if m.data.time < f => {}
+                        (Some(m), _) => write_one(&dir, keep, *m, &failures),
                         (None, _) => {}
                     }
                 }
@@ -56,9 +67,9 @@ impl Writer {
     }
 
     /// Queues a checkpoint for writing.
-    pub(crate) fn submit(&self, data: CheckpointData) {
+    pub(crate) fn submit(&self, job: Job) {
         if let Some(tx) = &self.tx {
-            if tx.send(Box::new(data)).is_err() {
+            if tx.send(Box::new(job)).is_err() {
                 tracing::error!("the checkpoint writer has exited; checkpoint dropped");
             }
         }
@@ -81,8 +92,29 @@ impl Drop for Writer {
     }
 }
 
-fn write_one(dir: &std::path::Path, keep: usize, data: &CheckpointData, failures: &Failures) {
+/// Encodes the captured states into `data` (which must have none yet).
+fn encode_states(
+    data: &mut CheckpointData,
+    captured: Vec<(String, CapturedState)>,
+) -> Result<(), String> {
+    for (name, state) in captured {
+        let snapshot = state
+            .encode()
+            .map_err(|e| format!("cannot snapshot the state of `{name}`: {e}"))?;
+        data.states.push(OperatorState { name, snapshot });
+    }
+    Ok(())
+}
+
+fn write_one(dir: &std::path::Path, keep: usize, job: Job, failures: &Failures) {
     let started = std::time::Instant::now();
+    let Job { mut data, captured } = job;
+    let data = &mut data;
+    if let Err(reason) = encode_states(data, captured) {
+        tracing::error!(time = %data.time, %reason, "checkpoint skipped");
+        failures.report(data.time, data.is_metadata(), reason);
+        return;
+    }
     let bytes = match encode(data) {
         Ok(b) => b,
         Err(e) => {

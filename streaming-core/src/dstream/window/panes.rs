@@ -231,23 +231,6 @@ pub(crate) fn merge_older<K: Key, V>(map: &mut FxHashMap<K, V>, k: K, v: V, f: &
     }
 }
 
-/// The values of several pane partitions reduced per key (oldest first).
-pub(crate) fn reduce_parts<K: Key, V: Data>(parts: &[&[(K, V)]], f: &ReduceFn<V>) -> Vec<(K, V)> {
-    match parts {
-        [] => Vec::new(),
-        [one] => one.to_vec(),
-        many => {
-            let mut acc: FxHashMap<K, V> = FxHashMap::default();
-            for part in many {
-                for (k, v) in part.iter() {
-                    merge_newer(&mut acc, k.clone(), v.clone(), f);
-                }
-            }
-            acc.into_iter().collect()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
