@@ -16,19 +16,22 @@
 //! pane units), and the window spans at most three of them:
 //! - `old`: the oldest, in suffix form (each entry aggregates its pane and
 //!   every newer pane of its segment), draining as panes leave;
-//! - `mid`: the previous complete segment, whose total aggregate is known
-//!   (it was the back aggregate when the segment closed) and which is
-//!   converted to suffix form *one pane per pushed pane*, newest first;
+//! - `mid`: the previous complete segment, converted to suffix form *one
+//!   pane per pushed pane*, newest first;
 //! - `new`: the segment being filled, with a running aggregate.
 //!
-//! The window's value is `old`'s top, then `mid`'s total, then `new`'s
-//! running aggregate, combined in that order (so non-commutative reducers
-//! keep their order). A segment of `L` panes closes while the previous one
-//! still holds about `window - L` panes: by the time `old` has drained and
-//! `mid` must take its place, the conversion has had as many pushed panes
-//! as it has panes. A slide therefore costs its own panes, one conversion
-//! step per pushed pane (at most two when a window of a few slides drains
-//! its oldest segment early) and the output, whatever the window length.
+//! The window's value is `old`'s top combined with `back`, the aggregate
+//! of `mid` and `new`, oldest first (so non-commutative reducers keep their
+//! order). Each pushed pane is merged into `back` and into `new`'s own
+//! aggregate, which becomes `back` when `mid` moves to `old` (moved, as
+//! `new` closes at the same time in a steady window; copied once per
+//! segment otherwise). A segment of `L` panes closes while the previous
+//! one still holds about `window - L` panes: by the time `old` has drained
+//! and `mid` must take its place, the conversion has had as many pushed
+//! panes as it has panes. A slide therefore costs its own panes (merged
+//! twice), one conversion step per pushed pane (at most two when a window
+//! of a few slides drains its oldest segment early) and the output,
+//! whatever the window length.
 //! [`SlidingPanes::take_steps`] counts the steps for the tests that check
 //! the bound.
 
@@ -36,9 +39,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
-use super::panes::{merge_newer, merge_older, parent_remember, Geometry, Pane, ReduceFn};
+use super::panes::{merge_newer, merge_older, parent_remember, Geometry, Pane, PaneMap, ReduceFn};
 use crate::batch::{Batch, Data, Key, Lazy};
 use crate::dstream::state::{check_order, lock_intact, zero_time};
 use crate::error::Result;
@@ -54,11 +56,9 @@ struct Mid<K, V> {
     /// Panes not converted yet, oldest first.
     pending: Vec<(Time, Vec<(K, V)>)>,
     /// Suffix aggregates converted so far; the last is the oldest.
-    done: Vec<(Time, FxHashMap<K, V>)>,
+    done: Vec<(Time, PaneMap<K, V>)>,
     /// The aggregate of the converted panes (the suffix being extended).
-    running: FxHashMap<K, V>,
-    /// The aggregate of the whole segment, while `pending` is not empty.
-    total: FxHashMap<K, V>,
+    running: PaneMap<K, V>,
 }
 
 impl<K: Key, V: Data> Mid<K, V> {
@@ -66,8 +66,7 @@ impl<K: Key, V: Data> Mid<K, V> {
         Mid {
             pending: Vec::new(),
             done: Vec::new(),
-            running: FxHashMap::default(),
-            total: FxHashMap::default(),
+            running: PaneMap::default(),
         }
     }
 
@@ -85,15 +84,6 @@ impl<K: Key, V: Data> Mid<K, V> {
         pending.or(self.done.first().map(|(end, _)| *end))
     }
 
-    /// The aggregate of every pane of the segment.
-    fn total(&self) -> Option<&FxHashMap<K, V>> {
-        if self.pending.is_empty() {
-            self.done.last().map(|(_, m)| m)
-        } else {
-            Some(&self.total)
-        }
-    }
-
     /// Converts the newest pending pane; `false` when none is left.
     fn step(&mut self, f: &ReduceFn<V>) -> bool {
         let Some((end, pane)) = self.pending.pop() else {
@@ -104,7 +94,6 @@ impl<K: Key, V: Data> Mid<K, V> {
         }
         if self.pending.is_empty() {
             self.done.push((end, std::mem::take(&mut self.running)));
-            self.total = FxHashMap::default();
         } else {
             self.done.push((end, self.running.clone()));
         }
@@ -117,12 +106,14 @@ pub(crate) struct SlidingPanes<K, V> {
     /// Panes per segment (at least 1).
     seg_len: usize,
     /// The oldest segment in suffix form; the last entry is the oldest pane.
-    old: Vec<(Time, FxHashMap<K, V>)>,
+    old: Vec<(Time, PaneMap<K, V>)>,
     mid: Mid<K, V>,
     /// The segment being filled, oldest first, as reduced.
     new: Vec<(Time, Vec<(K, V)>)>,
     /// The aggregate of `new`.
-    new_agg: FxHashMap<K, V>,
+    new_agg: PaneMap<K, V>,
+    /// The aggregate of `mid` and `new`: what follows `old`'s top.
+    back: PaneMap<K, V>,
     /// Conversion steps since the last [`take_steps`](Self::take_steps).
     steps: usize,
 }
@@ -135,7 +126,8 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
             old: Vec::new(),
             mid: Mid::empty(),
             new: Vec::new(),
-            new_agg: FxHashMap::default(),
+            new_agg: PaneMap::default(),
+            back: PaneMap::default(),
             steps: 0,
         }
     }
@@ -149,15 +141,15 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     /// Adds the newest pane.
     pub(crate) fn push(&mut self, end: Time, pane: Vec<(K, V)>, f: &ReduceFn<V>) {
         if self.new.len() >= self.seg_len {
-            if !self.mid.is_empty() && self.old.is_empty() {
-                self.promote(f);
-            }
             if self.mid.is_empty() {
                 self.freeze();
+            } else if self.old.is_empty() {
+                self.promote(f);
             }
         }
         for (k, v) in &pane {
             merge_newer(&mut self.new_agg, k.clone(), v.clone(), f);
+            merge_newer(&mut self.back, k.clone(), v.clone(), f);
         }
         self.new.push((end, pane));
         for _ in 0..STEPS_PER_PUSH {
@@ -168,16 +160,18 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
         }
     }
 
-    /// Closes the `new` segment: it becomes `mid` (which must be empty).
+    /// Closes the `new` segment: it becomes `mid` (which must be empty);
+    /// `back` stays the aggregate of both.
     fn freeze(&mut self) {
         debug_assert!(self.mid.is_empty());
         self.mid.pending = std::mem::take(&mut self.new);
-        self.mid.total = std::mem::take(&mut self.new_agg);
         self.mid.done.reserve(self.mid.pending.len());
+        self.new_agg.clear();
     }
 
     /// Moves `mid` to `old` (which must be empty), finishing its
-    /// conversion first.
+    /// conversion first; `back` becomes `new`'s aggregate: moved when `new`
+    /// is full and is frozen at once, copied otherwise (once per segment).
     fn promote(&mut self, f: &ReduceFn<V>) {
         debug_assert!(self.old.is_empty());
         while self.mid.step(f) {
@@ -185,6 +179,12 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
         }
         self.old = std::mem::take(&mut self.mid.done);
         self.mid = Mid::empty();
+        if self.new.len() >= self.seg_len {
+            self.back = std::mem::take(&mut self.new_agg);
+            self.mid.pending = std::mem::take(&mut self.new);
+        } else {
+            self.back = self.new_agg.clone();
+        }
     }
 
     fn newest(&self) -> Option<Time> {
@@ -227,13 +227,27 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
 
     /// The aggregate of every pane held, per key (oldest panes first).
     pub(crate) fn query(&self, f: &ReduceFn<V>) -> Vec<(K, V)> {
-        let mut parts: Vec<&FxHashMap<K, V>> = Vec::with_capacity(3);
-        parts.extend(self.old.last().map(|(_, m)| m));
-        parts.extend(self.mid.total());
-        if !self.new_agg.is_empty() {
-            parts.push(&self.new_agg);
+        let Some((_, front)) = self.old.last() else {
+            return self
+                .back
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        };
+        let mut out = Vec::with_capacity(front.len() + self.back.len());
+        for (k, v) in front {
+            let v = match self.back.get(k) {
+                Some(b) => f(v.clone(), b.clone()),
+                None => v.clone(),
+            };
+            out.push((k.clone(), v));
         }
-        combine(&parts, f)
+        for (k, b) in &self.back {
+            if !front.contains_key(k) {
+                out.push((k.clone(), b.clone()));
+            }
+        }
+        out
     }
 
     /// Number of panes held.
@@ -243,15 +257,15 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
 
     /// Number of key-value entries held (panes and aggregates).
     pub(crate) fn num_entries(&self) -> usize {
-        let maps = |v: &[(Time, FxHashMap<K, V>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
+        let maps = |v: &[(Time, PaneMap<K, V>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
         let panes = |v: &[(Time, Vec<(K, V)>)]| v.iter().map(|(_, p)| p.len()).sum::<usize>();
         maps(&self.old)
             + maps(&self.mid.done)
             + panes(&self.mid.pending)
             + self.mid.running.len()
-            + self.mid.total.len()
             + panes(&self.new)
             + self.new_agg.len()
+            + self.back.len()
     }
 
     /// Conversion steps (pane merges into a suffix aggregate) since the
@@ -259,29 +273,6 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     pub(crate) fn take_steps(&mut self) -> usize {
         std::mem::take(&mut self.steps)
     }
-}
-
-/// Combines up to three aggregates, oldest first, into one per key: every
-/// key of the first is looked up in the others once, and so on.
-fn combine<K: Key, V: Data>(parts: &[&FxHashMap<K, V>], f: &ReduceFn<V>) -> Vec<(K, V)> {
-    let mut out = Vec::with_capacity(parts.iter().map(|m| m.len()).max().unwrap_or(0));
-    for (i, part) in parts.iter().enumerate() {
-        'keys: for (k, v) in part.iter() {
-            for older in &parts[..i] {
-                if older.contains_key(k) {
-                    continue 'keys;
-                }
-            }
-            let mut acc = v.clone();
-            for newer in &parts[i + 1..] {
-                if let Some(n) = newer.get(k) {
-                    acc = f(acc, n.clone());
-                }
-            }
-            out.push((k.clone(), acc));
-        }
-    }
-    out
 }
 
 /// One partition's share of some panes: end time and reduced pairs.
@@ -432,7 +423,7 @@ mod tests {
                 let n = (rng.next() % 5) as usize;
                 let pane: Vec<(u8, String)> = (0..n)
                     .map(|j| ((rng.next() % 4) as u8, format!("{}.{j};", end.as_millis())))
-                    .collect::<FxHashMap<_, _>>()
+                    .collect::<PaneMap<_, _>>()
                     .into_iter()
                     .collect();
                 all.push((end, pane.clone()));
@@ -441,7 +432,7 @@ mod tests {
             covered = t;
             let steps = s.take_steps();
             worst = worst.max(steps.div_ceil(entering.len().max(1)));
-            let mut expected: FxHashMap<u8, String> = FxHashMap::default();
+            let mut expected: PaneMap<u8, String> = PaneMap::default();
             for (end, pane) in &all {
                 if *end > geo.window_start(t) && *end <= t {
                     for (k, v) in pane {
