@@ -14,9 +14,10 @@
 //! delay (from the clock tick to the batch's start: what a state or
 //! metadata checkpoint holds the executor for).
 //!
-//! Batches are driven by the manual clock, one at a time; the checkpoint
-//! writer thread runs concurrently with the batches, as it would on a
-//! real clock.
+//! Batches are driven by the manual clock, one tick per second of real
+//! time as the job's 1 s batches would be (`WINDOWS_BENCH_PACE_MS` changes
+//! it; 0 runs them back to back), so the whole run takes about 4 minutes;
+//! the checkpoint writer thread runs concurrently, as on a real clock.
 //!
 //! `-- --scaling` instead runs the older table: per-batch time and memory
 //! of the three window paths (inverse, pane, naive recomputation) for
@@ -151,10 +152,28 @@ impl StreamingListener for BatchTimes {
     }
 }
 
-/// Runs `batches` batches of a started context, one at a time.
+/// Milliseconds between clock ticks: the batch interval of the job (1 s),
+/// so that, as on a real clock, the executor idles between batches;
+/// `WINDOWS_BENCH_PACE_MS=0` runs batches back to back.
+fn pace() -> Duration {
+    let ms = std::env::var("WINDOWS_BENCH_PACE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    Duration::from_millis(ms)
+}
+
+/// Runs `batches` batches of a started context, one at a time, one clock
+/// tick per [`pace`] (or as soon as the previous batch completed, when it
+/// took longer).
 fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64, f64)> {
     let clock = ssc.manual_clock().expect("manual clock");
+    let (start, pace) = (Instant::now(), pace());
     for i in 1..=batches {
+        let due = start + pace * (i as u32 - 1);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
         times.tick(&clock);
         ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
             .expect("batch");
@@ -312,7 +331,15 @@ fn job() {
     let filling = 4..(WINDOW as usize - 1);
     println!(
         "{:<16} {:>8} {:>8} {:>8} {:>10} | full window: {:>8} {:>9} {:>8} | {:>12}",
-        "variant", "p50 ms", "p99 ms", "max ms", "max delay", "median", "max/med", "filling", "full/filling"
+        "variant",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "max delay",
+        "median",
+        "max/med",
+        "filling",
+        "full/filling"
     );
     let mut medians = Vec::new();
     for r in &runs {

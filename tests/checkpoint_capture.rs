@@ -106,13 +106,13 @@ fn a_capture_does_not_encode_and_keeps_the_state_it_captured() {
     let ssc = TestConfig::default().context(dir.path()).unwrap();
     let sec = Duration::from_secs(1);
     let input = ssc.input_stream_from_fn(|t| Some(batch(t.as_millis() / 1000)));
-    let counts = input
-        .map(|(k, v)| (k, Traced(v)))
-        .update_state_by_key(|new: &[Traced], old: Option<Traced>| {
+    let counts = input.map(|(k, v)| (k, Traced(v))).update_state_by_key(
+        |new: &[Traced], old: Option<Traced>| {
             Some(Traced(
                 old.map_or(0, |o| o.0) + new.iter().map(|t| t.0).sum::<u64>(),
             ))
-        });
+        },
+    );
     counts.foreach_batch(|_, _| {});
     let state = counts.stateful_operator().unwrap();
     ssc.start().unwrap();
@@ -126,7 +126,10 @@ fn a_capture_does_not_encode_and_keeps_the_state_it_captured() {
     run_to(2);
     let before = ENCODED.load(Ordering::SeqCst);
     let captured = state.capture().unwrap();
-    assert!(captured.is_deferred(), "update_state_by_key captures lazily");
+    assert!(
+        captured.is_deferred(),
+        "update_state_by_key captures lazily"
+    );
     assert_eq!(
         ENCODED.load(Ordering::SeqCst),
         before,
@@ -147,13 +150,13 @@ fn a_capture_does_not_encode_and_keeps_the_state_it_captured() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = TestConfig::default().context(dir.path()).unwrap();
     let input = ssc.input_stream_from_fn(|t| Some(batch(t.as_millis() / 1000)));
-    let counts = input
-        .map(|(k, v)| (k, Traced(v)))
-        .update_state_by_key(|new: &[Traced], old: Option<Traced>| {
+    let counts = input.map(|(k, v)| (k, Traced(v))).update_state_by_key(
+        |new: &[Traced], old: Option<Traced>| {
             Some(Traced(
                 old.map_or(0, |o| o.0) + new.iter().map(|t| t.0).sum::<u64>(),
             ))
-        });
+        },
+    );
     let restored = counts.stateful_operator().unwrap();
     restored.restore(&encoded).unwrap();
     assert_eq!(restored.num_entries(), keys);

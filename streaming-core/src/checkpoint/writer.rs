@@ -19,17 +19,27 @@ pub(crate) struct Job {
     pub(crate) captured: Vec<(String, CapturedState)>,
 }
 
+/// What the writer thread is handed.
+enum Msg {
+    /// A checkpoint to write.
+    Write(Box<Job>),
+    /// States captured ahead of a state checkpoint (right after the batch
+    /// before it), to encode now, while the executor is idle, so that the
+    /// next batch finds its shards unshared.
+    Prepare(Vec<CapturedState>),
+}
+
 /// A thread writing the checkpoints it is handed, newest wins: when it
 /// falls behind, checkpoints superseded by a newer one are skipped.
 pub(crate) struct Writer {
-    tx: Option<mpsc::Sender<Box<Job>>>,
+    tx: Option<mpsc::Sender<Msg>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer for `dir`, keeping the newest `keep` checkpoints.
     pub(crate) fn start(dir: PathBuf, keep: usize, failures: Failures) -> std::io::Result<Writer> {
-        let (tx, rx) = mpsc::channel::<Box<Job>>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let handle = std::thread::Builder::new()
             .name("streaming-checkpoint-writer".into())
             .spawn(move || {
@@ -39,10 +49,19 @@ impl Writer {
                     // (which builds on it): the newest of each kind, the
                     // state checkpoint first.
                     let (mut full, mut meta) = (None, None);
-                    let mut keep_newest = |job: Box<Job>| {
-                        let slot = if job.data.is_metadata() { &mut meta } else { &mut full };
-                        if let Some(old) = slot.replace(job) {
-                            tracing::debug!(skipped = %old.data.time, "checkpoint superseded before it was written");
+                    let mut keep_newest = |msg: Msg| match msg {
+                        Msg::Prepare(states) => {
+                            let started = std::time::Instant::now();
+                            for state in &states {
+                                state.pre_encode();
+                            }
+                            tracing::debug!(elapsed = ?started.elapsed(), operators = states.len(), "captured states encoded ahead of their checkpoint");
+                        }
+                        Msg::Write(job) => {
+                            let slot = if job.data.is_metadata() { &mut meta } else { &mut full };
+                            if let Some(old) = slot.replace(job) {
+                                tracing::debug!(skipped = %old.data.time, "checkpoint superseded before it was written");
+                            }
                         }
                     };
                     keep_newest(first);
@@ -69,8 +88,17 @@ impl Writer {
     /// Queues a checkpoint for writing.
     pub(crate) fn submit(&self, job: Job) {
         if let Some(tx) = &self.tx {
-            if tx.send(Box::new(job)).is_err() {
+            if tx.send(Msg::Write(Box::new(job))).is_err() {
                 tracing::error!("the checkpoint writer has exited; checkpoint dropped");
+            }
+        }
+    }
+
+    /// Has states captured ahead of their checkpoint encoded now.
+    pub(crate) fn prepare(&self, states: Vec<CapturedState>) {
+        if let Some(tx) = &self.tx {
+            if tx.send(Msg::Prepare(states)).is_err() {
+                tracing::error!("the checkpoint writer has exited; states not encoded ahead");
             }
         }
     }

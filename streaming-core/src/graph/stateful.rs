@@ -5,7 +5,7 @@
 //! windows) live in `dstream/`; checkpoints reach their state through
 //! [`Operator::stateful`](super::node::Operator::stateful).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -44,12 +44,20 @@ pub struct CapturedState {
 
 type EncodeFn = Box<dyn FnOnce() -> std::result::Result<Vec<u8>, postcard::Error> + Send>;
 
+/// A deferred encoding: to run, or its result (once run, the captured
+/// state itself is dropped, so the operator's shards are no longer shared).
+enum Stage {
+    Pending(EncodeFn),
+    Encoded(std::result::Result<Vec<u8>, postcard::Error>),
+    Taken,
+}
+
 enum Captured {
     Ready(StateSnapshot),
     Deferred {
         operation: &'static str,
         time: Option<Time>,
-        encode: EncodeFn,
+        stage: Arc<Mutex<Stage>>,
     },
 }
 
@@ -73,14 +81,19 @@ impl CapturedState {
             inner: Captured::Deferred {
                 operation,
                 time,
-                encode: Box::new(move || postcard::to_stdvec(&state)),
+                stage: Arc::new(Mutex::new(Stage::Pending(Box::new(move || {
+                    postcard::to_stdvec(&state)
+                })))),
             },
         }
     }
 
     /// Whether the state is still to be encoded.
     pub fn is_deferred(&self) -> bool {
-        matches!(self.inner, Captured::Deferred { .. })
+        match &self.inner {
+            Captured::Ready(_) => false,
+            Captured::Deferred { stage, .. } => matches!(*lock(stage), Stage::Pending(_)),
+        }
     }
 
     /// The last batch time folded into the state.
@@ -91,6 +104,38 @@ impl CapturedState {
         }
     }
 
+    /// Another handle on the same capture (encoding either encodes both).
+    pub(crate) fn share(&self) -> CapturedState {
+        CapturedState {
+            inner: match &self.inner {
+                Captured::Ready(s) => Captured::Ready(s.clone()),
+                Captured::Deferred {
+                    operation,
+                    time,
+                    stage,
+                } => Captured::Deferred {
+                    operation,
+                    time: *time,
+                    stage: stage.clone(),
+                },
+            },
+        }
+    }
+
+    /// Encodes the state now if it is still to be encoded, keeping the
+    /// bytes for [`encode`](Self::encode) and releasing the captured state.
+    pub(crate) fn pre_encode(&self) {
+        if let Captured::Deferred { stage, .. } = &self.inner {
+            let mut stage = lock(stage);
+            if matches!(*stage, Stage::Pending(_)) {
+                let Stage::Pending(encode) = std::mem::replace(&mut *stage, Stage::Taken) else {
+                    unreachable!("checked");
+                };
+                *stage = Stage::Encoded(encode());
+            }
+        }
+    }
+
     /// Encodes the captured state into a snapshot.
     pub fn encode(self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
         match self.inner {
@@ -98,13 +143,20 @@ impl CapturedState {
             Captured::Deferred {
                 operation,
                 time,
-                encode,
-            } => Ok(StateSnapshot {
-                operation: operation.to_string(),
-                time,
-                bytes: encode()
-                    .map_err(|source| StateSnapshotError::Encode { operation, source })?,
-            }),
+                stage,
+            } => {
+                let bytes = match std::mem::replace(&mut *lock(&stage), Stage::Taken) {
+                    Stage::Pending(encode) => encode(),
+                    Stage::Encoded(bytes) => bytes,
+                    Stage::Taken => unreachable!("a capture is encoded once"),
+                };
+                Ok(StateSnapshot {
+                    operation: operation.to_string(),
+                    time,
+                    bytes: bytes
+                        .map_err(|source| StateSnapshotError::Encode { operation, source })?,
+                })
+            }
         }
     }
 }
@@ -119,6 +171,7 @@ impl std::fmt::Debug for CapturedState {
                 .debug_struct("Deferred")
                 .field("operation", operation)
                 .field("time", time)
+                .field("encoded", &!self.is_deferred())
                 .finish_non_exhaustive(),
         }
     }

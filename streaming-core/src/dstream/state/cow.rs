@@ -105,10 +105,8 @@ impl<K: Key, V: Data> CowMap<K, V> {
     /// Removes `k` (hash `h`), returning its entry.
     #[inline]
     pub(crate) fn remove(&mut self, h: u64, k: &K) -> Option<(K, V)> {
-        if self.shards[shard_of(h)].find(h, |(q, _)| q == k).is_none() {
-            // Absent: no need to copy a shared shard.
-            return None;
-        }
+        // Absent: no need to copy a shared shard.
+        self.shards[shard_of(h)].find(h, |(q, _)| q == k)?;
         let shard = self.shard_mut(h);
         let (entry, _) = shard.find_entry(h, |(q, _)| q == k).ok()?.remove();
         self.len -= 1;
