@@ -113,38 +113,46 @@ impl<K: Key, V: Data> CowMap<K, V> {
         Some(entry)
     }
 
-    /// Replaces the entry of `k` (hash `h`) with `f(k, current)`, where
-    /// `current` is `None` for an absent key; `f` returns the entry to keep
-    /// (the key handed to it and the new value), or `None` to remove it.
-    /// The key is hashed once (by the caller) and found once; the entry is
-    /// written back into its slot.
+    /// Replaces the entry of `k` (hash `h`) with what `f(stored key,
+    /// current value)` returns: both `Some` when the entry exists, both
+    /// `None` otherwise (`f` then returns an entry with a key of its own,
+    /// equal to `k`, to insert one); `f` returning `None` removes the entry.
+    /// The key is hashed once (by the caller), found once and never cloned
+    /// when present; the entry is written back into its slot.
     #[inline]
-    pub(crate) fn update(&mut self, h: u64, k: K, f: impl FnOnce(K, Option<V>) -> Option<(K, V)>) {
+    pub(crate) fn update_ref(
+        &mut self,
+        h: u64,
+        k: &K,
+        f: impl FnOnce(Option<K>, Option<V>) -> Option<(K, V)>,
+    ) {
         let i = shard_of(h);
         if Arc::get_mut(&mut self.shards[i]).is_none()
-            && self.shards[i].find(h, |(q, _)| *q == k).is_none()
+            && self.shards[i].find(h, |(q, _)| q == k).is_none()
         {
             // Absent from a shard a capture shares: copy it only to insert.
-            if let Some(entry) = f(k, None) {
+            if let Some(entry) = f(None, None) {
                 Arc::make_mut(&mut self.shards[i]).insert_unique(h, entry, |(q, _)| hash_key(q));
                 self.len += 1;
             }
             return;
         }
         let shard = Arc::make_mut(&mut self.shards[i]);
-        match shard.entry(h, |(q, _)| *q == k, |(q, _)| hash_key(q)) {
-            Entry::Occupied(occupied) => {
+        match shard.find_entry(h, |(q, _)| q == k) {
+            Ok(occupied) => {
                 let ((key, cur), vacant) = occupied.remove();
-                match f(key, Some(cur)) {
+                match f(Some(key), Some(cur)) {
                     Some(entry) => {
                         vacant.insert(entry);
                     }
                     None => self.len -= 1,
                 }
             }
-            Entry::Vacant(vacant) => {
-                if let Some(entry) = f(k, None) {
-                    vacant.insert(entry);
+            Err(absent) => {
+                if let Some(entry) = f(None, None) {
+                    absent
+                        .into_table()
+                        .insert_unique(h, entry, |(q, _)| hash_key(q));
                     self.len += 1;
                 }
             }
@@ -254,7 +262,7 @@ mod tests {
         let mut m: CowMap<u64, u64> = (0..1000).map(|k| (k, k)).collect();
         let frozen = m.capture();
         for k in 0..500 {
-            m.update(hash_key(&k), k, |k, v| v.map(|v| (k, v + 1)));
+            m.update_ref(hash_key(&k), &k, |stored, v| Some((stored?, v? + 1)));
         }
         assert!(m.remove(hash_key(&999), &999).is_some());
         m.insert(hash_key(&5000), 5000, 1);

@@ -122,22 +122,22 @@ impl<K: Key + StateData, V: StateData> InvReduceOp<K, V> {
     }
 }
 
-/// What one slide does to one key: the values that left and entered it,
-/// each reduced over its panes (oldest first).
-type Touched<K, V> = HashTable<(u64, K, Option<V>, Option<V>)>;
+/// What one slide does to one key (borrowed from the panes): the values
+/// that left and entered it, each reduced over its panes (oldest first).
+type Touched<'a, K, V> = HashTable<(u64, &'a K, Option<V>, Option<V>)>;
 
 /// Adds one side of a slide (`left` or not) to the touched keys, hashing
 /// each pane entry once.
-fn touch<K: Key, V: StateData>(
-    touched: &mut Touched<K, V>,
-    panes: &[&[(K, V)]],
+fn touch<'a, K: Key, V: StateData>(
+    touched: &mut Touched<'a, K, V>,
+    panes: &[&'a [(K, V)]],
     left: bool,
     f: &ReduceFn<V>,
 ) {
     for pane in panes {
         for (k, v) in pane.iter() {
             let h = hash_key(k);
-            match touched.entry(h, |e| e.1 == *k, |e| e.0) {
+            match touched.entry(h, |e| e.1 == k, |e| e.0) {
                 hash_table::Entry::Occupied(mut e) => {
                     let slot = if left {
                         &mut e.get_mut().2
@@ -155,7 +155,7 @@ fn touch<K: Key, V: StateData>(
                     } else {
                         (None, Some(v.clone()))
                     };
-                    e.insert((h, k.clone(), l, n));
+                    e.insert((h, k, l, n));
                 }
             }
         }
@@ -163,19 +163,20 @@ fn touch<K: Key, V: StateData>(
 }
 
 /// Applies one slide to one partition of the window: each touched key is
-/// found once, updated in place (`f(inv_f(prev, left), entered)`) and
-/// filtered; no other key is read or copied.
+/// hashed once, found once, updated in place (`f(inv_f(prev, left),
+/// entered)`) and filtered; no other key is read or copied, and a key is
+/// cloned only when it enters the window.
 fn slide_partition<K: Key, V: StateData>(
     window: &mut CowMap<K, V>,
     left: &[&[(K, V)]],
     entered: &[&[(K, V)]],
     sh: &InvShared<K, V>,
 ) {
-    let mut touched: Touched<K, V> = HashTable::new();
+    let mut touched: Touched<'_, K, V> = HashTable::new();
     touch(&mut touched, left, true, &sh.f);
     touch(&mut touched, entered, false, &sh.f);
     for (h, k, old, new) in touched {
-        window.update(h, k, |k, cur| {
+        window.update_ref(h, k, |stored, cur| {
             let value = match (cur, old, new) {
                 (Some(cur), Some(o), Some(n)) => (sh.f)((sh.inv_f)(cur, o), n),
                 (Some(cur), Some(o), None) => (sh.inv_f)(cur, o),
@@ -186,7 +187,7 @@ fn slide_partition<K: Key, V: StateData>(
                 (None, _, Some(n)) => n,
                 (None, _, None) => return None,
             };
-            let entry = (k, value);
+            let entry = (stored.unwrap_or_else(|| k.clone()), value);
             match &sh.filter {
                 Some(keep) if !keep(&entry) => None,
                 _ => Some(entry),
