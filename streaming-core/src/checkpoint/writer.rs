@@ -43,6 +43,7 @@ impl Writer {
         let handle = std::thread::Builder::new()
             .name("streaming-checkpoint-writer".into())
             .spawn(move || {
+                lower_priority();
                 while let Ok(first) = rx.recv() {
                     // Write only the newest of what queued meanwhile, but
                     // never drop a state checkpoint for a metadata one
@@ -117,6 +118,30 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Nice value of the writer thread: the batches' threads (nice 0) get
+/// about ten times its share of a contended CPU, so a checkpoint being
+/// encoded or written slows no batch down, and it still progresses on a
+/// machine that is never idle.
+#[cfg(target_os = "linux")]
+const WRITER_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`WRITER_NICE`]
+/// (Linux: the nice value is per thread); elsewhere, does nothing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no
+        // memory is shared with them.
+        let r = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, WRITER_NICE)
+        };
+        if r != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower the checkpoint writer's priority");
+        }
     }
 }
 
