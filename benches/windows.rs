@@ -1,20 +1,27 @@
-//! Windowed keyed count: per-batch processing time and memory of the three
-//! window paths, for windows of 10, 100 and 1000 batches, in one run.
+//! Flat batch times (issue #17) and windowed keyed counts by window length.
 //!
-//! - `inverse`: `reduce_by_key_and_window_inv(+, -)`, incremental;
-//! - `pane`: `reduce_by_key_and_window(+)`, one partial aggregate per pane
-//!   combined with the two-stacks algorithm;
-//! - `naive`: `window(..).reduce_by_key(+)`, recomputing the whole window.
+//! `cargo bench --bench windows` runs the job of issue #17 and prints the
+//! distribution of its batch times: a windowed word count, 40 batches of
+//! 50,000 lines of 10 words from a 100,000-word vocabulary with Zipf
+//! frequencies (exponent 1.0), 1 s batches, a window of 30 batches sliding
+//! by one, two input partitions, `local[2]`, a checkpoint directory and
+//! nothing else configured (so a state checkpoint every 10 batches). Four
+//! variants: the inverse path (`reduce_by_key_and_window_inv(+, -)`) and
+//! the pane path (`reduce_by_key_and_window(+)`), each through the plain
+//! API and through `stream!`. Then `update_state_by_key` and
+//! `map_with_state` holding 1 M keys with 1 % of them updated per batch.
+//! For each: p50, p99 and max processing time, and the max scheduling
+//! delay (from the clock tick to the batch's start: what a state or
+//! metadata checkpoint holds the executor for).
 //!
-//! Batches are driven by the manual clock; processing time is measured by a
-//! listener around each batch (Spark's processing delay), after the window
-//! has filled. Memory is the live heap held by the running pipeline (state,
-//! panes and remembered batches), from a counting allocator.
+//! Batches are driven by the manual clock, one tick per second of real
+//! time as the job's 1 s batches would be (`WINDOWS_BENCH_PACE_MS` changes
+//! it; 0 runs them back to back), so the whole run takes about 4 minutes;
+//! the checkpoint writer thread runs concurrently, as on a real clock.
 //!
-//! `cargo bench --bench windows` runs everything; `-- --quick` skips the
-//! 1000-batch windows. Targets: the inverse path at 1000 batches within
-//! 1.2x of its time at 10; the pane path at 100 batches at most a fifth of
-//! naive recomputation.
+//! `-- --scaling` instead runs the older table: per-batch time and memory
+//! of the three window paths (inverse, pane, naive recomputation) for
+//! windows of 10, 100 and 1000 batches (`--quick` skips 1000).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -24,7 +31,7 @@ use std::time::Instant;
 
 use streaming::prelude::*;
 use streaming::testing::TestConfig;
-use streaming::{BatchInfo, StreamingListener};
+use streaming::{BatchInfo, ManualClock, StreamingListener};
 
 /// The system allocator, counting live bytes.
 struct Counting;
@@ -53,6 +60,445 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
+
+// ------------------------------------------------------------ issue #17 job
+
+const JOB_BATCHES: usize = 40;
+const LINES: usize = 50_000;
+const WORDS_PER_LINE: usize = 10;
+const VOCABULARY: usize = 100_000;
+const WINDOW: u64 = 30;
+
+/// xorshift64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The job's input: `JOB_BATCHES` batches of `LINES` lines in two
+/// partitions, words drawn from a Zipf(1.0) vocabulary.
+fn zipf_lines() -> Vec<Vec<Vec<String>>> {
+    let words: Vec<String> = (0..VOCABULARY).map(|r| format!("w{r:x}")).collect();
+    let mut cumulative = Vec::with_capacity(VOCABULARY);
+    let mut total = 0.0;
+    for r in 1..=VOCABULARY {
+        total += 1.0 / r as f64;
+        cumulative.push(total);
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    (0..JOB_BATCHES)
+        .map(|_| {
+            let lines: Vec<String> = (0..LINES)
+                .map(|_| {
+                    let mut line = String::new();
+                    for i in 0..WORDS_PER_LINE {
+                        let x = rng.unit() * total;
+                        let r = cumulative.partition_point(|&c| c < x).min(VOCABULARY - 1);
+                        if i > 0 {
+                            line.push(' ');
+                        }
+                        line.push_str(&words[r]);
+                    }
+                    line
+                })
+                .collect();
+            let half = lines.len() / 2;
+            let mut lines = lines;
+            let second = lines.split_off(half);
+            vec![lines, second]
+        })
+        .collect()
+}
+
+/// Per batch: processing time (ms) and scheduling delay (ms, from the
+/// clock tick to the batch's start), in batch order.
+#[derive(Clone, Default)]
+struct BatchTimes {
+    ticked: Arc<Mutex<Option<Instant>>>,
+    started: Arc<Mutex<Option<Instant>>>,
+    rows: Arc<Mutex<Vec<(f64, f64)>>>,
+}
+
+impl BatchTimes {
+    fn tick(&self, clock: &ManualClock) {
+        *self.ticked.lock().unwrap() = Some(Instant::now());
+        clock.advance(Duration::from_secs(1));
+    }
+}
+
+impl StreamingListener for BatchTimes {
+    fn on_batch_started(&self, _: &BatchInfo) {
+        *self.started.lock().unwrap() = Some(Instant::now());
+    }
+    fn on_batch_completed(&self, _: &BatchInfo) {
+        let started = self.started.lock().unwrap().take();
+        let ticked = self.ticked.lock().unwrap().take();
+        if let (Some(s), Some(t)) = (started, ticked) {
+            let processing = s.elapsed().as_secs_f64() * 1e3;
+            let delay = s.saturating_duration_since(t).as_secs_f64() * 1e3;
+            self.rows.lock().unwrap().push((processing, delay));
+        }
+    }
+}
+
+/// Milliseconds between clock ticks: the batch interval of the job (1 s),
+/// so that, as on a real clock, the executor idles between batches;
+/// `WINDOWS_BENCH_PACE_MS=0` runs batches back to back.
+fn pace() -> Duration {
+    let ms = std::env::var("WINDOWS_BENCH_PACE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    Duration::from_millis(ms)
+}
+
+/// Runs `batches` batches of a started context, one at a time, one clock
+/// tick per [`pace`] (or as soon as the previous batch completed, when it
+/// took longer).
+fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64, f64)> {
+    let clock = ssc.manual_clock().expect("manual clock");
+    let (start, pace) = (Instant::now(), pace());
+    for i in 1..=batches {
+        let due = start + pace * (i as u32 - 1);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        times.tick(&clock);
+        ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
+            .expect("batch");
+    }
+    ssc.stop(StopMode::Graceful);
+    let rows = times.rows.lock().unwrap().clone();
+    rows
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// What the table shows for one variant.
+struct Distribution {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    max_delay: f64,
+}
+
+fn distribution(processing: &[f64], delays: &[f64]) -> Distribution {
+    let mut p = processing.to_vec();
+    p.sort_by(f64::total_cmp);
+    Distribution {
+        p50: percentile(&p, 0.5),
+        p99: percentile(&p, 0.99),
+        max: *p.last().expect("batches"),
+        max_delay: delays.iter().copied().fold(0.0, f64::max),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum JobPath {
+    Inverse,
+    Pane,
+}
+
+fn job_conf() -> StreamingConf {
+    StreamingConf::new()
+        .app_name("FlatBatches")
+        .master("local[2]")
+        .batch_interval(Duration::from_secs(1))
+        .manual_clock(ManualClock::new())
+}
+
+fn split_words(line: String) -> Vec<String> {
+    line.split(' ').map(str::to_string).collect()
+}
+
+/// The plain-API job.
+fn plain_job(
+    path: JobPath,
+    queue: BatchQueue<String>,
+    dir: &std::path::Path,
+) -> (StreamingContext, DStream<(String, i64)>) {
+    let ssc = StreamingContext::new(job_conf()).expect("context");
+    ssc.checkpoint(dir).expect("checkpoint directory");
+    let pairs = ssc
+        .queue_stream(queue, true)
+        .flat_map(split_words)
+        .map(|w| (w, 1i64));
+    let (w, s) = (Duration::from_secs(WINDOW), Duration::from_secs(1));
+    let counts = match path {
+        JobPath::Inverse => pairs.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s),
+        JobPath::Pane => pairs.reduce_by_key_and_window(|a, b| a + b, w, s),
+    };
+    (ssc, counts)
+}
+
+/// The same job through `stream!`.
+fn dsl_job(
+    path: JobPath,
+    queue: BatchQueue<String>,
+    dir: &std::path::Path,
+) -> (StreamingContext, DStream<(String, i64)>) {
+    let conf = job_conf();
+    let built: streaming::Result<(StreamingContext, DStream<(String, i64)>)> = match path {
+        JobPath::Inverse => stream! {
+            context(conf = conf, checkpoint = dir);
+            let counts = queue_stream(queue, true)
+                .flat_map(split_words)
+                .map(|w| (w, 1i64))
+                .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 30s, 1s);
+            counts
+        },
+        JobPath::Pane => stream! {
+            context(conf = conf, checkpoint = dir);
+            let counts = queue_stream(queue, true)
+                .flat_map(split_words)
+                .map(|w| (w, 1i64))
+                .reduce_by_key_and_window(|a: i64, b: i64| a + b, 30s, 1s);
+            counts
+        },
+    };
+    built.expect("stream! context")
+}
+
+struct JobRun {
+    name: String,
+    rows: Vec<(f64, f64)>,
+    /// Per-batch output: total count over the window (a check that every
+    /// variant computed the same windows).
+    totals: Vec<i64>,
+}
+
+fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
+    let dir = tempfile::tempdir().expect("checkpoint directory");
+    let queue = BatchQueue::new();
+    for batch in input {
+        queue.push(Batch::from_partitions(batch.clone()));
+    }
+    let (ssc, counts) = if dsl {
+        dsl_job(path, queue, dir.path())
+    } else {
+        plain_job(path, queue, dir.path())
+    };
+    let totals = Arc::new(Mutex::new(Vec::new()));
+    let sink = totals.clone();
+    counts.foreach_batch(move |b, _| {
+        let total: i64 = b.iter().map(|(_, n)| *n).sum();
+        sink.lock().unwrap().push(total);
+    });
+    let times = BatchTimes::default();
+    ssc.add_streaming_listener(times.clone());
+    ssc.start().expect("start");
+    let rows = drive(&ssc, &times, JOB_BATCHES);
+    let totals = totals.lock().unwrap().clone();
+    JobRun {
+        name: format!(
+            "{} {}",
+            if dsl { "stream!" } else { "plain" },
+            format!("{path:?}").to_lowercase()
+        ),
+        rows,
+        totals,
+    }
+}
+
+fn job() {
+    println!(
+        "issue #17 job: {JOB_BATCHES} batches x {LINES} lines x {WORDS_PER_LINE} words, Zipf(1.0) over {VOCABULARY} words, window {WINDOW} slide 1, local[2], checkpoint dir only"
+    );
+    let t = Instant::now();
+    let input = zipf_lines();
+    println!("(input generated in {:.1} s)", t.elapsed().as_secs_f64());
+    let mut runs = Vec::new();
+    for dsl in [false, true] {
+        for path in [JobPath::Inverse, JobPath::Pane] {
+            runs.push(run_job(path, dsl, &input));
+        }
+    }
+    let full = (WINDOW as usize - 1)..JOB_BATCHES;
+    let filling = 4..(WINDOW as usize - 1);
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>10} | full window: {:>8} {:>9} {:>8} | {:>12}",
+        "variant",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "max delay",
+        "median",
+        "max/med",
+        "filling",
+        "full/filling"
+    );
+    let mut medians = Vec::new();
+    for r in &runs {
+        let processing: Vec<f64> = r.rows.iter().map(|(p, _)| *p).collect();
+        let delays: Vec<f64> = r.rows.iter().map(|(_, d)| *d).collect();
+        let d = distribution(&processing, &delays);
+        let fw = distribution(&processing[full.clone()], &delays[full.clone()]);
+        let fill = distribution(&processing[filling.clone()], &delays[filling.clone()]);
+        println!(
+            "{:<16} {:>8.1} {:>8.1} {:>8.1} {:>10.2} | {:>20.1} {:>9.2} {:>8.1} | {:>12.2}",
+            r.name,
+            d.p50,
+            d.p99,
+            d.max,
+            d.max_delay,
+            fw.p50,
+            fw.max / fw.p50,
+            fill.p50,
+            fw.p50 / fill.p50
+        );
+        medians.push((r.name.clone(), fw.p50));
+    }
+    for pair in medians.chunks(2) {
+        if let [(inv, a), (pane, b)] = pair {
+            println!("{inv} / {pane} median full-window batch: {:.2}x", a / b);
+        }
+    }
+    if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
+        for r in &runs {
+            let per: Vec<String> = r.rows.iter().map(|(p, _)| format!("{p:.0}")).collect();
+            println!("{}: {}", r.name, per.join(" "));
+        }
+    }
+    let same = runs.iter().all(|r| r.totals == runs[0].totals);
+    println!(
+        "every variant's window totals equal: {}",
+        if same { "yes" } else { "NO" }
+    );
+    for (i, r) in runs.iter().enumerate() {
+        let slow: Vec<String> = r
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, d))| *d > 10.0)
+            .map(|(b, (_, d))| format!("batch {} delay {d:.1} ms", b + 1))
+            .collect();
+        if !slow.is_empty() {
+            println!("{} (run {i}): {}", r.name, slow.join(", "));
+        }
+    }
+}
+
+// ------------------------------------------------------ state at 1 M keys
+
+const STATE_KEYS: u64 = 1_000_000;
+const STATE_BATCHES: usize = 40;
+
+#[derive(Clone, Copy, Debug)]
+enum StateOp {
+    UpdateStateByKey,
+    MapWithState,
+}
+
+fn run_state(op: StateOp) -> Vec<(f64, f64)> {
+    let dir = tempfile::tempdir().expect("checkpoint directory");
+    let ssc = StreamingContext::new(job_conf()).expect("context");
+    ssc.checkpoint(dir.path()).expect("checkpoint directory");
+    let input = ssc.input_stream_from_fn(|t| {
+        let i = t.as_millis() / 1000;
+        Some(if i == 1 {
+            // Every key once: the state's first batch.
+            Batch::from_partitions(vec![
+                (0..STATE_KEYS / 2).map(|k| (k, 1u64)).collect(),
+                (STATE_KEYS / 2..STATE_KEYS).map(|k| (k, 1u64)).collect(),
+            ])
+        } else {
+            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ i);
+            let n = (STATE_KEYS / 100) as usize;
+            let keys: Vec<(u64, u64)> = (0..n).map(|_| (rng.next() % STATE_KEYS, 1)).collect();
+            Batch::split(keys, 2)
+        })
+    });
+    match op {
+        StateOp::UpdateStateByKey => {
+            let counts = input.update_state_by_key(|new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+            });
+            counts.foreach_batch(|b, _| {
+                black_box(b.len());
+            });
+        }
+        StateOp::MapWithState => {
+            let spec = StateSpec::function(|_: &u64, v: Option<u64>, s: &mut State<u64>| {
+                let n = s.get().copied().unwrap_or(0) + v.unwrap_or(0);
+                s.update(n);
+                n
+            });
+            input.map_with_state(spec).foreach_batch(|b, _| {
+                black_box(b.len());
+            });
+        }
+    }
+    let times = BatchTimes::default();
+    ssc.add_streaming_listener(times.clone());
+    ssc.start().expect("start");
+    drive(&ssc, &times, STATE_BATCHES)
+}
+
+fn state() {
+    println!(
+        "state of {STATE_KEYS} keys, 1 % updated per batch, {STATE_BATCHES} batches (the first, loading every key, left out), local[2], checkpoint dir only"
+    );
+    println!(
+        "{:<20} {:>8} {:>8} {:>8} {:>10} {:>16}",
+        "operation", "p50 ms", "p99 ms", "max ms", "max delay", "checkpoint batches"
+    );
+    for op in [StateOp::UpdateStateByKey, StateOp::MapWithState] {
+        let rows = run_state(op);
+        let rows = &rows[1..];
+        let processing: Vec<f64> = rows.iter().map(|(p, _)| *p).collect();
+        let delays: Vec<f64> = rows.iter().map(|(_, d)| *d).collect();
+        let d = distribution(&processing, &delays);
+        // Batches 10, 20, ... follow a state checkpoint.
+        let at_checkpoints: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i + 2) % 10 == 0)
+            .map(|(_, (p, _))| format!("{p:.0}"))
+            .collect();
+        println!(
+            "{:<20} {:>8.1} {:>8.1} {:>8.1} {:>10.2} {:>16}",
+            format!("{op:?}"),
+            d.p50,
+            d.p99,
+            d.max,
+            d.max_delay,
+            at_checkpoints.join("/")
+        );
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--scaling") {
+        scaling();
+        return;
+    }
+    let only = |what: &str| {
+        let args: Vec<String> = std::env::args().collect();
+        !args.iter().any(|a| a == "--job" || a == "--state") || args.iter().any(|a| a == what)
+    };
+    if only("--job") {
+        job();
+    }
+    if only("--state") {
+        state();
+    }
+}
+
+// ---------------------------------------------- window length scaling table
 
 const RECORDS_PER_BATCH: usize = 5_000;
 const KEYS: u32 = 500;
@@ -160,7 +606,7 @@ fn run(path: Path, window: usize, pool: &Arc<Vec<Vec<u32>>>) -> Figures {
     }
 }
 
-fn main() {
+fn scaling() {
     let quick = std::env::args().any(|a| a == "--quick");
     let windows: &[usize] = if quick { &[10, 100] } else { &[10, 100, 1000] };
     let pool = make_pool();

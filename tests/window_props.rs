@@ -1,7 +1,10 @@
 //! Property tests: for random inputs, windows and slides, the incremental
 //! (inverse) path, the pane path and a naive recomputation (`window` then a
 //! per-batch reduction) all agree with a model computed directly from the
-//! input — modulo the zero-valued keys the inverse path keeps by design.
+//! input — modulo the zero-valued keys the inverse path keeps by design
+//! (Spark's rule; a filter removes them). Long windows (up to 24 batches,
+//! over up to 60 batches of input) exercise the pane path's segments and
+//! their gradual conversion, and the inverse path's copy-on-write state.
 
 use std::collections::BTreeMap;
 
@@ -142,6 +145,92 @@ proptest! {
                 match sums.get(k) {
                     Some(s) => prop_assert_eq!(v, s, "inverse key {} at batch {}", k, end),
                     None => {
+                        prop_assert_eq!(v, &vec![0], "stale key {} at batch {}", k, end);
+                        prop_assert!(seen.contains_key(k));
+                    }
+                }
+            }
+            for k in sums.keys() {
+                prop_assert!(inverse.contains_key(k), "inverse lost key {} at batch {}", k, end);
+            }
+        }
+    }
+}
+
+/// Long windows over many batches (the pane path's segments and their
+/// conversion, the inverse path's copy-on-write state): the pane path with
+/// a non-commutative and a commutative reducer, and the inverse path with
+/// and without a filter, against the model.
+fn long_pipelines(s: DStream<(u8, i64)>, w: Duration, sl: Duration) -> DStream<Row> {
+    let tag = |t: u8| move |(k, v): (u8, i64)| (t, k, vec![v]);
+    let concat = s
+        .map(|(k, v)| (k, vec![v]))
+        .reduce_by_key_and_window(
+            |mut a: Vec<i64>, b: Vec<i64>| {
+                a.extend(b);
+                a
+            },
+            w,
+            sl,
+        )
+        .map(|(k, vs)| (PANE_CONCAT, k, vs));
+    let pane_sum = s
+        .reduce_by_key_and_window(|a, b| a + b, w, sl)
+        .map(tag(PANE_SUM));
+    let inverse = s
+        .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, sl)
+        .map(tag(INVERSE));
+    let filtered = s
+        .reduce_by_key_and_window_inv_filtered(
+            |a, b| a + b,
+            |a, b| a - b,
+            w,
+            sl,
+            |(_, v): &(u8, i64)| *v != 0,
+        )
+        .map(tag(NAIVE_SUM));
+    s.context().union(vec![concat, pane_sum, inverse, filtered])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn long_windows_agree_with_the_model(
+        input in prop::collection::vec(prop::collection::vec((0u8..12, 1i64..=9), 0..8), 10..60),
+        w in 1usize..=24,
+        sl in 1usize..=4,
+    ) {
+        let w = w.div_ceil(sl) * sl;
+        let sec = Duration::from_secs(1);
+        let num_batches = (input.len() + w).div_ceil(sl) * sl;
+        let out = run_operation(
+            input.clone(),
+            |s| long_pipelines(s, sec * w as u32, sec * sl as u32),
+            num_batches,
+        );
+        prop_assert_eq!(out.len(), num_batches / sl);
+        let mut seen: BTreeMap<u8, ()> = BTreeMap::new();
+        for (n, rows) in out.iter().enumerate() {
+            let end = (n + 1) * sl;
+            let groups = model(&input, end, w);
+            for i in 1..=end.min(input.len()) {
+                for &(k, _) in &input[i - 1] {
+                    seen.insert(k, ());
+                }
+            }
+            let sums: BTreeMap<u8, Vec<i64>> =
+                groups.iter().map(|(k, vs)| (*k, vec![vs.iter().sum()])).collect();
+            prop_assert_eq!(&rows_of(rows, PANE_CONCAT), &groups, "concat at batch {}", end);
+            prop_assert_eq!(&rows_of(rows, PANE_SUM), &sums, "pane sum at batch {}", end);
+            // Values are positive: a zero sum means the key left the window.
+            prop_assert_eq!(&rows_of(rows, NAIVE_SUM), &sums, "filtered inverse at batch {}", end);
+            let inverse = rows_of(rows, INVERSE);
+            for (k, v) in &inverse {
+                match sums.get(k) {
+                    Some(s) => prop_assert_eq!(v, s, "inverse key {} at batch {}", k, end),
+                    None => {
+                        // Spark's rule: a key back to zero stays.
                         prop_assert_eq!(v, &vec![0], "stale key {} at batch {}", k, end);
                         prop_assert!(seen.contains_key(k));
                     }

@@ -64,7 +64,9 @@ pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};
 pub use dstream::DStream;
 pub use error::{panic_message, Result, StreamingError};
 pub use graph::source::{InputContext, InputSource};
-pub use graph::stateful::{StateData, StateSnapshot, StateSnapshotError, StatefulOperator};
+pub use graph::stateful::{
+    CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+};
 pub use input::{
     BadRecords, FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats,
     LengthPrefixedDecoder, LineDecoder, ReceiverStats, RecordDecoder, SocketSpec, TextFileReader,

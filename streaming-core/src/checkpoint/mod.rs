@@ -33,9 +33,11 @@
 //! at least 10 s. A graceful stop writes a final checkpoint after the last
 //! batch. At every batch a metadata checkpoint (no state) is taken too,
 //! naming the state checkpoint it builds on. On the executor thread: the
-//! inputs' records and the operators' snapshots (which encode their state,
-//! in proportion to its size); assembling the file, writing and pruning
-//! happen on a background writer thread.
+//! inputs' records and a capture of each operator's state
+//! ([`StatefulOperator::capture`](crate::StatefulOperator::capture): shared
+//! copy-on-write shards and panes, O(partitions × shards), no entry copied
+//! or encoded); encoding the states, assembling the file, writing and
+//! pruning happen on a background writer thread.
 //!
 //! # On disk
 //! `<dir>/checkpoint-<time in ms>`, written as `.checkpoint-<ms>.<pid>.tmp`,

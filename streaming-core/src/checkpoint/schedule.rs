@@ -1,7 +1,7 @@
 //! When checkpoints are taken, and taking them: the [`Checkpointer`] the
 //! executor calls between batches.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use super::format::{CheckpointData, InputData, OperatorState};
 use super::graph::{GraphDescription, StatefulEntry};
 use super::store;
-use super::writer::Writer;
+use super::writer::{Job, Writer};
 use super::Failures;
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::graph::node::AnyNode;
 use crate::graph::registry::FrozenGraph;
 use crate::graph::source::InputHandle;
+use crate::graph::stateful::CapturedState;
 use crate::time::Time;
 
 /// The smallest interval Spark's default checkpoint interval reaches.
@@ -77,6 +78,10 @@ pub(crate) struct Checkpointer {
     last_full: Cell<Option<Time>>,
     failures: Failures,
     writer: Writer,
+    /// States captured right after the batch before a due state checkpoint
+    /// (the state the checkpoint holds: no batch runs in between), by
+    /// checkpoint time, already handed to the writer to encode.
+    prepared: RefCell<Option<(Time, Vec<(String, CapturedState)>)>>,
 }
 
 impl Checkpointer {
@@ -128,6 +133,7 @@ impl Checkpointer {
             last_full: Cell::new(recovered_at),
             failures,
             writer,
+            prepared: RefCell::new(None),
         })
     }
 
@@ -168,16 +174,61 @@ impl Checkpointer {
         }
     }
 
-    /// Takes the full checkpoint of `time` and queues it for writing.
+    /// Called after a batch, with the next batch time: when a state
+    /// checkpoint is due before it, captures every operator's state now
+    /// (it is the state the checkpoint holds) and has the writer encode it
+    /// while the executor waits for the next batch, so that the encoding
+    /// neither holds the executor nor shares the state's shards with the
+    /// next batch. [`take`](Self::take) then uses it. A capture that fails
+    /// is left for `take` to retry and report.
+    pub(crate) fn prepare(&self, next: Time) {
+        if !self.is_due(next) || self.stateful.is_empty() {
+            return;
+        }
+        let mut captured = Vec::with_capacity(self.stateful.len());
+        for entry in &self.stateful {
+            match entry.op.capture() {
+                Ok(state) => captured.push((entry.name.clone(), state)),
+                Err(_) => return,
+            }
+        }
+        self.writer
+            .prepare(captured.iter().map(|(_, s)| s.share()).collect());
+        *self.prepared.borrow_mut() = Some((next, captured));
+    }
+
+    /// The states prepared for `time`, if they are still the operators'
+    /// current states (each operator's state time unchanged).
+    fn take_prepared(&self, time: Time) -> Option<Vec<(String, CapturedState)>> {
+        let (at, captured) = self.prepared.borrow_mut().take()?;
+        let current = at == time
+            && captured.len() == self.stateful.len()
+            && self
+                .stateful
+                .iter()
+                .zip(&captured)
+                .all(|(entry, (_, state))| entry.op.state_time() == state.time());
+        current.then_some(captured)
+    }
+
+    /// Takes the full checkpoint of `time` and queues it for writing. On
+    /// the executor, each operator's state is only captured (in O(1) or
+    /// O(partitions × shards) for this crate's operators); the writer
+    /// thread encodes it.
     pub(crate) fn take(&self, time: Time, last_generated: Option<Time>) {
         let started = Instant::now();
-        let mut states = Vec::with_capacity(self.stateful.len());
+        if let Some(captured) = self.take_prepared(time) {
+            if let Some(data) = self.data(time, last_generated, Vec::new(), None) {
+                tracing::debug!(%time, elapsed = ?started.elapsed(), operators = captured.len(), "checkpoint state captured after the previous batch");
+                self.last_full.set(Some(time));
+                self.writer.submit(Job { data, captured });
+            }
+            return;
+        }
+        let mut captured = Vec::with_capacity(self.stateful.len());
         for entry in &self.stateful {
-            match entry.op.snapshot() {
-                Ok(snapshot) => states.push(OperatorState {
-                    name: entry.name.clone(),
-                    snapshot,
-                }),
+            match entry.op.capture() {
+                Ok(state) => captured.push((entry.name.clone(), state)),
                 Err(e) => {
                     tracing::error!(%time, operator = %entry.name, error = %e, "cannot snapshot the state; checkpoint skipped");
                     let reason = format!("cannot snapshot the state of `{}`: {e}", entry.name);
@@ -186,12 +237,12 @@ impl Checkpointer {
                 }
             }
         }
-        let Some(data) = self.data(time, last_generated, states, None) else {
+        let Some(data) = self.data(time, last_generated, Vec::new(), None) else {
             return;
         };
-        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = data.states.len(), "checkpoint snapshot taken");
+        tracing::debug!(%time, elapsed = ?started.elapsed(), operators = captured.len(), "checkpoint state captured");
         self.last_full.set(Some(time));
-        self.writer.submit(data);
+        self.writer.submit(Job { data, captured });
     }
 
     /// Takes the metadata checkpoint of `time` and queues it for writing;
@@ -201,7 +252,10 @@ impl Checkpointer {
     pub(crate) fn take_metadata(&self, time: Time, last_generated: Option<Time>) {
         let from = Some(self.last_full.get());
         if let Some(data) = self.data(time, last_generated, Vec::new(), from) {
-            self.writer.submit(data);
+            self.writer.submit(Job {
+                data,
+                captured: Vec::new(),
+            });
         }
     }
 

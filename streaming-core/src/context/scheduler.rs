@@ -204,7 +204,12 @@ pub(crate) fn executor_loop(
             c.take_for_batch(job.time, env.last_generated());
         }
         last_run = Some(job.time);
-        match run_batch(&graph, &env, &listeners, &job) {
+        let result = run_batch(&graph, &env, &listeners, &job);
+        if let Some(c) = &checkpointer {
+            // A state checkpoint due before the next batch: capture now.
+            c.prepare(c.next_batch(job.time));
+        }
+        match result {
             Ok(()) => run.update(|s| s.last_completed = Some(job.time)),
             Err(e) if !stop_on_failure => {
                 tracing::error!(time = %job.time, error = %e, "batch failed; the next batches run");

@@ -5,7 +5,7 @@
 //! windows) live in `dstream/`; checkpoints reach their state through
 //! [`Operator::stateful`](super::node::Operator::stateful).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,150 @@ pub struct StateSnapshot {
     pub time: Option<Time>,
     /// The encoded state.
     pub bytes: Vec<u8>,
+}
+
+/// The state of one stateful operator captured between two batches, not
+/// encoded yet: what the executor hands the checkpoint writer thread, which
+/// [`encode`](Self::encode)s it. The operators of this crate capture their
+/// state in O(1) or O(partitions × shards) (copy-on-write state, shared
+/// panes): the executor never encodes a state.
+pub struct CapturedState {
+    inner: Captured,
+}
+
+type EncodeFn = Box<dyn FnOnce() -> std::result::Result<Vec<u8>, postcard::Error> + Send>;
+
+/// A deferred encoding: to run, or its result (once run, the captured
+/// state itself is dropped, so the operator's shards are no longer shared).
+enum Stage {
+    Pending(EncodeFn),
+    Encoded(std::result::Result<Vec<u8>, postcard::Error>),
+    Taken,
+}
+
+enum Captured {
+    Ready(StateSnapshot),
+    Deferred {
+        operation: &'static str,
+        time: Option<Time>,
+        stage: Arc<Mutex<Stage>>,
+    },
+}
+
+impl CapturedState {
+    /// A state already encoded (what the default
+    /// [`StatefulOperator::capture`] returns).
+    pub fn ready(snapshot: StateSnapshot) -> Self {
+        CapturedState {
+            inner: Captured::Ready(snapshot),
+        }
+    }
+
+    /// A state to be encoded later: `state` must own (or share immutably)
+    /// everything it serializes.
+    pub(crate) fn deferred<T: Serialize + Send + 'static>(
+        operation: &'static str,
+        time: Option<Time>,
+        state: T,
+    ) -> Self {
+        CapturedState {
+            inner: Captured::Deferred {
+                operation,
+                time,
+                stage: Arc::new(Mutex::new(Stage::Pending(Box::new(move || {
+                    postcard::to_stdvec(&state)
+                })))),
+            },
+        }
+    }
+
+    /// Whether the state is still to be encoded.
+    pub fn is_deferred(&self) -> bool {
+        match &self.inner {
+            Captured::Ready(_) => false,
+            Captured::Deferred { stage, .. } => matches!(*lock(stage), Stage::Pending(_)),
+        }
+    }
+
+    /// The last batch time folded into the state.
+    pub fn time(&self) -> Option<Time> {
+        match &self.inner {
+            Captured::Ready(s) => s.time,
+            Captured::Deferred { time, .. } => *time,
+        }
+    }
+
+    /// Another handle on the same capture (encoding either encodes both).
+    pub(crate) fn share(&self) -> CapturedState {
+        CapturedState {
+            inner: match &self.inner {
+                Captured::Ready(s) => Captured::Ready(s.clone()),
+                Captured::Deferred {
+                    operation,
+                    time,
+                    stage,
+                } => Captured::Deferred {
+                    operation,
+                    time: *time,
+                    stage: stage.clone(),
+                },
+            },
+        }
+    }
+
+    /// Encodes the state now if it is still to be encoded, keeping the
+    /// bytes for [`encode`](Self::encode) and releasing the captured state.
+    pub(crate) fn pre_encode(&self) {
+        if let Captured::Deferred { stage, .. } = &self.inner {
+            let mut stage = lock(stage);
+            if matches!(*stage, Stage::Pending(_)) {
+                let Stage::Pending(encode) = std::mem::replace(&mut *stage, Stage::Taken) else {
+                    unreachable!("checked");
+                };
+                *stage = Stage::Encoded(encode());
+            }
+        }
+    }
+
+    /// Encodes the captured state into a snapshot.
+    pub fn encode(self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+        match self.inner {
+            Captured::Ready(s) => Ok(s),
+            Captured::Deferred {
+                operation,
+                time,
+                stage,
+            } => {
+                let bytes = match std::mem::replace(&mut *lock(&stage), Stage::Taken) {
+                    Stage::Pending(encode) => encode(),
+                    Stage::Encoded(bytes) => bytes,
+                    Stage::Taken => unreachable!("a capture is encoded once"),
+                };
+                Ok(StateSnapshot {
+                    operation: operation.to_string(),
+                    time,
+                    bytes: bytes
+                        .map_err(|source| StateSnapshotError::Encode { operation, source })?,
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for CapturedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.inner {
+            Captured::Ready(s) => f.debug_tuple("Ready").field(s).finish(),
+            Captured::Deferred {
+                operation, time, ..
+            } => f
+                .debug_struct("Deferred")
+                .field("operation", operation)
+                .field("time", time)
+                .field("encoded", &!self.is_deferred())
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// Why a state snapshot could not be taken or restored.
@@ -104,12 +248,21 @@ pub trait StatefulOperator: Send + Sync + 'static {
     fn num_entries(&self) -> usize;
     /// Encodes the current state.
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError>;
+    /// Captures the current state without encoding it (checkpoints call
+    /// this on the executor thread, between two batches, and encode the
+    /// result on the writer thread). The default encodes at once; the
+    /// operators of this crate capture in O(1) or O(partitions × shards).
+    fn capture(&self) -> std::result::Result<CapturedState, StateSnapshotError> {
+        self.snapshot().map(CapturedState::ready)
+    }
     /// Replaces the state with a snapshot's; the next batch computed must be
     /// later than the snapshot's time.
     fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError>;
 }
 
-/// Encodes a state for a snapshot.
+/// Encodes a state for a snapshot (the operators capture theirs instead:
+/// [`CapturedState`]).
+#[cfg(test)]
 pub(crate) fn encode<T: Serialize>(
     operation: &'static str,
     time: Option<Time>,

@@ -21,10 +21,11 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::cow::{hash_key, CowMap, Frozen};
 use super::update::initial_parts;
 use super::{
-    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_by_key,
-    partition_of, pending_times, replace, zero_time, StateData, StateSnapshot, StateSnapshotError,
+    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key, partition_of,
+    pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError,
     StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
@@ -244,12 +245,12 @@ impl<K: Data, V: Data, S: Data, U: Data> StateSpec<K, V, S, U> {
 /// with a timeout, the keys in order of update (entries made stale by a
 /// later update are skipped when their turn comes).
 struct StatePartition<K, S> {
-    map: FxHashMap<K, (S, Time)>,
+    map: CowMap<K, (S, Time)>,
     log: VecDeque<(Time, Vec<K>)>,
 }
 
 impl<K: Key, S: Data> StatePartition<K, S> {
-    fn new(map: FxHashMap<K, (S, Time)>, track: bool) -> Self {
+    fn new(map: CowMap<K, (S, Time)>, track: bool) -> Self {
         let mut p = StatePartition {
             map,
             log: VecDeque::new(),
@@ -262,7 +263,7 @@ impl<K: Key, S: Data> StatePartition<K, S> {
 
     fn rebuild_log(&mut self) {
         let mut by_time: BTreeMap<Time, Vec<K>> = BTreeMap::new();
-        for (k, (_, t)) in &self.map {
+        for (k, (_, t)) in self.map.iter() {
             by_time.entry(*t).or_default().push(k.clone());
         }
         self.log = by_time.into_iter().collect();
@@ -287,8 +288,9 @@ impl<K: Key, S: Data> StatePartition<K, S> {
         let mut out = Vec::new();
         let track = threshold.is_some();
         for (k, v) in records {
-            let (old, old_time) = match self.map.remove(&k) {
-                Some((s, t)) => (Some(s), Some(t)),
+            let h = hash_key(&k);
+            let (old, old_time) = match self.map.remove(h, &k) {
+                Some((_, (s, t))) => (Some(s), Some(t)),
                 None => (None, None),
             };
             let mut state = State::wrap(old);
@@ -308,14 +310,15 @@ impl<K: Key, S: Data> StatePartition<K, S> {
             if track && Some(t) != old_time {
                 self.log_update(&k, t);
             }
-            self.map.insert(k, (value, t));
+            self.map.insert(h, k, (value, t));
         }
         if let Some(threshold) = threshold {
             while self.log.front().is_some_and(|(t, _)| *t < threshold) {
                 let (t, keys) = self.log.pop_front().expect("checked");
                 for k in keys {
-                    if self.map.get(&k).is_some_and(|(_, u)| *u == t) {
-                        let (s, _) = self.map.remove(&k).expect("checked");
+                    let h = hash_key(&k);
+                    if self.map.get(h, &k).is_some_and(|(_, u)| *u == t) {
+                        let (_, (s, _)) = self.map.remove(h, &k).expect("checked");
                         let mut state = State::wrap(Some(s));
                         state.timing_out = true;
                         if let Some(u) = f(time, &k, None, &mut state) {
@@ -334,11 +337,12 @@ struct Store<K, S> {
     parts: Vec<StatePartition<K, S>>,
 }
 
+/// A captured store, encoded on the checkpoint writer thread.
 #[derive(Serialize)]
-#[serde(bound(serialize = "K: Serialize + Eq + Hash, S: Serialize"))]
-struct SnapshotRef<'a, K, S> {
+#[serde(bound(serialize = "K: Serialize, S: Serialize"))]
+struct SnapshotView<K, S> {
     time: Option<Time>,
-    parts: Vec<&'a FxHashMap<K, (S, Time)>>,
+    parts: Vec<Frozen<K, (S, Time)>>,
 }
 
 #[derive(Deserialize)]
@@ -381,7 +385,7 @@ where
                 st.parts = initial_parts(sh.spec.initial.as_ref(), n)
                     .into_iter()
                     .map(|m| {
-                        let m = m.into_iter().map(|(k, s)| (k, (s, t))).collect();
+                        let m = m.iter().map(|(k, s)| (k.clone(), (s.clone(), t))).collect();
                         StatePartition::new(m, track)
                     })
                     .collect();
@@ -431,20 +435,26 @@ where
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+        self.capture()?.encode()
+    }
+
+    /// O(partitions × shards): the store's shards are shared with the
+    /// capture, never copied or encoded here.
+    fn capture(&self) -> std::result::Result<CapturedState, StateSnapshotError> {
         let st = lock_for_snapshot(&self.store, self.operation())?;
-        let view = SnapshotRef {
+        let view = SnapshotView {
             time: st.time,
-            parts: st.parts.iter().map(|p| &p.map).collect(),
+            parts: st.parts.iter().map(|p| p.map.capture()).collect(),
         };
-        encode(self.operation(), st.time, &view)
+        Ok(CapturedState::deferred(self.operation(), st.time, view))
     }
 
     fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError> {
         let restored: SnapshotOwned<K, S> = decode(self.operation(), snapshot)?;
         let n = restored.parts.len();
-        let mut maps: Vec<FxHashMap<K, (S, Time)>> = (0..n).map(|_| FxHashMap::default()).collect();
+        let mut maps: Vec<CowMap<K, (S, Time)>> = (0..n).map(|_| CowMap::default()).collect();
         for (k, v) in restored.parts.into_iter().flatten() {
-            maps[partition_of(&k, n)].insert(k, v);
+            maps[partition_of(&k, n)].insert(hash_key(&k), k, v);
         }
         let track = self.spec.timeout.is_some();
         replace(

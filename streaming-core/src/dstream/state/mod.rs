@@ -17,6 +17,7 @@
 //! state of their own (`window`, `reduce_by_key_and_window` without an
 //! inverse, ...) need no checkpoint and no `serde`.
 
+pub(crate) mod cow;
 mod map_with_state;
 mod update;
 
@@ -30,7 +31,7 @@ use crate::graph::env::Env;
 use crate::time::Time;
 
 pub(crate) use crate::graph::stateful::{
-    decode, encode, lock, lock_for_snapshot, lock_intact, replace, StateData, StateSnapshot,
+    decode, lock, lock_for_snapshot, lock_intact, replace, CapturedState, StateData, StateSnapshot,
     StateSnapshotError, StatefulOperator,
 };
 pub(crate) use map_with_state::{map_with_state, state_snapshots};
@@ -113,6 +114,7 @@ pub(crate) fn partition_by_key<K: Key, V: Data, P: Partitioned<(K, V)> + ?Sized>
 mod tests {
     use super::*;
     use crate::batch::Batch;
+    use crate::graph::stateful::encode;
 
     #[test]
     fn pending_times_catch_up_on_skipped_batches() {

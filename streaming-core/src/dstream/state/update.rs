@@ -15,9 +15,12 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use hashbrown::hash_table::{Entry, HashTable};
+
+use super::cow::{hash_key, CowMap, Frozen};
 use super::{
-    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_by_key,
-    partition_of, pending_times, replace, zero_time, StateData, StateSnapshot, StateSnapshotError,
+    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key, partition_of,
+    pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError,
     StatefulOperator,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
@@ -31,17 +34,31 @@ use crate::time::Time;
 pub(crate) type UpdateFn<K, V, S> =
     Arc<dyn Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync>;
 
-#[derive(Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize + Eq + Hash, S: Serialize",
-    deserialize = "K: Deserialize<'de> + Eq + Hash, S: Deserialize<'de>"
-))]
+/// The operator's state.
 struct KeyedState<K, S> {
     /// The last batch time folded in.
     time: Option<Time>,
     /// Whether a state batch has been produced (the parent produced one).
     started: bool,
-    /// State per key, hash partitioned.
+    /// State per key, hash partitioned, in copy-on-write shards.
+    parts: Vec<CowMap<K, S>>,
+}
+
+/// A captured [`KeyedState`], encoded on the checkpoint writer thread.
+#[derive(Serialize)]
+#[serde(bound(serialize = "K: Serialize, S: Serialize"))]
+struct KeyedView<K, S> {
+    time: Option<Time>,
+    started: bool,
+    parts: Vec<Frozen<K, S>>,
+}
+
+/// A decoded snapshot (the encoding of [`KeyedView`]).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "K: Deserialize<'de> + Eq + Hash, S: Deserialize<'de>"))]
+struct KeyedOwned<K, S> {
+    time: Option<Time>,
+    started: bool,
     parts: Vec<FxHashMap<K, S>>,
 }
 
@@ -58,32 +75,38 @@ pub(crate) struct UpdateStateOp<K, V, S> {
     shared: Arc<UpdateShared<K, V, S>>,
 }
 
-/// Runs the update for one partition: keys with new values first (their
-/// values grouped in arrival order), then every other key with state.
-fn update_partition<K: Key, V, S>(
-    part: &mut FxHashMap<K, S>,
+/// Runs the update for one partition: every key with state (with its new
+/// values, in arrival order, or none), then the keys without state that
+/// received values. Each record's key is hashed once, and each key with
+/// state once.
+fn update_partition<K: Key, V, S: Data>(
+    part: &mut CowMap<K, S>,
     records: Vec<(K, V)>,
     time: Time,
     f: &UpdateFn<K, V, S>,
 ) {
-    let mut groups: FxHashMap<K, Vec<V>> = FxHashMap::default();
+    let mut groups: HashTable<(u64, K, Vec<V>)> = HashTable::new();
     for (k, v) in records {
-        groups.entry(k).or_default().push(v);
-    }
-    let mut next: FxHashMap<K, S> =
-        FxHashMap::with_capacity_and_hasher(part.len() + groups.len(), Default::default());
-    for (k, vs) in groups {
-        let old = part.remove(&k);
-        if let Some(s) = f(time, &k, &vs, old) {
-            next.insert(k, s);
+        let h = hash_key(&k);
+        match groups.entry(h, |(_, q, _)| *q == k, |(h, _, _)| *h) {
+            Entry::Occupied(mut e) => e.get_mut().2.push(v),
+            Entry::Vacant(e) => {
+                e.insert((h, k, vec![v]));
+            }
         }
     }
-    for (k, s) in part.drain() {
-        if let Some(s) = f(time, &k, &[], Some(s)) {
-            next.insert(k, s);
+    part.rebuild(|h, k, s| match groups.find_entry(h, |(_, q, _)| q == k) {
+        Ok(e) => {
+            let ((_, _, vs), _) = e.remove();
+            f(time, k, &vs, Some(s))
+        }
+        Err(_) => f(time, k, &[], Some(s)),
+    });
+    for (h, k, vs) in groups {
+        if let Some(s) = f(time, &k, &vs, None) {
+            part.insert(h, k, s);
         }
     }
-    *part = next;
 }
 
 /// The state a stateful operation starts from: `initial` hash partitioned
@@ -92,13 +115,14 @@ fn update_partition<K: Key, V, S>(
 pub(crate) fn initial_parts<K: Key, S: Data>(
     initial: Option<&Batch<(K, S)>>,
     n: usize,
-) -> Vec<FxHashMap<K, S>> {
-    let mut parts: Vec<FxHashMap<K, S>> = (0..n).map(|_| FxHashMap::default()).collect();
+) -> Vec<CowMap<K, S>> {
+    let mut parts: Vec<CowMap<K, S>> = (0..n).map(|_| CowMap::default()).collect();
     if let Some(b) = initial {
         for (k, s) in b.iter() {
-            parts[partition_of(k, n)]
-                .entry(k.clone())
-                .or_insert_with(|| s.clone());
+            let (h, part) = (hash_key(k), &mut parts[partition_of(k, n)]);
+            if part.get(h, k).is_none() {
+                part.insert(h, k.clone(), s.clone());
+            }
         }
     }
     parts
@@ -140,7 +164,7 @@ impl<K: Key + StateData, V: Data, S: StateData> Operator<(K, S)> for UpdateState
         let out: Vec<Vec<(K, S)>> = st
             .parts
             .par_iter()
-            .map(|p| p.iter().map(|(k, s)| (k.clone(), s.clone())).collect())
+            .map(|p| p.iter().cloned().collect())
             .collect();
         tracing::trace!(%time, keys = out.iter().map(Vec::len).sum::<usize>(), "state updated");
         Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
@@ -161,21 +185,32 @@ impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShare
     }
 
     fn num_entries(&self) -> usize {
-        lock(&self.state).parts.iter().map(FxHashMap::len).sum()
+        lock(&self.state).parts.iter().map(CowMap::len).sum()
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+        self.capture()?.encode()
+    }
+
+    /// O(partitions × shards): the state's shards are shared with the
+    /// capture, never copied or encoded here.
+    fn capture(&self) -> std::result::Result<CapturedState, StateSnapshotError> {
         let st = lock_for_snapshot(&self.state, self.operation())?;
-        encode(self.operation(), st.time, &*st)
+        let view = KeyedView {
+            time: st.time,
+            started: st.started,
+            parts: st.parts.iter().map(CowMap::capture).collect(),
+        };
+        Ok(CapturedState::deferred(self.operation(), st.time, view))
     }
 
     fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError> {
-        let restored: KeyedState<K, S> = decode(self.operation(), snapshot)?;
+        let restored: KeyedOwned<K, S> = decode(self.operation(), snapshot)?;
         // Re-partition by key, so a snapshot stays valid whatever wrote it.
         let n = restored.parts.len();
-        let mut parts: Vec<FxHashMap<K, S>> = (0..n).map(|_| FxHashMap::default()).collect();
+        let mut parts: Vec<CowMap<K, S>> = (0..n).map(|_| CowMap::default()).collect();
         for (k, s) in restored.parts.into_iter().flatten() {
-            parts[partition_of(&k, n)].insert(k, s);
+            parts[partition_of(&k, n)].insert(hash_key(&k), k, s);
         }
         replace(
             &self.state,

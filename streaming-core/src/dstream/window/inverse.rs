@@ -21,11 +21,14 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::panes::{parent_remember, reduce_parts, Geometry, Pane, ReduceFn};
-use crate::batch::{Batch, Key, Lazy};
+use hashbrown::hash_table::{self, HashTable};
+
+use super::panes::{parent_remember, Geometry, Pane, ReduceFn};
+use crate::batch::{Key, Lazy, PartitionIter};
+use crate::dstream::state::cow::{hash_key, CowMap, Frozen};
 use crate::dstream::state::{
-    check_order, decode, encode, lock, lock_for_snapshot, lock_intact, partition_of, replace,
-    zero_time, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_of, replace, zero_time,
+    CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
 };
 use crate::error::Result;
 use crate::graph::env::Env;
@@ -35,21 +38,38 @@ use crate::time::Time;
 /// The filter applied to the window's state after each slide.
 pub(crate) type FilterFn<K, V> = Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>;
 
-/// What the operator carries from slide to slide (and what a checkpoint
-/// saves: with the panes, no parent batch is needed to resume).
-#[derive(Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize + Eq + Hash, V: Serialize",
-    deserialize = "K: Deserialize<'de> + Eq + Hash, V: Deserialize<'de>"
-))]
+/// What the operator carries from slide to slide.
 struct InvState<K, V> {
     /// The last window computed.
     last: Option<Time>,
     /// The parent has been consumed up to this time.
     covered: Option<Time>,
-    /// The panes inside the last window, oldest first.
+    /// The panes inside the last window, oldest first (shared with
+    /// captured snapshots).
+    panes: VecDeque<Arc<Pane<K, V>>>,
+    /// The last window's value per key, hash partitioned, in copy-on-write
+    /// shards.
+    window: Vec<CowMap<K, V>>,
+}
+
+/// A captured [`InvState`] (what a checkpoint saves: with the panes, no
+/// parent batch is needed to resume), encoded on the writer thread.
+#[derive(Serialize)]
+#[serde(bound(serialize = "K: Serialize, V: Serialize"))]
+struct InvView<K, V> {
+    last: Option<Time>,
+    covered: Option<Time>,
+    panes: VecDeque<Arc<Pane<K, V>>>,
+    window: Vec<Frozen<K, V>>,
+}
+
+/// A decoded snapshot (the encoding of [`InvView`]).
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "K: Deserialize<'de> + Eq + Hash, V: Deserialize<'de>"))]
+struct InvOwned<K, V> {
+    last: Option<Time>,
+    covered: Option<Time>,
     panes: VecDeque<Pane<K, V>>,
-    /// The last window's value per key, hash partitioned.
     window: Vec<FxHashMap<K, V>>,
 }
 
@@ -102,43 +122,77 @@ impl<K: Key + StateData, V: StateData> InvReduceOp<K, V> {
     }
 }
 
-/// Applies one slide to one partition of the window.
+/// What one slide does to one key (borrowed from the panes): the values
+/// that left and entered it, each reduced over its panes (oldest first).
+type Touched<'a, K, V> = HashTable<(u64, &'a K, Option<V>, Option<V>)>;
+
+/// Adds one side of a slide (`left` or not) to the touched keys, hashing
+/// each pane entry once.
+fn touch<'a, K: Key, V: StateData>(
+    touched: &mut Touched<'a, K, V>,
+    panes: &[&'a [(K, V)]],
+    left: bool,
+    f: &ReduceFn<V>,
+) {
+    for pane in panes {
+        for (k, v) in pane.iter() {
+            let h = hash_key(k);
+            match touched.entry(h, |e| e.1 == k, |e| e.0) {
+                hash_table::Entry::Occupied(mut e) => {
+                    let slot = if left {
+                        &mut e.get_mut().2
+                    } else {
+                        &mut e.get_mut().3
+                    };
+                    *slot = Some(match slot.take() {
+                        Some(acc) => f(acc, v.clone()),
+                        None => v.clone(),
+                    });
+                }
+                hash_table::Entry::Vacant(e) => {
+                    let (l, n) = if left {
+                        (Some(v.clone()), None)
+                    } else {
+                        (None, Some(v.clone()))
+                    };
+                    e.insert((h, k, l, n));
+                }
+            }
+        }
+    }
+}
+
+/// Applies one slide to one partition of the window: each touched key is
+/// hashed once, found once, updated in place (`f(inv_f(prev, left),
+/// entered)`) and filtered; no other key is read or copied, and a key is
+/// cloned only when it enters the window.
 fn slide_partition<K: Key, V: StateData>(
-    window: &mut FxHashMap<K, V>,
+    window: &mut CowMap<K, V>,
     left: &[&[(K, V)]],
     entered: &[&[(K, V)]],
     sh: &InvShared<K, V>,
 ) {
-    let old = reduce_parts(left, &sh.f);
-    let new = reduce_parts(entered, &sh.f);
-    let mut touched = Vec::new();
-    let track = sh.filter.is_some();
-    for (k, o) in old {
-        if let Some(cur) = window.remove(&k) {
-            if track {
-                touched.push(k.clone());
+    let mut touched: Touched<'_, K, V> = HashTable::new();
+    touch(&mut touched, left, true, &sh.f);
+    touch(&mut touched, entered, false, &sh.f);
+    for (h, k, old, new) in touched {
+        window.update_ref(h, k, |stored, cur| {
+            let value = match (cur, old, new) {
+                (Some(cur), Some(o), Some(n)) => (sh.f)((sh.inv_f)(cur, o), n),
+                (Some(cur), Some(o), None) => (sh.inv_f)(cur, o),
+                (Some(cur), None, Some(n)) => (sh.f)(cur, n),
+                (Some(cur), None, None) => cur,
+                // No previous value (the key was filtered out, or never
+                // seen): what left is ignored.
+                (None, _, Some(n)) => n,
+                (None, _, None) => return None,
+            };
+            let entry = (stored.unwrap_or_else(|| k.clone()), value);
+            match &sh.filter {
+                Some(keep) if !keep(&entry) => None,
+                _ => Some(entry),
             }
-            window.insert(k, (sh.inv_f)(cur, o));
-        }
-    }
-    for (k, v) in new {
-        if track {
-            touched.push(k.clone());
-        }
-        match window.remove(&k) {
-            Some(cur) => window.insert(k, (sh.f)(cur, v)),
-            None => window.insert(k, v),
-        };
-    }
-    if let Some(filter) = &sh.filter {
-        // Untouched keys kept their value, which passed the filter before.
-        for k in touched {
-            if let Some(entry) = window.remove_entry(&k) {
-                if filter(&entry) {
-                    window.insert(entry.0, entry.1);
-                }
-            }
-        }
+        });
     }
 }
 
@@ -150,7 +204,7 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
         check_order(sh.name, st.last, time)?;
         if st.window.is_empty() {
             let n = sh.partitions.unwrap_or(env.parallelism()).max(1);
-            st.window = (0..n).map(|_| FxHashMap::default()).collect();
+            st.window = (0..n).map(|_| CowMap::default()).collect();
         }
         let n = st.window.len();
         let covered = st.covered.unwrap_or(zero);
@@ -158,7 +212,7 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
             .geo
             .entering(covered, time)
             .into_iter()
-            .map(|end| Pane::build(&self.parent, &sh.geo, end, n, &sh.f, env))
+            .map(|end| Pane::build(&self.parent, &sh.geo, end, n, &sh.f, env).map(Arc::new))
             .collect::<Result<Vec<_>>>()?;
         let limit = sh.geo.window_start(time);
         let mut leaving = Vec::new();
@@ -166,16 +220,18 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
             leaving.extend(st.panes.pop_front());
         }
         let InvState { window, panes, .. } = &mut *st;
-        let out: Vec<Vec<(K, V)>> = window
-            .par_iter_mut()
-            .enumerate()
-            .map(|(j, w)| {
-                let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
-                let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
-                slide_partition(w, &left, &entered, sh);
-                w.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-            })
-            .collect();
+        window.par_iter_mut().enumerate().for_each(|(j, w)| {
+            let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
+            let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
+            slide_partition(w, &left, &entered, sh);
+        });
+        // The output shares the window's shards and clones entries only as
+        // they are read; the next slide copies the shards it changes only
+        // if this batch is still held by then.
+        let views: Arc<Vec<Frozen<K, V>>> = Arc::new(window.iter().map(CowMap::capture).collect());
+        let out = Lazy::new(views.len(), move |j| {
+            PartitionIter::new(views[j].clone().into_cloned_iter())
+        });
         tracing::trace!(
             operation = sh.name,
             %time,
@@ -186,7 +242,7 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
         panes.extend(entering);
         st.covered = Some(time);
         st.last = Some(time);
-        Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
+        Ok(Some(out))
     }
 
     /// Only the batches of the slide in progress: older ones live on as
@@ -212,32 +268,56 @@ impl<K: Key + StateData, V: StateData> StatefulOperator for InvShared<K, V> {
 
     fn num_entries(&self) -> usize {
         let st = lock(&self.state);
-        st.window.iter().map(FxHashMap::len).sum::<usize>()
-            + st.panes.iter().map(Pane::len).sum::<usize>()
+        st.window.iter().map(CowMap::len).sum::<usize>()
+            + st.panes.iter().map(|p| p.len()).sum::<usize>()
     }
 
     fn snapshot(&self) -> std::result::Result<StateSnapshot, StateSnapshotError> {
+        self.capture()?.encode()
+    }
+
+    /// O(partitions × shards + panes): shards and panes are shared with
+    /// the capture, never copied or encoded here.
+    fn capture(&self) -> std::result::Result<CapturedState, StateSnapshotError> {
         let st = lock_for_snapshot(&self.state, self.name)?;
-        encode(self.name, st.last, &*st)
+        let view = InvView {
+            last: st.last,
+            covered: st.covered,
+            panes: st.panes.clone(),
+            window: st.window.iter().map(CowMap::capture).collect(),
+        };
+        Ok(CapturedState::deferred(self.name, st.last, view))
     }
 
     fn restore(&self, snapshot: &StateSnapshot) -> std::result::Result<(), StateSnapshotError> {
-        let mut restored: InvState<K, V> = decode(self.name, snapshot)?;
+        let restored: InvOwned<K, V> = decode(self.name, snapshot)?;
         // Re-partition by key, so a snapshot stays valid whatever wrote it.
         let n = restored.window.len().max(1);
-        let mut window: Vec<FxHashMap<K, V>> = (0..n).map(|_| FxHashMap::default()).collect();
+        let mut window: Vec<CowMap<K, V>> = (0..n).map(|_| CowMap::default()).collect();
         for (k, v) in restored.window.into_iter().flatten() {
-            window[partition_of(&k, n)].insert(k, v);
+            window[partition_of(&k, n)].insert(hash_key(&k), k, v);
         }
-        restored.window = window;
-        for pane in &mut restored.panes {
-            let mut parts: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
-            for (k, v) in std::mem::take(&mut pane.parts).into_iter().flatten() {
-                parts[partition_of(&k, n)].push((k, v));
-            }
-            pane.parts = parts;
-        }
-        replace(&self.state, restored);
+        let panes = restored
+            .panes
+            .into_iter()
+            .map(|mut pane| {
+                let mut parts: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
+                for (k, v) in std::mem::take(&mut pane.parts).into_iter().flatten() {
+                    parts[partition_of(&k, n)].push((k, v));
+                }
+                pane.parts = parts;
+                Arc::new(pane)
+            })
+            .collect();
+        replace(
+            &self.state,
+            InvState {
+                last: restored.last,
+                covered: restored.covered,
+                panes,
+                window,
+            },
+        );
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! `dstream/ops/window.rs`), one file each: `slicing` for the plain window
 //! (a union of the remembered parent batches, no copy); `two_stacks` for
 //! reductions without an inverse (one partial aggregate per pane, combined
-//! with the two-stacks sliding aggregation); `inverse` for incremental
+//! with a de-amortised two-stacks sliding aggregation); `inverse` for incremental
 //! reductions (previous result, minus the panes that left, plus those that
 //! entered); `panes` for the geometry and pane helpers they share. Parent
 //! batches are remembered exactly as long as a window still needs them.

@@ -5,12 +5,12 @@
 //! boundary falls on a pane boundary, so a window is always a whole number of
 //! panes, and each slide adds and drops whole panes.
 
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hashbrown::hash_map::Entry;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Data, Key, Lazy, Partitioned};
@@ -19,6 +19,10 @@ use crate::error::Result;
 use crate::graph::env::Env;
 use crate::graph::node::Node;
 use crate::time::{duration_ms, Time};
+
+/// A per-key aggregate of panes: hashbrown's map, whose entries can be
+/// replaced in place (one hash per merge).
+pub(crate) type PaneMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
 /// A reduce function shared by the window operators.
 pub(crate) type ReduceFn<V> = Arc<dyn Fn(V, V) -> V + Send + Sync>;
@@ -171,10 +175,10 @@ pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> 
     n: usize,
     f: &ReduceFn<V>,
 ) -> Vec<Vec<(K, V)>> {
-    let map_side: Vec<Vec<FxHashMap<K, V>>> = (0..src.num_partitions())
+    let map_side: Vec<Vec<PaneMap<K, V>>> = (0..src.num_partitions())
         .into_par_iter()
         .map(|i| {
-            let mut buckets: Vec<FxHashMap<K, V>> = (0..n).map(|_| FxHashMap::default()).collect();
+            let mut buckets: Vec<PaneMap<K, V>> = (0..n).map(|_| PaneMap::default()).collect();
             for (k, v) in src.partition_iter(i) {
                 let j = partition_of(&k, n);
                 merge_newer(&mut buckets[j], k, v, f);
@@ -182,7 +186,7 @@ pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> 
             buckets
         })
         .collect();
-    let mut columns: Vec<Vec<FxHashMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
+    let mut columns: Vec<Vec<PaneMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
     for row in map_side {
         for (j, m) in row.into_iter().enumerate() {
             columns[j].push(m);
@@ -205,45 +209,26 @@ pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> 
 
 /// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
 #[inline]
-pub(crate) fn merge_newer<K: Key, V>(map: &mut FxHashMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
+pub(crate) fn merge_newer<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
     match map.entry(k) {
         Entry::Vacant(e) => {
             e.insert(v);
         }
         Entry::Occupied(e) => {
-            let (k, cur) = e.remove_entry();
-            map.insert(k, f(cur, v));
+            e.replace_entry_with(|_, cur| Some(f(cur, v)));
         }
     }
 }
 
 /// Merges `v`, older than what `map` holds for `k`, with `f(v, current)`.
 #[inline]
-pub(crate) fn merge_older<K: Key, V>(map: &mut FxHashMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
+pub(crate) fn merge_older<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
     match map.entry(k) {
         Entry::Vacant(e) => {
             e.insert(v);
         }
         Entry::Occupied(e) => {
-            let (k, cur) = e.remove_entry();
-            map.insert(k, f(v, cur));
-        }
-    }
-}
-
-/// The values of several pane partitions reduced per key (oldest first).
-pub(crate) fn reduce_parts<K: Key, V: Data>(parts: &[&[(K, V)]], f: &ReduceFn<V>) -> Vec<(K, V)> {
-    match parts {
-        [] => Vec::new(),
-        [one] => one.to_vec(),
-        many => {
-            let mut acc: FxHashMap<K, V> = FxHashMap::default();
-            for part in many {
-                for (k, v) in part.iter() {
-                    merge_newer(&mut acc, k.clone(), v.clone(), f);
-                }
-            }
-            acc.into_iter().collect()
+            e.replace_entry_with(|_, cur| Some(f(v, cur)));
         }
     }
 }

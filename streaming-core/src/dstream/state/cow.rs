@@ -1,0 +1,297 @@
+//! Copy-on-write sharded maps: keyed state that a checkpoint captures in
+//! O(shards), without copying or encoding a single entry on the executor.
+//!
+//! A [`CowMap`] is [`SHARDS`] hash tables, each behind an `Arc`. Capturing
+//! it ([`CowMap::capture`]) clones the `Arc`s; the capture is encoded later,
+//! on the checkpoint writer thread. A batch that changes a shard the capture
+//! still holds copies that shard first (`Arc::make_mut`): at most once per
+//! shard and capture, and only while the writer has not finished with it.
+//! Sharding also bounds the cost of a table's growth: a resize rehashes one
+//! shard, never the whole state.
+//!
+//! Keys are hashed once per access by the caller ([`hash_key`], the
+//! shuffles' fixed-seed FxHash) and the hash chooses the shard and the slot.
+//! A captured map serializes exactly as a `FxHashMap<K, V>` does (a map of
+//! its entries), so snapshots keep their encoding.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use hashbrown::hash_table::{Entry, HashTable};
+use rustc_hash::FxBuildHasher;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::batch::{Data, Key};
+
+/// Shards per map.
+pub(crate) const SHARDS: usize = 64;
+
+/// The hash of a key: the one the shuffles use.
+#[inline]
+pub(crate) fn hash_key<K: Hash + ?Sized>(k: &K) -> u64 {
+    FxBuildHasher.hash_one(k)
+}
+
+/// The shard of a hash: bits 25..31, which neither the table's slot index
+/// (low bits, for tables under 32 M entries), its control tag (top 7 bits)
+/// nor the partition (the top of bits 25..57) depend on.
+#[inline]
+fn shard_of(h: u64) -> usize {
+    ((h >> 25) as usize) & (SHARDS - 1)
+}
+
+type Table<K, V> = HashTable<(K, V)>;
+
+/// A map of keyed state, sharded into copy-on-write tables.
+pub(crate) struct CowMap<K, V> {
+    shards: Vec<Arc<Table<K, V>>>,
+    len: usize,
+}
+
+impl<K: Key, V: Data> Default for CowMap<K, V> {
+    fn default() -> Self {
+        CowMap {
+            shards: (0..SHARDS).map(|_| Arc::new(HashTable::new())).collect(),
+            len: 0,
+        }
+    }
+}
+
+impl<K: Key, V: Data> FromIterator<(K, V)> for CowMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = CowMap::default();
+        for (k, v) in iter {
+            m.insert(hash_key(&k), k, v);
+        }
+        m
+    }
+}
+
+impl<K: Key, V: Data> CowMap<K, V> {
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The shard of `h`, copied first if a capture still shares it.
+    #[inline]
+    fn shard_mut(&mut self, h: u64) -> &mut Table<K, V> {
+        Arc::make_mut(&mut self.shards[shard_of(h)])
+    }
+
+    /// The value of `k`, whose hash is `h`.
+    #[inline]
+    pub(crate) fn get(&self, h: u64, k: &K) -> Option<&V> {
+        self.shards[shard_of(h)]
+            .find(h, |(q, _)| q == k)
+            .map(|(_, v)| v)
+    }
+
+    /// Inserts `k` (hash `h`), returning its previous value.
+    #[inline]
+    pub(crate) fn insert(&mut self, h: u64, k: K, v: V) -> Option<V> {
+        let shard = self.shard_mut(h);
+        match shard.entry(h, |(q, _)| *q == k, |(q, _)| hash_key(q)) {
+            Entry::Occupied(mut e) => Some(std::mem::replace(&mut e.get_mut().1, v)),
+            Entry::Vacant(e) => {
+                e.insert((k, v));
+                self.len += 1;
+                None
+            }
+        }
+    }
+
+    /// Removes `k` (hash `h`), returning its entry.
+    #[inline]
+    pub(crate) fn remove(&mut self, h: u64, k: &K) -> Option<(K, V)> {
+        // Absent: no need to copy a shared shard.
+        self.shards[shard_of(h)].find(h, |(q, _)| q == k)?;
+        let shard = self.shard_mut(h);
+        let (entry, _) = shard.find_entry(h, |(q, _)| q == k).ok()?.remove();
+        self.len -= 1;
+        Some(entry)
+    }
+
+    /// Replaces the entry of `k` (hash `h`) with what `f(stored key,
+    /// current value)` returns: both `Some` when the entry exists, both
+    /// `None` otherwise (`f` then returns an entry with a key of its own,
+    /// equal to `k`, to insert one); `f` returning `None` removes the entry.
+    /// The key is hashed once (by the caller), found once and never cloned
+    /// when present; the entry is written back into its slot.
+    #[inline]
+    pub(crate) fn update_ref(
+        &mut self,
+        h: u64,
+        k: &K,
+        f: impl FnOnce(Option<K>, Option<V>) -> Option<(K, V)>,
+    ) {
+        let i = shard_of(h);
+        if Arc::get_mut(&mut self.shards[i]).is_none()
+            && self.shards[i].find(h, |(q, _)| q == k).is_none()
+        {
+            // Absent from a shard a capture shares: copy it only to insert.
+            if let Some(entry) = f(None, None) {
+                Arc::make_mut(&mut self.shards[i]).insert_unique(h, entry, |(q, _)| hash_key(q));
+                self.len += 1;
+            }
+            return;
+        }
+        let shard = Arc::make_mut(&mut self.shards[i]);
+        match shard.find_entry(h, |(q, _)| q == k) {
+            Ok(occupied) => {
+                let ((key, cur), vacant) = occupied.remove();
+                match f(Some(key), Some(cur)) {
+                    Some(entry) => {
+                        vacant.insert(entry);
+                    }
+                    None => self.len -= 1,
+                }
+            }
+            Err(absent) => {
+                if let Some(entry) = f(None, None) {
+                    absent
+                        .into_table()
+                        .insert_unique(h, entry, |(q, _)| hash_key(q));
+                    self.len += 1;
+                }
+            }
+        }
+    }
+
+    /// Every entry, shard by shard.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(K, V)> + '_ {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+
+    /// Rebuilds every entry through `f(key, value) -> Option<value>` (in
+    /// shard order; `None` removes the entry). A shard a capture still
+    /// shares is read by reference and cloned entry by entry; one held
+    /// alone is consumed.
+    pub(crate) fn rebuild(&mut self, mut f: impl FnMut(u64, &K, V) -> Option<V>) {
+        let mut len = 0;
+        for shard in &mut self.shards {
+            let mut next: Table<K, V> = HashTable::with_capacity(shard.len());
+            let mut put = |h: u64, k: K, v: V| {
+                next.insert_unique(h, (k, v), |(q, _)| hash_key(q));
+            };
+            match Arc::get_mut(shard) {
+                Some(own) => {
+                    for (k, v) in std::mem::take(own) {
+                        let h = hash_key(&k);
+                        if let Some(v) = f(h, &k, v) {
+                            put(h, k, v);
+                        }
+                    }
+                }
+                None => {
+                    for (k, v) in shard.iter() {
+                        let h = hash_key(k);
+                        if let Some(v) = f(h, k, v.clone()) {
+                            put(h, k.clone(), v);
+                        }
+                    }
+                }
+            }
+            len += next.len();
+            *shard = Arc::new(next);
+        }
+        self.len = len;
+    }
+
+    /// An immutable view of the map as it is now, in O([`SHARDS`]): the
+    /// map's later changes copy the shards they touch instead of changing
+    /// the view.
+    pub(crate) fn capture(&self) -> Frozen<K, V> {
+        Frozen {
+            shards: self.shards.clone(),
+            len: self.len,
+        }
+    }
+}
+
+/// A captured [`CowMap`]: immutable, shared with the map until the map
+/// changes a shard, and serialized as a map of its entries.
+pub(crate) struct Frozen<K, V> {
+    shards: Vec<Arc<Table<K, V>>>,
+    len: usize,
+}
+
+impl<K, V> Clone for Frozen<K, V> {
+    fn clone(&self) -> Self {
+        Frozen {
+            shards: self.shards.clone(),
+            len: self.len,
+        }
+    }
+}
+
+impl<K, V> Frozen<K, V> {
+    /// Every entry, shard by shard.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(K, V)> + '_ {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+}
+
+impl<K: Data, V: Data> Frozen<K, V> {
+    /// Every entry, cloned as it is read (one shard at a time), for a
+    /// lazy output that shares the map's entries instead of copying them.
+    pub(crate) fn into_cloned_iter(self) -> impl Iterator<Item = (K, V)> + Send + 'static {
+        let shards = self.shards;
+        (0..shards.len()).flat_map(move |i| shards[i].iter().cloned().collect::<Vec<_>>())
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for Frozen<K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.len))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustc_hash::FxHashMap;
+
+    #[test]
+    fn a_capture_keeps_its_contents_while_the_map_changes() {
+        let mut m: CowMap<u64, u64> = (0..1000).map(|k| (k, k)).collect();
+        let frozen = m.capture();
+        for k in 0..500 {
+            m.update_ref(hash_key(&k), &k, |stored, v| Some((stored?, v? + 1)));
+        }
+        assert!(m.remove(hash_key(&999), &999).is_some());
+        m.insert(hash_key(&5000), 5000, 1);
+        let seen: FxHashMap<u64, u64> = frozen.iter().copied().collect();
+        assert_eq!(seen.len(), 1000);
+        assert!(seen.iter().all(|(k, v)| k == v));
+        assert_eq!(m.len(), 1000);
+        assert_eq!(m.get(hash_key(&10), &10), Some(&11));
+        assert_eq!(m.get(hash_key(&999), &999), None);
+    }
+
+    #[test]
+    fn a_frozen_map_encodes_as_a_hash_map_does() {
+        let m: CowMap<String, u32> = (0..50).map(|k| (format!("k{k}"), k)).collect();
+        let bytes = postcard::to_stdvec(&m.capture()).unwrap();
+        let back: FxHashMap<String, u32> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.len(), 50);
+        assert_eq!(back["k7"], 7);
+    }
+
+    #[test]
+    fn rebuild_visits_every_entry_once_shared_or_not() {
+        let mut m: CowMap<u64, u64> = (0..300).map(|k| (k, k)).collect();
+        let frozen = m.capture();
+        m.rebuild(|_, k, v| (k % 3 != 0).then_some(v * 2));
+        assert_eq!(m.len(), 200);
+        assert_eq!(m.get(hash_key(&4), &4), Some(&8));
+        assert_eq!(frozen.iter().count(), 300);
+        m.rebuild(|_, _, v| Some(v + 1));
+        assert_eq!(m.get(hash_key(&4), &4), Some(&9));
+    }
+}
