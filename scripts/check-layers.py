@@ -32,6 +32,7 @@ CRATES = {
         ["output"],  # formats and writers
         ["input"],  # sources: implement graph's InputSource only
         ["dstream"],  # the DStream API
+        ["ui"],  # the Streaming page, REST API, /metrics: no DStream, no context
         ["context"],  # every StreamingContext impl
     ],
     "streaming-kafka/src": [

@@ -18,6 +18,8 @@
 //! - `input`: the inputs (queue, socket, files; [`InputSource`] for your own);
 //! - `dstream`: [`DStream`] and its operations, one file per operator family
 //!   (the families of `stream!`'s operator table);
+//! - `ui` (feature `ui`, default): the live Streaming page, Spark's REST
+//!   API and Prometheus `/metrics` a running context serves;
 //! - `context`: every [`StreamingContext`] method: lifecycle, inputs,
 //!   recovery ([`StreamingContext::get_or_create`]), signals, the scheduler.
 //!
@@ -49,6 +51,8 @@ mod input;
 mod listener;
 pub mod output;
 mod time;
+#[cfg(feature = "ui")]
+mod ui;
 
 pub use batch::{Batch, Data, Key, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
@@ -71,10 +75,15 @@ pub use input::{
 };
 pub use input::{BatchQueue, FnSource, QueueSource};
 pub use listener::{
-    BatchInfo, CheckpointFailureInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener,
+    BatchInfo, CheckpointFailureInfo, CheckpointInfo, OutputOperationInfo, ReceiverErrorInfo,
+    StreamingListener,
 };
 pub use output::{print_layout, OutputFormat, TextOutputFormat};
 pub use time::Time;
+#[cfg(feature = "ui")]
+pub use ui::{
+    UiError, PORT_MAX_RETRIES, UI_BIND_ADDRESS, UI_ENABLED, UI_PORT, UI_RETAINED_BATCHES,
+};
 
 /// Everything a pipeline needs, in one import.
 pub mod prelude {

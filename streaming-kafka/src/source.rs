@@ -466,6 +466,10 @@ where
         self.shared.info.name.clone()
     }
 
+    fn bad_records(&self) -> u64 {
+        self.shared.info.stats.undecodable_records()
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         self.shared.info.set_context(ctx);
         self.shared.stopped.store(false, Ordering::SeqCst);

@@ -455,6 +455,10 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
         format!("socket {}:{}", self.host, self.port)
     }
 
+    fn bad_records(&self) -> u64 {
+        self.stats.bad_records()
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
         let _ = self.ctx.set(ctx.clone());
