@@ -340,6 +340,18 @@ fn inputs(app: &UiApp, s: &Status) -> String {
     out
 }
 
+/// An operator's line in its stage box.
+fn op_label(op: &super::pipeline::OpView) -> String {
+    let mut label = op.name.to_string();
+    if let Some(n) = &op.user_name {
+        let _ = write!(label, " \"{n}\"");
+    }
+    if let Some(e) = op.state_entries {
+        let _ = write!(label, " — state: {e} entries");
+    }
+    label
+}
+
 /// The pipeline: one box per stage (the operators fused into one pass),
 /// arrows between stages, the output operations, state sizes.
 fn pipeline(app: &UiApp) -> String {
@@ -367,9 +379,19 @@ fn pipeline(app: &UiApp) -> String {
         rows[i] = *r;
         *r += 1;
     }
-    let (bw, bh, gx, gy) = (210.0, 0.0, 60.0, 20.0);
-    let box_h =
-        |st: &StageView| 28.0 + 14.0 * st.ops.len() as f64 + 14.0 * st.outputs.len() as f64 + bh;
+    // Boxes as wide as their longest line (about 6 px per character).
+    let longest = stages
+        .iter()
+        .flat_map(|st| {
+            st.ops
+                .iter()
+                .map(|op| op_label(op).chars().count() + 4)
+                .chain(st.outputs.iter().map(|o| o.chars().count() + 10))
+        })
+        .max()
+        .unwrap_or(0);
+    let (bw, gx, gy) = ((longest as f64 * 6.2 + 24.0).max(210.0), 60.0, 20.0);
+    let box_h = |st: &StageView| 28.0 + 14.0 * st.ops.len() as f64 + 14.0 * st.outputs.len() as f64;
     let row_h = stages.iter().map(box_h).fold(60.0f64, f64::max);
     let cols = depth.iter().max().map_or(1, |d| d + 1);
     let max_rows = per_col.values().max().copied().unwrap_or(1);
@@ -417,13 +439,7 @@ fn pipeline(app: &UiApp) -> String {
         );
         let mut line = y + 32.0;
         for op in &st.ops {
-            let mut label = op.name.to_string();
-            if let Some(n) = &op.user_name {
-                let _ = write!(label, " \"{n}\"");
-            }
-            if let Some(e) = op.state_entries {
-                let _ = write!(label, " — state: {e} entries");
-            }
+            let label = op_label(op);
             let _ = write!(
                 s,
                 "<text class=\"op\" data-op-id=\"{}\" x=\"{:.1}\" y=\"{line:.1}\">#{} {}</text>",
