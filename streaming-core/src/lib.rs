@@ -7,7 +7,8 @@
 //!
 //! Where things live, bottom layer first (each imports only those below;
 //! `scripts/check-layers.sh` checks it):
-//! - base: `time`, `clock`, `error`, `listener`, [`conf`];
+//! - base: `time`, `clock`, `error`, `listener`, [`conf`], [`rate`]
+//!   (backpressure's PID rate estimator);
 //! - `batch`: [`Batch`], the partitioned collection of one batch time, and
 //!   the parallel shuffle kernels (rayon);
 //! - `graph`: nodes, operator shapes, the graph being defined and run; it
@@ -50,6 +51,7 @@ mod graph;
 mod input;
 mod listener;
 pub mod output;
+pub mod rate;
 mod time;
 #[cfg(feature = "ui")]
 mod ui;

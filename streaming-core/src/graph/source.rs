@@ -42,6 +42,12 @@ impl InputContext {
         self.stream_id
     }
 
+    /// Registers a listener of the running context (e.g. a
+    /// [`RateListener`](crate::rate::RateListener) for backpressure).
+    pub fn add_streaming_listener(&self, listener: impl crate::listener::StreamingListener) {
+        self.listeners.add(Arc::new(listener));
+    }
+
     /// The tokio runtime inputs run their background work on.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         &self.runtime
