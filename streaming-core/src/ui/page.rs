@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::app::UiApp;
 use super::pipeline::{stages, StageView};
 use super::rest::spark_date;
-use super::status::Status;
+use super::status::{CompletedBatch, Status};
 use crate::listener::BatchInfo;
 use crate::time::Time;
 
@@ -31,6 +31,7 @@ fn esc(s: &str) -> String {
 
 fn ms(d: Option<Duration>) -> String {
     match d {
+        Some(d) if d < Duration::from_millis(1) => format!("{:.3} ms", d.as_secs_f64() * 1e3),
         Some(d) if d < Duration::from_millis(10) => format!("{:.2} ms", d.as_secs_f64() * 1e3),
         Some(d) => format!("{} ms", d.as_millis()),
         None => "-".into(),
@@ -211,16 +212,16 @@ fn d_ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1e3)
 }
 
-/// The statistics table: a timeline and a histogram per metric.
+/// The statistics table: a timeline and a histogram per metric (delays to
+/// the microsecond, as the listener measured them).
 fn statistics(app: &UiApp, s: &Status) -> String {
-    let done: Vec<&BatchInfo> = s.completed.iter().map(|b| &b.info).collect();
     let secs = app.batch_interval.as_secs_f64();
     let interval_ms = app.batch_interval.as_secs_f64() * 1e3;
     type Metric<'a> = (
         &'a str,
         &'a str,
         &'a str,
-        fn(&BatchInfo, f64) -> Option<f64>,
+        fn(&CompletedBatch, f64) -> Option<f64>,
         Option<f64>,
     );
     let metrics: [Metric; 4] = [
@@ -228,7 +229,7 @@ fn statistics(app: &UiApp, s: &Status) -> String {
             "input-rate",
             "Input Rate",
             "records/s",
-            |b, secs| Some(b.num_records as f64 / secs),
+            |b, secs| Some(b.info.num_records as f64 / secs),
             None,
         ),
         (
@@ -258,23 +259,24 @@ fn statistics(app: &UiApp, s: &Status) -> String {
          <th>timeline</th><th>histogram</th></tr>",
     );
     for (id, title, unit, f, limit) in metrics {
-        let points: Vec<(Time, f64)> = done
+        let points: Vec<(Time, f64)> = s
+            .completed
             .iter()
-            .filter_map(|b| f(b, secs).map(|v| (b.batch_time, v)))
+            .filter_map(|b| f(b, secs).map(|v| (b.info.batch_time, v)))
             .collect();
         let values: Vec<f64> = points.iter().map(|p| p.1).collect();
         let avg = if values.is_empty() {
             "-".to_string()
         } else {
             format!(
-                "{:.2} {unit}",
+                "{:.3} {unit}",
                 values.iter().sum::<f64>() / values.len() as f64
             )
         };
-        let p99 = percentile(&values, 0.99).map_or("-".into(), |v| format!("{v:.2} {unit}"));
+        let p99 = percentile(&values, 0.99).map_or("-".into(), |v| format!("{v:.3} {unit}"));
         let _ = write!(
             out,
-            "<tr><td>{title}</td><td class=\"num\">{avg}</td><td class=\"num\">{p99}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{title}</td><td class=\"num\">{avg}</td><td class=\"num\" id=\"p99-{id}\">{p99}</td><td>{}</td><td>{}</td></tr>",
             timeline(id, unit, &points, limit),
             histogram(id, unit, &values)
         );
@@ -486,7 +488,12 @@ fn pipeline(app: &UiApp) -> String {
     s
 }
 
-fn batch_row(info: &BatchInfo, status: &str, ops_done: usize) -> String {
+fn batch_row(
+    info: &BatchInfo,
+    delays: [Option<Duration>; 3],
+    status: &str,
+    ops_done: usize,
+) -> String {
     let t = info.batch_time.as_millis();
     let cls = if info.failure.is_some() {
         " class=\"failed\""
@@ -497,9 +504,9 @@ fn batch_row(info: &BatchInfo, status: &str, ops_done: usize) -> String {
         "<tr{cls} data-batch-time=\"{t}\"><td><a href=\"/streaming/batch/?id={t}\">{t}</a></td><td class=\"num\">{}</td>\
          <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{ops_done}/{}</td><td>{status}</td><td>{}</td></tr>",
         info.num_records,
-        ms(info.scheduling_delay()),
-        ms(info.processing_delay()),
-        ms(info.total_delay()),
+        ms(delays[0]),
+        ms(delays[1]),
+        ms(delays[2]),
         info.num_output_operations,
         esc(info.failure.as_deref().unwrap_or(""))
     )
@@ -518,10 +525,11 @@ fn batches(s: &Status) -> String {
             .active_ops
             .get(t)
             .map_or(0, |o| o.iter().filter(|o| o.end_time.is_some()).count());
-        out.push_str(&batch_row(info, "processing", done));
+        let delays = [info.scheduling_delay(), None, None];
+        out.push_str(&batch_row(info, delays, "processing", done));
     }
     for info in s.waiting.values().rev() {
-        out.push_str(&batch_row(info, "queued", 0));
+        out.push_str(&batch_row(info, [None; 3], "queued", 0));
     }
     let _ = write!(
         out,
@@ -531,7 +539,8 @@ fn batches(s: &Status) -> String {
     );
     for b in s.completed.iter().rev().take(100) {
         let done = b.ops.iter().filter(|o| o.end_time.is_some()).count();
-        out.push_str(&batch_row(&b.info, "completed", done));
+        let delays = [b.scheduling_delay(), b.processing_delay(), b.total_delay()];
+        out.push_str(&batch_row(&b.info, delays, "completed", done));
     }
     out.push_str("</table>");
     out
@@ -628,16 +637,15 @@ pub(crate) fn batch(app: &UiApp, id: &str) -> Result<String, String> {
     let unknown = || format!("unknown batch: {id}");
     let t = Time::from_millis(id.trim().parse::<u64>().map_err(|_| unknown())?);
     let s = app.store.snapshot();
-    let (info, ops, status) = if let Some(b) = s.completed_batch(t) {
-        (b.info.clone(), b.ops.clone(), "completed")
+    let (info, ops, status, delays) = if let Some(b) = s.completed_batch(t) {
+        let delays = [b.scheduling_delay(), b.processing_delay(), b.total_delay()];
+        (b.info.clone(), b.ops.clone(), "completed", delays)
     } else if let Some(i) = s.running.get(&t) {
-        (
-            i.clone(),
-            s.active_ops.get(&t).cloned().unwrap_or_default(),
-            "processing",
-        )
+        let delays = [i.scheduling_delay(), None, None];
+        let ops = s.active_ops.get(&t).cloned().unwrap_or_default();
+        (i.clone(), ops, "processing", delays)
     } else if let Some(i) = s.waiting.get(&t) {
-        (i.clone(), Vec::new(), "queued")
+        (i.clone(), Vec::new(), "queued", [None; 3])
     } else {
         return Err(unknown());
     };
@@ -651,9 +659,9 @@ pub(crate) fn batch(app: &UiApp, id: &str) -> Result<String, String> {
         spark_date(t),
         ms(Some(app.batch_interval)),
         info.num_records,
-        ms(info.scheduling_delay()),
-        ms(info.processing_delay()),
-        ms(info.total_delay()),
+        ms(delays[0]),
+        ms(delays[1]),
+        ms(delays[2]),
         esc(info.failure.as_deref().unwrap_or("")),
     );
     body.push_str("<h2>Records per input</h2><table id=\"batch-inputs\"><tr><th>stream</th><th>name</th><th>records</th></tr>");

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
@@ -30,6 +30,40 @@ pub(crate) type CheckpointLabels = Vec<(&'static str, &'static str)>;
 pub(crate) struct CompletedBatch {
     pub(crate) info: BatchInfo,
     pub(crate) ops: Vec<OutputOperationInfo>,
+    /// Its delays to the microsecond, from the instants the listener saw
+    /// (`BatchInfo` has millisecond times); `None` when it missed one.
+    pub(crate) precise: Option<Delays>,
+}
+
+/// A batch's delays measured by the listener's clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delays {
+    pub(crate) scheduling: Duration,
+    pub(crate) processing: Duration,
+    pub(crate) total: Duration,
+}
+
+impl CompletedBatch {
+    /// The scheduling delay, to the microsecond when known.
+    pub(crate) fn scheduling_delay(&self) -> Option<Duration> {
+        self.precise
+            .map(|d| d.scheduling)
+            .or_else(|| self.info.scheduling_delay())
+    }
+
+    /// The processing time, to the microsecond when known.
+    pub(crate) fn processing_delay(&self) -> Option<Duration> {
+        self.precise
+            .map(|d| d.processing)
+            .or_else(|| self.info.processing_delay())
+    }
+
+    /// The total delay, to the microsecond when known.
+    pub(crate) fn total_delay(&self) -> Option<Duration> {
+        self.precise
+            .map(|d| d.total)
+            .or_else(|| self.info.total_delay())
+    }
 }
 
 /// The last error an input reported.
@@ -52,6 +86,9 @@ pub(crate) struct Status {
     pub(crate) running: BTreeMap<Time, BatchInfo>,
     /// Output operations of the active batches.
     pub(crate) active_ops: BTreeMap<Time, Vec<OutputOperationInfo>>,
+    /// When the active batches were submitted and started (this process's
+    /// monotonic clock).
+    pub(crate) instants: BTreeMap<Time, (Instant, Option<Instant>)>,
     /// The newest completed batches, oldest first.
     pub(crate) completed: VecDeque<CompletedBatch>,
     /// Batches completed since the start (also those no longer retained).
@@ -139,11 +176,18 @@ pub(crate) struct StatusListener(pub(crate) Arc<StatusStore>);
 
 impl StreamingListener for StatusListener {
     fn on_batch_submitted(&self, info: &BatchInfo) {
-        self.0.lock().waiting.insert(info.batch_time, info.clone());
+        let now = Instant::now();
+        let mut s = self.0.lock();
+        s.waiting.insert(info.batch_time, info.clone());
+        s.instants.insert(info.batch_time, (now, None));
     }
 
     fn on_batch_started(&self, info: &BatchInfo) {
+        let now = Instant::now();
         let mut s = self.0.lock();
+        if let Some(i) = s.instants.get_mut(&info.batch_time) {
+            i.1 = Some(now);
+        }
         s.waiting.remove(&info.batch_time);
         s.running.insert(info.batch_time, info.clone());
     }
@@ -160,8 +204,17 @@ impl StreamingListener for StatusListener {
     }
 
     fn on_batch_completed(&self, info: &BatchInfo) {
+        let now = Instant::now();
         let retained = self.0.retained;
         let mut s = self.0.lock();
+        let precise = match s.instants.remove(&info.batch_time) {
+            Some((submitted, Some(started))) => Some(Delays {
+                scheduling: started.saturating_duration_since(submitted),
+                processing: now.saturating_duration_since(started),
+                total: now.saturating_duration_since(submitted),
+            }),
+            _ => None,
+        };
         s.waiting.remove(&info.batch_time);
         s.running.remove(&info.batch_time);
         let ops = s.active_ops.remove(&info.batch_time).unwrap_or_default();
@@ -178,6 +231,7 @@ impl StreamingListener for StatusListener {
         s.completed.push_back(CompletedBatch {
             info: info.clone(),
             ops,
+            precise,
         });
         while s.completed.len() > retained {
             s.completed.pop_front();
