@@ -319,7 +319,8 @@ fn the_page_shows_charts_batches_pipeline_and_state() {
     }
     // Two inputs union'ed (each its own stage), then map and the stateful
     // count; the output on the count.
-    assert!(page.contains("id=\"pipeline\""));
+    // Stages: the inputs, union and map in one pass; the stateful count.
+    assert!(page.contains("id=\"pipeline\" data-stages=\"2\""), "{page}");
     assert!(
         page.contains("update_state_by_key &quot;counts&quot; — state: 8 entries"),
         "{page}"

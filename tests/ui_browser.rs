@@ -5,15 +5,16 @@
 //! page fills as more batches run. It saves a screenshot under the target
 //! directory. Without Chromium the test FAILS (it never skips).
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use streaming::prelude::*;
 use streaming::ManualClock;
 
 mod support;
-use support::{input_from, manual_conf, run_batches};
+use support::{example_binary, input_from, manual_conf, run_batches};
 
 /// The Chromium binary; panics with what to do when there is none.
 fn chromium() -> PathBuf {
@@ -178,4 +179,83 @@ fn chromium_shows_charts_with_a_point_per_batch_and_a_screenshot() {
     );
     eprintln!("screenshot of the Streaming page: {}", shot.display());
     ssc.stop(StopMode::Immediate);
+}
+
+/// Kills the example when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_example_shows_the_page_whose_charts_fill_during_the_run() {
+    let bin = example_binary("streaming_ui", &[]);
+    let mut child = Command::new(bin)
+        .args(["--port", "0", "--seconds", "120"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the streaming_ui example");
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("Streaming UI: ")
+        .filter(|u| u.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("the example printed {line:?}"))
+        .to_string();
+
+    // Poll the page in Chromium until the charts hold points, then until
+    // they hold more: they fill while the example runs.
+    let points = |dom: &str| chart_points(dom, "processing-time").1;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let first = loop {
+        let d = dom(&url);
+        if points(&d) >= 3 {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "no batches on the page:\n{d}");
+    };
+    let n = points(&first);
+    let later = loop {
+        let d = dom(&url);
+        if points(&d) >= n + 5 {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the charts stopped filling at {n} points"
+        );
+    };
+    assert!(later.contains("data-live=\"1\""));
+    for chart in ["input-rate", "scheduling-delay", "total-delay"] {
+        assert!(chart_points(&later, chart).1 >= n + 5, "{chart}");
+    }
+    assert!(later.contains("update_state_by_key \"word totals\" — state: 10 entries"));
+    // input, flat_map, map | reduce_by_key | update_state_by_key.
+    assert!(
+        later.contains("id=\"pipeline\" data-stages=\"3\""),
+        "{later}"
+    );
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("streaming-ui-example.png");
+    let _ = std::fs::remove_file(&shot);
+    run_chromium(
+        &[
+            "--virtual-time-budget=1500",
+            "--window-size=1280,2600",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote no screenshot");
+    assert!(png.starts_with(b"\x89PNG"));
+    eprintln!("screenshot of the example's page: {}", shot.display());
 }

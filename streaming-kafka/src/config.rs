@@ -249,6 +249,19 @@ mod tests {
     }
 
     #[test]
+    fn the_spark_keys_read_here_are_known_to_the_runtime() {
+        use streaming_core::conf::settings::IMPLEMENTED_SPARK_SETTINGS;
+        for k in [
+            MAX_RATE_PER_PARTITION,
+            MIN_RATE_PER_PARTITION,
+            POLL_TIMEOUT,
+            CACHE_CAPACITY,
+        ] {
+            assert!(IMPLEMENTED_SPARK_SETTINGS.contains(&k), "{k} is not listed");
+        }
+    }
+
+    #[test]
     fn settings_from_the_configuration() {
         let c = conf()
             .set(MAX_RATE_PER_PARTITION, "100")

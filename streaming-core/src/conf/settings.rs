@@ -177,6 +177,38 @@ mod tests {
     }
 
     #[test]
+    fn every_spark_key_the_runtime_reads_is_listed() {
+        use crate::input::settings as input;
+        let mut keys = vec![
+            input::MAX_RATE,
+            input::MAX_BUFFERED_BYTES,
+            input::RESTART_DELAY,
+            input::MIN_REMEMBER,
+            input::MAX_PARTITION_BYTES,
+            crate::STOP_ON_BATCH_FAILURE,
+            crate::CHECKPOINT_DIRECTORY,
+            crate::STOP_GRACEFULLY_ON_SHUTDOWN,
+            crate::rate::BACKPRESSURE_ENABLED,
+            crate::rate::BACKPRESSURE_INITIAL_RATE,
+            crate::rate::PID_PROPORTIONAL,
+            crate::rate::PID_INTEGRAL,
+            crate::rate::PID_DERIVATIVE,
+            crate::rate::PID_MIN_RATE,
+        ];
+        #[cfg(feature = "ui")]
+        keys.extend([
+            crate::UI_ENABLED,
+            crate::UI_PORT,
+            crate::UI_BIND_ADDRESS,
+            crate::PORT_MAX_RETRIES,
+            crate::UI_RETAINED_BATCHES,
+        ]);
+        for k in keys {
+            assert!(IMPLEMENTED_SPARK_SETTINGS.contains(&k), "{k} is not listed");
+        }
+    }
+
+    #[test]
     fn the_implemented_list_is_sorted_and_unique() {
         let mut sorted = IMPLEMENTED_SPARK_SETTINGS.to_vec();
         sorted.sort_unstable();

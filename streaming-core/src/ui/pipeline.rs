@@ -1,9 +1,13 @@
 //! The running pipeline as the UI shows it: operators grouped into the
-//! stages they run in (a node whose output stays lazy fuses into its single
-//! consumer's pass, see the execution model in the README; a stage ends at
-//! a node that is materialized — a shuffle, a stateful or cached stream, a
-//! stream with several consumers — or at an output), and the state size of
-//! each stateful operator.
+//! stages they run in, and the state size of each stateful operator.
+//!
+//! A node whose output stays lazy (see the execution model in the README)
+//! runs inside its single consumer's pass when that consumer is a narrow
+//! operator (`map`, `flat_map`, `filter`, ..., `union`); a stage ends where
+//! a batch is materialized (a stream that is cached, remembered or read by
+//! several consumers), before a shuffle, window, state or transform (which
+//! read their parents' batches whole, as Spark's stage boundaries), and at
+//! an output.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +40,19 @@ pub(crate) struct StageView {
     pub(crate) outputs: Vec<String>,
 }
 
+/// Operators that process their parent's elements in the same pass.
+const NARROW: &[&str] = &[
+    "map",
+    "flat_map",
+    "filter",
+    "map_partitions",
+    "map_partitions_with_index",
+    "glom",
+    "map_values",
+    "flat_map_values",
+    "union",
+];
+
 /// The pipeline in stages, in topological order.
 pub(crate) fn stages(graph: &FrozenGraph) -> Vec<StageView> {
     let nodes: BTreeMap<usize, &Arc<dyn AnyNode>> =
@@ -51,7 +68,10 @@ pub(crate) fn stages(graph: &FrozenGraph) -> Vec<StageView> {
     let mut stage_of: BTreeMap<usize, usize> = BTreeMap::new();
     for (&id, n) in nodes.iter().rev() {
         let kids = children.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-        let fused = !n.is_memoized() && n.meta().consumers() == 1 && kids.len() == 1;
+        let fused = !n.is_memoized()
+            && n.meta().consumers() == 1
+            && kids.len() == 1
+            && NARROW.contains(&nodes[&kids[0]].meta().name);
         let stage = if fused {
             stage_of.get(&kids[0]).copied().unwrap_or(id)
         } else {
