@@ -239,15 +239,18 @@ impl StreamingContext {
         }
         match self.launch() {
             Ok((parts, first)) => {
+                let ui_url = parts.ui_url.clone();
                 *running = Some(parts);
+                drop(running);
                 set_active(inner);
-                match &running.as_ref().and_then(|r| r.ui_url.clone()) {
-                    Some(url) => {
-                        tracing::info!(first_batch = %first, ui = %url, "streaming context started; Streaming UI at {url}")
-                    }
+                match ui_url {
+                    Some(url) => tracing::info!(
+                        first_batch = %first,
+                        ui = %url,
+                        "streaming context started; Streaming UI at {url}"
+                    ),
                     None => tracing::info!(first_batch = %first, "streaming context started"),
                 }
-                drop(running);
                 inner.listeners.post(|l| l.on_streaming_started(first));
                 Ok(())
             }
