@@ -13,6 +13,7 @@ use streaming::prelude::*;
 use streaming::ManualClock;
 
 mod support;
+use support::socket::{send_in_pieces, start_connected, text};
 use support::{input_from, manual_conf, run_batches, try_step, wait_for};
 
 fn agent() -> ureq::Agent {
@@ -194,13 +195,21 @@ fn bad_ids_get_404_with_a_json_error() {
         format!("{app}/streaming/receivers/99"),
         format!("{app}/streaming/nothing"),
         format!("{base}/api/v1/nothing"),
+        format!("{app}/streaming/batches/99999999999999999999999"),
+        format!("{app}/streaming/batches/1e3"),
+        format!("{app}/streaming/batches/%FF%FE"),
+        format!("{app}/streaming/batches/{}", "9".repeat(2000)),
+        format!("{app}/streaming/receivers/-1"),
     ] {
         let (status, body) = get_json(&url);
         assert_eq!(status, 404, "{url}: {body}");
         assert!(body["error"].is_string(), "{url}: {body}");
     }
-    let (status, body) = get_json(&format!("{app}/streaming/batches?status=DONE"));
-    assert_eq!(status, 400, "{body}");
+    for query in ["status=DONE", "status=%FF"] {
+        let (status, body) = get_json(&format!("{app}/streaming/batches?{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["error"].is_string());
+    }
     // The server still answers after all that.
     assert_eq!(get_json(&format!("{app}/streaming/statistics")).0, 200);
     ssc.stop(StopMode::Immediate);
@@ -504,5 +513,47 @@ fn the_page_fills_as_batches_run() {
     assert_eq!(points(), 2);
     run_batches(&ssc, 3..=5);
     wait_for("five points", || points() == 5);
+    ssc.stop(StopMode::Immediate);
+}
+
+#[test]
+fn bad_records_of_a_socket_receiver_reach_the_api_the_metrics_and_the_page() {
+    let (mut conn, (ssc, clock, _events, stats, _out)) =
+        start_connected(&[("spark.ui.port", "0")], |port| {
+            text(port).num_partitions(1)
+        });
+    send_in_pieces(
+        &mut conn,
+        &stats,
+        &[b"good\n", b"bad \xff\xfe\n", b"fine\n"],
+    );
+    wait_for("the bad line counted", || stats.bad_records() == 1);
+    try_step(&ssc, &clock, 1).unwrap();
+    let (base, app) = app_url(&ssc);
+    let (_, receivers) = get_json(&format!("{app}/streaming/receivers"));
+    assert_eq!(receivers[0]["numBadRecords"], 1);
+    assert_eq!(receivers[0]["numRecords"], 2);
+    assert!(receivers[0]["streamName"]
+        .as_str()
+        .unwrap()
+        .starts_with("socket 127.0.0.1:"));
+    assert!(
+        receivers[0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{receivers}"
+    );
+    let (_, _, metrics) = get(&format!("{base}/metrics"));
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("streaming_input_bad_records_total{"))
+        .unwrap();
+    assert!(line.ends_with(" 1"), "{line}");
+    let (_, _, page) = get(&format!("{base}/streaming/"));
+    assert!(
+        page.contains("<td class=\"num bad-records\">1</td>"),
+        "{page}"
+    );
     ssc.stop(StopMode::Immediate);
 }

@@ -3,7 +3,8 @@
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -81,6 +82,40 @@ pub(crate) fn start(
 }
 
 type Shared = State<Arc<UiApp>>;
+
+/// Path parameters; a path axum cannot decode (invalid UTF-8...) is a 404
+/// with a JSON error like any unknown id.
+struct Ids<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Ids<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(Ids(v)),
+            Err(e) => Err(json(Err(rest::RestError::NotFound(format!(
+                "unknown path {}: {e}",
+                parts.uri.path()
+            ))))),
+        }
+    }
+}
+
+/// Query parameters; an undecodable query is a 400 with a JSON error.
+struct Params<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(e) => Err(json(Err(rest::RestError::BadRequest(format!(
+                "bad query: {e}"
+            ))))),
+        }
+    }
+}
 
 fn routes(app: Arc<UiApp>) -> Router {
     Router::new()
@@ -176,7 +211,7 @@ async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
     })
 }
 
-async fn streaming_page(State(app): Shared, Query(q): Query<PageQuery>) -> Response {
+async fn streaming_page(State(app): Shared, Params(q): Params<PageQuery>) -> Response {
     blocking(move || html(page::streaming(&app, q.fragment.unwrap_or(0) == 1))).await
 }
 
@@ -185,7 +220,7 @@ struct BatchQuery {
     id: Option<String>,
 }
 
-async fn batch_page(State(app): Shared, Query(q): Query<BatchQuery>) -> Response {
+async fn batch_page(State(app): Shared, Params(q): Params<BatchQuery>) -> Response {
     match page::batch(&app, q.id.as_deref().unwrap_or("")) {
         Ok(body) => html(body),
         Err(message) => (StatusCode::NOT_FOUND, html(page::not_found(&message))).into_response(),
@@ -207,19 +242,19 @@ async fn applications(State(app): Shared) -> Response {
     json(Ok(rest::applications(&app)))
 }
 
-async fn application(State(app): Shared, Path(app_id): Path<String>) -> Response {
+async fn application(State(app): Shared, Ids(app_id): Ids<String>) -> Response {
     json(rest::application(&app, &app_id))
 }
 
-async fn statistics(State(app): Shared, Path(app_id): Path<String>) -> Response {
+async fn statistics(State(app): Shared, Ids(app_id): Ids<String>) -> Response {
     json(rest::statistics(&app, &app_id))
 }
 
-async fn receivers(State(app): Shared, Path(app_id): Path<String>) -> Response {
+async fn receivers(State(app): Shared, Ids(app_id): Ids<String>) -> Response {
     json(rest::receivers(&app, &app_id))
 }
 
-async fn receiver(State(app): Shared, Path((app_id, id)): Path<(String, String)>) -> Response {
+async fn receiver(State(app): Shared, Ids((app_id, id)): Ids<(String, String)>) -> Response {
     json(rest::receiver(&app, &app_id, &id))
 }
 
@@ -230,23 +265,23 @@ struct StatusQuery {
 
 async fn batches(
     State(app): Shared,
-    Path(app_id): Path<String>,
-    Query(q): Query<StatusQuery>,
+    Ids(app_id): Ids<String>,
+    Params(q): Params<StatusQuery>,
 ) -> Response {
     json(rest::batches(&app, &app_id, q.status.as_deref()))
 }
 
-async fn batch(State(app): Shared, Path((app_id, id)): Path<(String, String)>) -> Response {
+async fn batch(State(app): Shared, Ids((app_id, id)): Ids<(String, String)>) -> Response {
     json(rest::batch(&app, &app_id, &id))
 }
 
-async fn operations(State(app): Shared, Path((app_id, id)): Path<(String, String)>) -> Response {
+async fn operations(State(app): Shared, Ids((app_id, id)): Ids<(String, String)>) -> Response {
     json(rest::operations(&app, &app_id, &id))
 }
 
 async fn operation(
     State(app): Shared,
-    Path((app_id, id, op)): Path<(String, String, String)>,
+    Ids((app_id, id, op)): Ids<(String, String, String)>,
 ) -> Response {
     json(rest::operation(&app, &app_id, &id, &op))
 }
