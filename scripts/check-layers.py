@@ -25,13 +25,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # one line share a layer. "" is the crate root file (lib.rs), always on top.
 CRATES = {
     "streaming-core/src": [
-        ["time", "clock", "error", "listener", "conf"],  # base
+        ["time", "clock", "error", "listener", "conf", "rate"],  # base
         ["batch"],  # data and kernels
         ["graph"],  # nodes, shapes, registry: no DStream, no context
         ["checkpoint"],  # depends on graph, not on context
         ["output"],  # formats and writers
         ["input"],  # sources: implement graph's InputSource only
         ["dstream"],  # the DStream API
+        ["ui"],  # the Streaming page, REST API, /metrics: no DStream, no context
         ["context"],  # every StreamingContext impl
     ],
     "streaming-kafka/src": [

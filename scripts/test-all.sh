@@ -38,6 +38,11 @@ cargo clippy --workspace --all-targets --features kafka -- -D warnings
 log "tansu (Kafka-protocol broker of the Kafka tests)"
 ./scripts/install-tansu.sh
 
+# The browser test of the Streaming page (tests/ui_browser.rs) needs
+# headless Chromium, from Debian's packages.
+log "chromium (browser test of the Streaming page)"
+./scripts/install-chromium.sh
+
 log "cargo test"
 # Library, integration and doc tests; examples are built too (a test runs
 # them). Benchmarks are compiled by clippy above and run with cargo bench.

@@ -24,6 +24,11 @@
 //!
 //! The runtime lives in [`streaming_core`] (re-exported here); the DSL in
 //! `streaming_macros`.
+//!
+//! Features: `ui` (default) makes a started context serve Spark's
+//! Streaming page, REST API and Prometheus `/metrics` on 127.0.0.1:4040
+//! ([`StreamingContext::ui_web_url`]; `spark.ui.enabled=false` turns it
+//! off); `kafka` adds the Kafka direct stream.
 #![deny(missing_docs)]
 
 pub use streaming_core::*;

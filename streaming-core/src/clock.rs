@@ -33,15 +33,37 @@ impl Clock {
     pub(crate) async fn wait_until(&self, t: Time) {
         match self {
             Clock::System => loop {
-                let now = Time::now();
-                if now >= t {
+                let left = until_wall(t);
+                if left.is_zero() {
                     return;
                 }
-                tokio::time::sleep(t.saturating_since(now)).await;
+                if left > PRECISE_SLEEP {
+                    // The timer wheel ticks in whole milliseconds (and
+                    // rounds up): sleep on it until shortly before `t`.
+                    tokio::time::sleep(left - PRECISE_SLEEP).await;
+                } else {
+                    // The last stretch on a blocking thread, whose sleep is
+                    // precise to tens of microseconds, so that batches start
+                    // on time (short: a stop never waits for it long).
+                    let _ = tokio::task::spawn_blocking(move || std::thread::sleep(left)).await;
+                }
             },
             Clock::Manual(m) => m.wait_until(t).await,
         }
     }
+}
+
+/// How long before a batch time the system clock stops sleeping on tokio's
+/// millisecond timer and sleeps precisely.
+const PRECISE_SLEEP: Duration = Duration::from_millis(2);
+
+/// The wall-clock time left until `t` (zero once reached), to the
+/// nanosecond.
+fn until_wall(t: Time) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_millis(t.as_millis()).saturating_sub(now)
 }
 
 /// A clock that only moves when told to; cheap to clone (clones share the time).

@@ -7,7 +7,8 @@
 //!
 //! Where things live, bottom layer first (each imports only those below;
 //! `scripts/check-layers.sh` checks it):
-//! - base: `time`, `clock`, `error`, `listener`, [`conf`];
+//! - base: `time`, `clock`, `error`, `listener`, [`conf`], [`rate`]
+//!   (backpressure's PID rate estimator);
 //! - `batch`: [`Batch`], the partitioned collection of one batch time, and
 //!   the parallel shuffle kernels (rayon);
 //! - `graph`: nodes, operator shapes, the graph being defined and run; it
@@ -18,6 +19,8 @@
 //! - `input`: the inputs (queue, socket, files; [`InputSource`] for your own);
 //! - `dstream`: [`DStream`] and its operations, one file per operator family
 //!   (the families of `stream!`'s operator table);
+//! - `ui` (feature `ui`, default): the live Streaming page, Spark's REST
+//!   API and Prometheus `/metrics` a running context serves;
 //! - `context`: every [`StreamingContext`] method: lifecycle, inputs,
 //!   recovery ([`StreamingContext::get_or_create`]), signals, the scheduler.
 //!
@@ -48,7 +51,10 @@ mod graph;
 mod input;
 mod listener;
 pub mod output;
+pub mod rate;
 mod time;
+#[cfg(feature = "ui")]
+mod ui;
 
 pub use batch::{Batch, Combiner, Data, Key, KeyRef, PartitionIter, Partitioned};
 pub use checkpoint::{CheckpointError, RecoverOptions};
@@ -74,10 +80,15 @@ pub use input::{
 };
 pub use input::{BatchQueue, FnSource, QueueSource};
 pub use listener::{
-    BatchInfo, CheckpointFailureInfo, OutputOperationInfo, ReceiverErrorInfo, StreamingListener,
+    BatchInfo, CheckpointFailureInfo, CheckpointInfo, OutputOperationInfo, ReceiverErrorInfo,
+    StreamingListener,
 };
 pub use output::{print_layout, OutputFormat, TextOutputFormat};
 pub use time::Time;
+#[cfg(feature = "ui")]
+pub use ui::{
+    UiError, PORT_MAX_RETRIES, UI_BIND_ADDRESS, UI_ENABLED, UI_PORT, UI_RETAINED_BATCHES,
+};
 
 /// Everything a pipeline needs, in one import.
 pub mod prelude {

@@ -1,6 +1,7 @@
 //! Streaming listeners: batch and output-operation events with statistics,
 //! Spark's `StreamingListener`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::time::Time;
@@ -16,6 +17,9 @@ pub struct BatchInfo {
     /// Number of records the inputs produced for this batch (known once the
     /// batch has run).
     pub num_records: u64,
+    /// Records each input produced for this batch, by input stream id
+    /// (Spark's `streamIdToInputInfo`; known once the batch has run).
+    pub stream_id_to_num_records: BTreeMap<usize, u64>,
     /// When the batch was submitted to the executor.
     pub submission_time: Time,
     /// When its processing started.
@@ -91,6 +95,20 @@ pub struct CheckpointFailureInfo {
     pub reason: String,
 }
 
+/// A checkpoint the executor took between two batches (Spark has no such
+/// event; the UI and `/metrics` show these durations).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The checkpoint's batch time.
+    pub time: Time,
+    /// Whether it was a per-batch metadata checkpoint (else a state one).
+    pub metadata: bool,
+    /// How long the executor spent taking it (snapshots of the inputs and,
+    /// for a state checkpoint, of every operator's state); the file is
+    /// written afterwards on a background thread.
+    pub duration: Duration,
+}
+
 /// Receives events of a running context, Spark's `StreamingListener`.
 ///
 /// Every method has an empty default; implement those you need. Events are
@@ -128,6 +146,8 @@ pub trait StreamingListener: Send + Sync + 'static {
     /// A checkpoint could not be taken or written (also counted, see
     /// `StreamingContext::checkpoint_failures`).
     fn on_checkpoint_failed(&self, info: &CheckpointFailureInfo) {}
+    /// The executor took a checkpoint (see [`CheckpointInfo`]).
+    fn on_checkpoint_taken(&self, info: &CheckpointInfo) {}
     /// The context stopped.
     fn on_streaming_stopped(&self) {}
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use streaming_core::rate::BackpressureConf;
 use streaming_core::{conf::settings, Result, StreamingConf, StreamingError};
 
 /// Spark's per-partition rate limit, in records per second.
@@ -180,8 +181,12 @@ impl DirectStreamConfig {
             let floor = (min_rate as f64 * secs).floor() as u64;
             by_rate.max(floor).max(1)
         });
+        let backpressure = BackpressureConf::from_conf(conf)?;
         Ok(Settings {
             max_per_batch,
+            max_rate,
+            min_rate,
+            backpressure,
             poll_timeout,
             query_timeout,
             retry_backoff,
@@ -195,8 +200,15 @@ impl DirectStreamConfig {
 /// The resolved settings of a stream.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
-    /// Most records a batch takes from one partition (`None`: unlimited).
+    /// Most records a batch takes from one partition (`None`: unlimited),
+    /// without backpressure.
     pub(crate) max_per_batch: Option<u64>,
+    /// `maxRatePerPartition` (records/s), if limited.
+    pub(crate) max_rate: Option<f64>,
+    /// `minRatePerPartition` (records/s).
+    pub(crate) min_rate: u64,
+    /// Backpressure (`spark.streaming.backpressure.*`), when enabled.
+    pub(crate) backpressure: Option<BackpressureConf>,
     pub(crate) poll_timeout: Duration,
     pub(crate) query_timeout: Duration,
     pub(crate) retry_backoff: (Duration, Duration),
@@ -234,6 +246,19 @@ mod tests {
             .unwrap();
         assert_eq!(s.max_per_batch, None);
         assert_eq!(s.workers, 3);
+    }
+
+    #[test]
+    fn the_spark_keys_read_here_are_known_to_the_runtime() {
+        use streaming_core::conf::settings::IMPLEMENTED_SPARK_SETTINGS;
+        for k in [
+            MAX_RATE_PER_PARTITION,
+            MIN_RATE_PER_PARTITION,
+            POLL_TIMEOUT,
+            CACHE_CAPACITY,
+        ] {
+            assert!(IMPLEMENTED_SPARK_SETTINGS.contains(&k), "{k} is not listed");
+        }
     }
 
     #[test]

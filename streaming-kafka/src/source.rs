@@ -18,6 +18,7 @@ use super::stats::KafkaStreamStats;
 use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
 use super::stream::StreamInfo;
 use super::worker::{ReadTask, Workers};
+use streaming_core::rate::{max_messages_per_partition, RateController, RateListener};
 use streaming_core::{Batch, Data, InputContext, InputSource, Result, StreamingError, Time};
 
 /// The ranges of one batch time.
@@ -75,6 +76,8 @@ pub(crate) struct Shared {
     /// The replay a recovery may need, in ms: planned ranges are kept at
     /// least that long.
     min_retention_ms: AtomicU64,
+    /// Backpressure's rate estimate, when enabled (set at start).
+    rate: OnceLock<Arc<RateController>>,
 }
 
 impl Shared {
@@ -211,6 +214,7 @@ impl Shared {
     /// (for a batch) the ranges. Returns the batch's error, if any.
     fn apply(&self, t: &mut Tracking, q: &QueryResult, time: Option<Time>) -> Planned {
         let mut ranges = Vec::with_capacity(q.partitions.len());
+        let mut starts = Vec::with_capacity(q.partitions.len());
         let mut error = None;
         let mut changed = false;
         for tp in &q.partitions {
@@ -257,9 +261,16 @@ impl Shared {
             } else {
                 from
             };
-            let until = match (time, self.info.settings.max_per_batch) {
+            starts.push((tp.clone(), from, high));
+        }
+        let limits = match time {
+            Some(_) => self.per_partition_limits(&starts),
+            None => None,
+        };
+        for (tp, from, high) in starts {
+            let until = match (time, limits.as_ref().and_then(|l| l.get(&tp))) {
                 (None, _) => from,
-                (Some(_), Some(max)) => high.min(from.saturating_add(max as i64)),
+                (Some(_), Some(&max)) => high.min(from.saturating_add(max as i64)),
                 (Some(_), None) => high,
             };
             t.current.insert(tp.clone(), until);
@@ -284,6 +295,39 @@ impl Shared {
             error,
             computed: false,
         }
+    }
+
+    /// How many records each partition may give the next batch, from its
+    /// start and latest offsets: with backpressure, Spark's
+    /// `maxMessagesPerPartition` (the estimate, else the initial rate,
+    /// shared by lag); otherwise `maxRatePerPartition` per batch.
+    fn per_partition_limits(
+        &self,
+        starts: &[(TopicPartition, i64, i64)],
+    ) -> Option<BTreeMap<TopicPartition, u64>> {
+        let settings = &self.info.settings;
+        let Some(bp) = &settings.backpressure else {
+            let max = settings.max_per_batch?;
+            return Some(starts.iter().map(|(tp, _, _)| (tp.clone(), max)).collect());
+        };
+        let rate = self
+            .rate
+            .get()
+            .and_then(|c| c.latest_rate())
+            .or(bp.initial_rate);
+        let lags: BTreeMap<TopicPartition, u64> = starts
+            .iter()
+            .map(|(tp, from, high)| (tp.clone(), (high - from).max(0) as u64))
+            .collect();
+        let limits = max_messages_per_partition(
+            &lags,
+            rate,
+            settings.max_rate,
+            settings.min_rate,
+            self.interval,
+        );
+        tracing::debug!(input = %self.info.name, ?rate, ?limits, "backpressure: records per partition");
+        limits
     }
 
     /// Fixes the ranges of batch `time`.
@@ -447,6 +491,7 @@ where
                 committer: Committer::default(),
                 stopped: AtomicBool::new(false),
                 min_retention_ms: AtomicU64::new(0),
+                rate: OnceLock::new(),
             }),
             workers: OnceLock::new(),
         })
@@ -466,8 +511,24 @@ where
         self.shared.info.name.clone()
     }
 
+    fn bad_records(&self) -> u64 {
+        self.shared.info.stats.undecodable_records()
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         self.shared.info.set_context(ctx);
+        if let Some(bp) = &self.shared.info.settings.backpressure {
+            if self.shared.rate.get().is_none() {
+                let estimator = bp
+                    .estimator(self.shared.interval)
+                    .map_err(|e| StreamingError::Config(e.to_string()))?;
+                // The planner reads the latest estimate at each batch.
+                let controller = RateController::new(ctx.stream_id(), estimator, |_| {});
+                ctx.add_streaming_listener(RateListener(controller.clone()));
+                let _ = self.shared.rate.set(controller);
+                tracing::info!(input = %self.shared.info.name, "backpressure enabled");
+            }
+        }
         self.shared.stopped.store(false, Ordering::SeqCst);
         if self.workers.get().is_none() {
             let w = Workers::spawn(&self.shared.info, ctx.stream_id())?;

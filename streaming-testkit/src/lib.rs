@@ -68,6 +68,8 @@ impl TestConfig {
             .app_name("test")
             .master(self.master.clone())
             .batch_interval(self.batch_interval)
+            // As Spark's own test suites do: no UI server per test context.
+            .set("spark.ui.enabled", "false")
             .manual_clock(ManualClock::new());
         let ssc = StreamingContext::new(conf)?;
         ssc.checkpoint(checkpoint_dir)?;

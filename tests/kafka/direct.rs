@@ -217,6 +217,50 @@ fn max_rate_per_partition_caps_every_batch_and_never_goes_below_the_minimum() {
 }
 
 #[test]
+fn backpressure_shares_the_initial_rate_by_lag_and_loses_nothing() {
+    with_timeout(240, || {
+        let broker = broker_with("pressed", 2, &[("p0", 0, 30), ("p1", 0, 10)]);
+        let ssc = context_with(
+            "pressed",
+            StreamingConf::new()
+                .set("spark.streaming.backpressure.enabled", "true")
+                .set("spark.streaming.backpressure.initialRate", "8")
+                .set("spark.streaming.kafka.maxRatePerPartition", "100"),
+        );
+        let stream = subscribed(&ssc, &broker, "pressed", "g-pressed", "earliest");
+        let seen = Collected::attach(&stream);
+        ssc.start().unwrap();
+        // Before the first estimate (the first batch only seeds the
+        // estimator): the initial 8 records/s, shared 3:1 by lag.
+        step(&ssc, 1);
+        step(&ssc, 2);
+        let counts: Vec<Vec<usize>> = (1..=2)
+            .map(|n| seen.batch(n).iter().map(Vec::len).collect())
+            .collect();
+        assert_eq!(counts, vec![vec![6, 2], vec![6, 2]]);
+        assert_eq!(
+            stream.offset_ranges(batch_time(2)).unwrap(),
+            vec![range("pressed", 0, 6, 12), range("pressed", 1, 2, 4)]
+        );
+        // Then the estimate (at least the PID's 100 records/s minimum,
+        // capped by maxRatePerPartition) drains the rest: nothing lost or
+        // read twice.
+        let mut n = 2;
+        while seen.values().len() < 40 && n < 30 {
+            n += 1;
+            step(&ssc, n);
+        }
+        let mut all = seen.values();
+        all.sort();
+        let mut expected = values("p0", 0, 30);
+        expected.extend(values("p1", 0, 10));
+        expected.sort();
+        assert_eq!(all, expected);
+        ssc.stop(StopMode::Immediate);
+    });
+}
+
+#[test]
 fn assign_pattern_and_new_topics() {
     with_timeout(240, || {
         let broker = broker();

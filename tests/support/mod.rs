@@ -34,6 +34,8 @@ pub fn manual_conf(clock: &ManualClock) -> StreamingConf {
     StreamingConf::new()
         .master("local[2]")
         .batch_interval(INTERVAL)
+        // Each test context's UI on a free port (tests run in parallel).
+        .set("spark.ui.port", "0")
         .manual_clock(clock.clone())
 }
 

@@ -99,6 +99,11 @@ impl StreamingConf {
         self.settings.get(key).map(String::as_str)
     }
 
+    /// Every free-form setting's key, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.settings.keys().map(String::as_str)
+    }
+
     /// The application name.
     pub fn get_app_name(&self) -> &str {
         &self.app_name

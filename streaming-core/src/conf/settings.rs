@@ -105,6 +105,54 @@ pub fn get<V>(
     conf.get(key).map(|v| parse(key, v)).transpose()
 }
 
+/// Every `spark.*` key this project implements (in any of its crates: the
+/// Kafka keys are read by `streaming-kafka`). A `spark.*` key set in a
+/// [`StreamingConf`] and missing here is reported once when the context
+/// starts, naming it (Spark silently ignores such keys).
+pub const IMPLEMENTED_SPARK_SETTINGS: &[&str] = &[
+    "spark.driver.bindAddress",
+    "spark.files.maxPartitionBytes",
+    "spark.port.maxRetries",
+    "spark.streaming.backpressure.enabled",
+    "spark.streaming.backpressure.initialRate",
+    "spark.streaming.backpressure.pid.derived",
+    "spark.streaming.backpressure.pid.integral",
+    "spark.streaming.backpressure.pid.minRate",
+    "spark.streaming.backpressure.pid.proportional",
+    "spark.streaming.checkpoint.directory",
+    "spark.streaming.fileStream.minRememberDuration",
+    "spark.streaming.kafka.consumer.cache.maxCapacity",
+    "spark.streaming.kafka.consumer.poll.ms",
+    "spark.streaming.kafka.maxRatePerPartition",
+    "spark.streaming.kafka.minRatePerPartition",
+    "spark.streaming.receiver.maxBufferedBytes",
+    "spark.streaming.receiver.maxRate",
+    "spark.streaming.receiverRestartDelay",
+    "spark.streaming.stopGracefullyOnShutdown",
+    "spark.streaming.stopOnBatchFailure",
+    "spark.streaming.ui.retainedBatches",
+    "spark.ui.enabled",
+    "spark.ui.port",
+];
+
+/// The `spark.*` keys of `conf` that this project does not implement (see
+/// [`IMPLEMENTED_SPARK_SETTINGS`]), in key order.
+///
+/// ```
+/// use streaming_core::conf::settings;
+/// use streaming_core::StreamingConf;
+/// let conf = StreamingConf::new()
+///     .set("spark.streaming.receiver.maxRate", "100")
+///     .set("spark.streaming.blockInterval", "50ms")
+///     .set("my.own.key", "1");
+/// assert_eq!(settings::unimplemented_spark_settings(&conf), vec!["spark.streaming.blockInterval"]);
+/// ```
+pub fn unimplemented_spark_settings(conf: &StreamingConf) -> Vec<&str> {
+    conf.keys()
+        .filter(|k| k.starts_with("spark.") && !IMPLEMENTED_SPARK_SETTINGS.contains(k))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +174,46 @@ mod tests {
         let e = parse_duration("k", "soon", "s").unwrap_err().to_string();
         assert!(e.contains("k=\"soon\""), "{e}");
         assert!(parse_duration("k", "3 parsecs", "s").is_err());
+    }
+
+    #[test]
+    fn every_spark_key_the_runtime_reads_is_listed() {
+        use crate::input::settings as input;
+        let mut keys = vec![
+            input::MAX_RATE,
+            input::MAX_BUFFERED_BYTES,
+            input::RESTART_DELAY,
+            input::MIN_REMEMBER,
+            input::MAX_PARTITION_BYTES,
+            crate::STOP_ON_BATCH_FAILURE,
+            crate::CHECKPOINT_DIRECTORY,
+            crate::STOP_GRACEFULLY_ON_SHUTDOWN,
+            crate::rate::BACKPRESSURE_ENABLED,
+            crate::rate::BACKPRESSURE_INITIAL_RATE,
+            crate::rate::PID_PROPORTIONAL,
+            crate::rate::PID_INTEGRAL,
+            crate::rate::PID_DERIVATIVE,
+            crate::rate::PID_MIN_RATE,
+        ];
+        #[cfg(feature = "ui")]
+        keys.extend([
+            crate::UI_ENABLED,
+            crate::UI_PORT,
+            crate::UI_BIND_ADDRESS,
+            crate::PORT_MAX_RETRIES,
+            crate::UI_RETAINED_BATCHES,
+        ]);
+        for k in keys {
+            assert!(IMPLEMENTED_SPARK_SETTINGS.contains(&k), "{k} is not listed");
+        }
+    }
+
+    #[test]
+    fn the_implemented_list_is_sorted_and_unique() {
+        let mut sorted = IMPLEMENTED_SPARK_SETTINGS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, IMPLEMENTED_SPARK_SETTINGS);
     }
 
     #[test]

@@ -62,6 +62,8 @@ struct Running {
     stop: Arc<watch::Sender<StopRequest>>,
     executor: Option<JoinHandle<()>>,
     inputs: Vec<Arc<dyn InputHandle>>,
+    /// The UI's URL, when it is served.
+    ui_url: Option<String>,
 }
 
 pub(crate) struct ContextInner {
@@ -229,12 +231,26 @@ impl StreamingContext {
             }
             StreamingContextState::Initialized => {}
         }
+        for key in settings::unimplemented_spark_settings(&inner.conf) {
+            tracing::warn!(
+                setting = key,
+                "{key} is not implemented by this project and is ignored"
+            );
+        }
         match self.launch() {
             Ok((parts, first)) => {
+                let ui_url = parts.ui_url.clone();
                 *running = Some(parts);
                 drop(running);
                 set_active(inner);
-                tracing::info!(first_batch = %first, "streaming context started");
+                match ui_url {
+                    Some(url) => tracing::info!(
+                        first_batch = %first,
+                        ui = %url,
+                        "streaming context started; Streaming UI at {url}"
+                    ),
+                    None => tracing::info!(first_batch = %first, "streaming context started"),
+                }
                 inner.listeners.post(|l| l.on_streaming_started(first));
                 Ok(())
             }
@@ -330,6 +346,7 @@ impl StreamingContext {
         let stop_on_failure =
             settings::get(&inner.conf, STOP_ON_BATCH_FAILURE, settings::parse_bool)?
                 .unwrap_or(false);
+        let ui_url = self.start_ui(&frozen, runtime.handle(), first)?;
         let (job_tx, job_rx) = mpsc::channel();
         let executor = {
             let (graph, env, listeners, run, stop) = (
@@ -374,8 +391,78 @@ impl StreamingContext {
             stop: stop_tx,
             executor: Some(executor),
             inputs: frozen.inputs.clone(),
+            ui_url,
         };
         Ok((parts, first))
+    }
+
+    /// Starts the UI server when `spark.ui.enabled` (the default) and
+    /// returns its URL; a UI that cannot bind is logged and left out (the
+    /// context runs without it).
+    #[cfg(feature = "ui")]
+    fn start_ui(
+        &self,
+        graph: &Arc<crate::graph::registry::FrozenGraph>,
+        runtime: &tokio::runtime::Handle,
+        first: Time,
+    ) -> Result<Option<String>> {
+        use crate::ui::{self, status};
+        let inner = &self.inner;
+        let settings = ui::UiSettings::from_conf(&inner.conf)?;
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let store = status::StatusStore::new(settings.retained_batches);
+        let start = Time::now();
+        store.started(start, first);
+        inner
+            .listeners
+            .add(Arc::new(status::StatusListener(store.clone())));
+        let app = ui::UiApp {
+            name: inner.conf.get_app_name().to_string(),
+            id: format!("local-{}", start.as_millis()),
+            master: inner.conf.get_master().to_string(),
+            cores: inner.env().parallelism(),
+            batch_interval: inner.batch_interval,
+            start,
+            graph: graph.clone(),
+            inputs: graph.inputs.clone(),
+            store,
+        };
+        match ui::start(&settings, app, runtime) {
+            Ok(server) => {
+                tracing::info!(address = %server.local_addr(), "Streaming UI started");
+                Ok(Some(server.url()))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the Streaming UI could not be started; running without it");
+                Ok(None)
+            }
+        }
+    }
+
+    #[cfg(not(feature = "ui"))]
+    fn start_ui(
+        &self,
+        _graph: &Arc<crate::graph::registry::FrozenGraph>,
+        _runtime: &tokio::runtime::Handle,
+        _first: Time,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// The address of the running context's Streaming UI (Spark's
+    /// `SparkContext.uiWebUrl`), e.g. `http://127.0.0.1:4040`: `None` when
+    /// the UI is disabled (`spark.ui.enabled=false`), could not bind, the
+    /// crate was built without the `ui` feature, or the context is not
+    /// running.
+    pub fn ui_web_url(&self) -> Option<String> {
+        self.inner
+            .running
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|r| r.ui_url.clone())
     }
 
     /// Stops the context. [`StopMode::Graceful`] stops receiving and

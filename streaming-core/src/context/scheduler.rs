@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::{panic_message, Result, StreamingError};
 use crate::graph::env::Env;
 use crate::graph::registry::FrozenGraph;
-use crate::listener::{BatchInfo, ListenerBus, OutputOperationInfo};
+use crate::listener::{BatchInfo, CheckpointInfo, ListenerBus, OutputOperationInfo};
 use crate::time::Time;
 
 /// Name of the executor thread; also used to detect `stop` called from a job.
@@ -156,6 +156,7 @@ pub(crate) async fn generator_loop(
         let info = BatchInfo {
             batch_time: t,
             num_records: 0,
+            stream_id_to_num_records: Default::default(),
             submission_time,
             processing_start_time: None,
             processing_end_time: None,
@@ -201,7 +202,15 @@ pub(crate) fn executor_loop(
             continue;
         }
         if let Some(c) = &checkpointer {
+            let started = Instant::now();
+            let metadata = !c.is_due(job.time);
             c.take_for_batch(job.time, env.last_generated());
+            let info = CheckpointInfo {
+                time: job.time,
+                metadata,
+                duration: started.elapsed(),
+            };
+            listeners.post(|l| l.on_checkpoint_taken(&info));
         }
         last_run = Some(job.time);
         let result = run_batch(&graph, &env, &listeners, &job);
@@ -247,6 +256,7 @@ fn run_batch(graph: &FrozenGraph, env: &Env, listeners: &ListenerBus, job: &JobS
     let mut info = BatchInfo {
         batch_time: time,
         num_records: 0,
+        stream_id_to_num_records: Default::default(),
         submission_time: job.submission_time,
         processing_start_time: Some(Time::now()),
         processing_end_time: None,
@@ -298,7 +308,8 @@ fn run_batch(graph: &FrozenGraph, env: &Env, listeners: &ListenerBus, job: &JobS
             message: panic_message(p.as_ref()),
         }),
     };
-    info.num_records = env.take_input_records(time);
+    info.stream_id_to_num_records = env.take_input_records(time);
+    info.num_records = info.stream_id_to_num_records.values().sum();
     info.processing_end_time = Some(Time::now());
     info.failure = result.as_ref().err().map(|e| e.to_string());
     listeners.post(|l| l.on_batch_completed(&info));

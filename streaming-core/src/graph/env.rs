@@ -13,7 +13,7 @@ pub(crate) struct Env {
     parallelism: usize,
     zero_time: OnceLock<Time>,
     last_generated: Mutex<Option<Time>>,
-    input_records: Mutex<BTreeMap<Time, u64>>,
+    input_records: Mutex<BTreeMap<Time, BTreeMap<usize, u64>>>,
     checkpoint_dir: Mutex<Option<PathBuf>>,
 }
 
@@ -57,15 +57,22 @@ impl Env {
         *self.last_generated.lock().unwrap() = Some(t);
     }
 
-    /// Records that an input produced `n` records for batch `time`.
-    pub(crate) fn add_input_records(&self, time: Time, n: u64) {
-        *self.input_records.lock().unwrap().entry(time).or_insert(0) += n;
+    /// Records that input `stream_id` produced `n` records for batch `time`.
+    pub(crate) fn add_input_records(&self, time: Time, stream_id: usize, n: u64) {
+        *self
+            .input_records
+            .lock()
+            .unwrap()
+            .entry(time)
+            .or_default()
+            .entry(stream_id)
+            .or_insert(0) += n;
     }
 
-    /// Takes the number of input records of batch `time`.
-    pub(crate) fn take_input_records(&self, time: Time) -> u64 {
+    /// Takes the number of input records of batch `time`, by input stream id.
+    pub(crate) fn take_input_records(&self, time: Time) -> BTreeMap<usize, u64> {
         let mut m = self.input_records.lock().unwrap();
-        let n = m.remove(&time).unwrap_or(0);
+        let n = m.remove(&time).unwrap_or_default();
         // Forget anything older (inputs computed for times that never ran).
         *m = m.split_off(&time);
         n

@@ -63,6 +63,12 @@ pub(crate) trait AnyNode: Send + Sync + 'static {
     /// The Rust type of the node's elements (part of the pipeline structure
     /// a checkpoint records).
     fn element_type(&self) -> &'static str;
+    /// Whether the node's batches are materialized and kept (else its output
+    /// stays lazy and fuses into its single consumer's pass).
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn is_memoized(&self) -> bool {
+        true
+    }
 }
 
 /// What every node has whatever its element type.
@@ -102,6 +108,12 @@ impl NodeMeta {
             user_name: Mutex::new(None),
             checkpoint_interval: Mutex::new(None),
         }
+    }
+
+    /// How many nodes and output operations consume this node.
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    pub(crate) fn consumers(&self) -> usize {
+        self.consumers.load(Ordering::Relaxed)
     }
 
     pub(crate) fn add_consumer(&self) {
@@ -203,6 +215,9 @@ impl<T: Data> Node<T> {
 impl<T: Data> AnyNode for Node<T> {
     fn meta(&self) -> &NodeMeta {
         &self.meta
+    }
+    fn is_memoized(&self) -> bool {
+        self.memoizes()
     }
     fn parent_remember(&self, own: Duration) -> Duration {
         self.op.parent_remember(own)

@@ -42,6 +42,12 @@ impl InputContext {
         self.stream_id
     }
 
+    /// Registers a listener of the running context (e.g. a
+    /// [`RateListener`](crate::rate::RateListener) for backpressure).
+    pub fn add_streaming_listener(&self, listener: impl crate::listener::StreamingListener) {
+        self.listeners.add(Arc::new(listener));
+    }
+
     /// The tokio runtime inputs run their background work on.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         &self.runtime
@@ -101,6 +107,13 @@ pub trait InputSource<T>: Send + Sync + 'static {
         let _ = replay;
     }
 
+    /// Bad records seen so far (input that could not become a record:
+    /// invalid UTF-8, undecodable frames...), shown by the UI and
+    /// `/metrics`; 0 for inputs that never skip any.
+    fn bad_records(&self) -> u64 {
+        0
+    }
+
     /// Whether this input can be recovered from a checkpoint: whether its
     /// batches can be replayed (files, Kafka offsets). Recovering a pipeline
     /// with an input that cannot (a queue stream, as in Spark) is an error
@@ -145,6 +158,8 @@ pub(crate) trait InputHandle: Send + Sync {
     fn has_pending_data(&self) -> bool;
     fn remember_at_least(&self, replay: Duration);
     fn is_recoverable(&self) -> bool;
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn bad_records(&self) -> u64;
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>>;
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()>;
 }
@@ -178,7 +193,7 @@ impl<T: Data> Operator<T> for SourceOp<T> {
         }
         let batch = self.source.compute(time)?;
         if let Some(b) = &batch {
-            env.add_input_records(time, b.len() as u64);
+            env.add_input_records(time, self.stream_id, b.len() as u64);
         }
         Ok(batch.map(Lazy::from_owned))
     }
@@ -208,6 +223,9 @@ impl<T: Data> InputHandle for SourceOp<T> {
     }
     fn is_recoverable(&self) -> bool {
         self.source.is_recoverable()
+    }
+    fn bad_records(&self) -> u64 {
+        self.source.bad_records()
     }
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
         self.source.checkpoint_data()

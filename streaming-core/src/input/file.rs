@@ -661,6 +661,10 @@ impl<T: Data> InputSource<T> for FileSource<T> {
         format!("file stream {}", self.dir.display())
     }
 
+    fn bad_records(&self) -> u64 {
+        self.shared.stats.bad_records()
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         if let Some(e) = &self.config_error {
             return Err(e.clone());

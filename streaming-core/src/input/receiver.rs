@@ -305,6 +305,8 @@ pub(crate) struct Unclaimed {
 /// copied into partitions.
 pub(crate) struct ReceiverBuffer<B> {
     state: Mutex<BufState<B>>,
+    /// The rate backpressure set (records/s, as `f64` bits; 0: none).
+    rate_limit: AtomicU64,
     /// Signalled when records leave the buffer, and on stop.
     space: tokio::sync::Notify,
     config: BufferConfig,
@@ -326,8 +328,29 @@ impl<B: Block> ReceiverBuffer<B> {
                 stopped: false,
             }),
             space: tokio::sync::Notify::new(),
+            rate_limit: AtomicU64::new(0),
             config,
             stats,
+        }
+    }
+
+    /// Sets the rate batches take records at (backpressure's estimate),
+    /// capped by the configured maximum rate (Spark's
+    /// `RateLimiter.updateRate`); a rate `<= 0` is ignored.
+    pub(crate) fn set_rate_limit(&self, rate: f64) {
+        if rate > 0.0 && rate.is_finite() {
+            self.rate_limit.store(rate.to_bits(), Ordering::Release);
+        }
+    }
+
+    /// The rate batches take records at: the configured maximum and the
+    /// backpressure rate, whichever is lower.
+    fn effective_rate(&self) -> Option<f64> {
+        let dynamic = f64::from_bits(self.rate_limit.load(Ordering::Acquire));
+        let dynamic = (dynamic > 0.0).then_some(dynamic);
+        match (self.config.max_rate, dynamic) {
+            (Some(m), Some(d)) => Some(m.min(d)),
+            (m, d) => m.or(d),
         }
     }
 
@@ -404,7 +427,7 @@ impl<B: Block> ReceiverBuffer<B> {
         };
         s.last_batch = Some(time);
         let available = s.unassigned;
-        let take = match self.config.max_rate {
+        let take = match self.effective_rate() {
             None => available,
             Some(rate) => {
                 let allowed = s.allowance + rate * span.as_secs_f64();
@@ -562,6 +585,34 @@ mod tests {
             sizes.push(b.take_batch(t).0.len());
         }
         assert_eq!(sizes, vec![2, 3, 2, 3]);
+    }
+
+    #[test]
+    fn backpressure_lowers_the_rate_within_the_maximum() {
+        let b = buffer(1000, Some(50.0));
+        assert!(block_on(b.push(&mut (0..200).collect(), 0)));
+        let mut sizes = Vec::new();
+        for (i, rate) in [
+            (1, None),
+            (2, Some(20.0)),
+            (3, Some(500.0)),
+            (4, Some(-1.0)),
+        ] {
+            if let Some(r) = rate {
+                b.set_rate_limit(r);
+            }
+            let t = Time::from_millis(i * 1000);
+            b.on_batch_time(t);
+            sizes.push(b.take_batch(t).0.len());
+        }
+        // The maximum (50/s), the estimate (20/s), the maximum again (the
+        // estimate is above it), an invalid estimate ignored.
+        assert_eq!(sizes, vec![50, 20, 50, 50]);
+        let unlimited = buffer(1000, None);
+        unlimited.set_rate_limit(7.0);
+        assert!(block_on(unlimited.push(&mut (0..20).collect(), 0)));
+        unlimited.on_batch_time(Time::from_millis(1000));
+        assert_eq!(unlimited.take_batch(Time::from_millis(1000)).0.len(), 7);
     }
 
     #[test]

@@ -37,6 +37,7 @@ use super::{InputContext, InputSource};
 use crate::batch::{Batch, Data};
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
+use crate::rate::{BackpressureConf, RateController, RateListener};
 use crate::time::Time;
 
 /// The default bound on the input bytes a receiver holds: 64 MiB.
@@ -142,6 +143,8 @@ trait Ingest<T>: Send + Sync {
     fn take(&self, time: Time) -> (Batch<T>, Vec<Unclaimed>);
     /// Whether received data waits for a batch time.
     fn has_pending_data(&self) -> bool;
+    /// See [`ReceiverBuffer::set_rate_limit`].
+    fn set_rate_limit(&self, rate: f64);
 }
 
 struct BlockIngest<B, T> {
@@ -193,6 +196,10 @@ impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
 
     fn has_pending_data(&self) -> bool {
         self.buffer.has_pending_data()
+    }
+
+    fn set_rate_limit(&self, rate: f64) {
+        self.buffer.set_rate_limit(rate);
     }
 }
 
@@ -365,6 +372,9 @@ impl<T: Data> SocketSpec<T> {
 struct Resolved<T> {
     ingest: Arc<dyn Ingest<T>>,
     backoff: (Duration, Duration),
+    /// Backpressure (`spark.streaming.backpressure.*`), when enabled.
+    backpressure: Option<BackpressureConf>,
+    interval: Duration,
 }
 
 /// The input source behind socket streams.
@@ -447,7 +457,19 @@ fn resolve<T: Data>(
             )
         }
     };
-    Ok(Resolved { ingest, backoff })
+    let backpressure = BackpressureConf::from_conf(conf)?;
+    if let Some(bp) = &backpressure {
+        // Spark's receivers start at the initial rate, capped by maxRate.
+        if let Some(initial) = bp.initial_rate {
+            ingest.set_rate_limit(initial);
+        }
+    }
+    Ok(Resolved {
+        ingest,
+        backoff,
+        backpressure,
+        interval,
+    })
 }
 
 impl<T: Data> InputSource<T> for SocketSource<T> {
@@ -455,10 +477,25 @@ impl<T: Data> InputSource<T> for SocketSource<T> {
         format!("socket {}:{}", self.host, self.port)
     }
 
+    fn bad_records(&self) -> u64 {
+        self.stats.bad_records()
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
         let _ = self.ctx.set(ctx.clone());
         *self.running.0.lock().unwrap() = true;
+        if let Some(bp) = &resolved.backpressure {
+            let estimator = bp
+                .estimator(resolved.interval)
+                .map_err(|e| StreamingError::Config(e.to_string()))?;
+            let ingest = resolved.ingest.clone();
+            let controller = RateController::new(ctx.stream_id(), estimator, move |rate| {
+                ingest.set_rate_limit(rate)
+            });
+            ctx.add_streaming_listener(RateListener(controller));
+            tracing::info!(input = %self.name(), "backpressure enabled");
+        }
         resolved.ingest.spawn(TaskParams {
             host: self.host.clone(),
             port: self.port,
