@@ -751,3 +751,46 @@ fn a_failing_checkpoint_write_does_not_stop_the_batches() {
     let out = sink.lock().unwrap().clone();
     assert_eq!(batches_of(&out), (1..=7).collect::<Vec<_>>());
 }
+
+/// As in Spark, a recovered context runs with the checkpointed
+/// configuration; the settings local to the new process (here the UI port,
+/// and the master and clock) come from the configuration `create_fn` uses.
+#[test]
+fn a_recovered_context_gets_the_checkpointed_configuration_back() {
+    let d = dirs();
+    let create = |app_setting: &'static str, ui_port: &'static str, master: &'static str| {
+        let (input, ckpt) = (d.input.clone(), d.ckpt.clone());
+        move || {
+            let clock = ManualClock::starting_at(t(0));
+            let conf = conf(&clock)
+                .master(master)
+                .set("app.threshold", app_setting)
+                .set("spark.ui.port", ui_port);
+            let ssc = StreamingContext::new(conf)?;
+            ssc.checkpoint(&ckpt)?;
+            define(&ssc, &input, &Sink::default(), Variant::Reference);
+            Ok::<_, StreamingError>(ssc)
+        }
+    };
+    // A first run writes checkpoints with `app.threshold` = 1.
+    let ssc = StreamingContext::get_or_create(&d.ckpt, create("1", "0", "local[2]")).unwrap();
+    assert_eq!(ssc.recovered_from(), None);
+    ssc.start().unwrap();
+    let clock = ssc.manual_clock().unwrap();
+    drive_checkpointed(&ssc, &clock, 1..=3, Some((&d.ckpt, 3)));
+    ssc.stop(StopMode::Immediate);
+
+    // Recovered with another threshold, UI port and master: the threshold
+    // is the checkpoint's, the port and master the new ones.
+    let ssc = StreamingContext::get_or_create(&d.ckpt, create("2", "0", "local[1]")).unwrap();
+    assert!(ssc.recovered_from().is_some());
+    assert_eq!(ssc.conf().get("app.threshold"), Some("1"));
+    assert_eq!(ssc.conf().get("spark.ui.port"), Some("0"));
+    assert_eq!(ssc.conf().get_master(), "local[1]");
+    assert_eq!(ssc.conf().get_app_name(), "checkpoint-test");
+    drop(ssc);
+
+    // A context created outside `get_or_create` keeps its own settings.
+    let own = StreamingContext::new(conf(&ManualClock::new()).set("app.threshold", "3")).unwrap();
+    assert_eq!(own.conf().get("app.threshold"), Some("3"));
+}

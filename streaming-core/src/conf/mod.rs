@@ -127,6 +127,38 @@ impl StreamingConf {
         }
     }
 
+    /// The configuration a context recovered from a checkpoint runs with,
+    /// as Spark's `Checkpoint.createSparkConf` makes it: `self` (the
+    /// checkpointed configuration), with what must stay local to the new
+    /// process taken from `local` (the configuration the pipeline was
+    /// created with): the master, the clock, the batch interval (part of
+    /// the pipeline, checked against the checkpoint) and the settings of
+    /// [`LOCAL_SETTINGS`](settings::LOCAL_SETTINGS) (addresses and ports of
+    /// this process: the UI port and bind address, the driver host).
+    /// Returns the merged configuration and the keys of `local` it ignored
+    /// because they differ from the checkpointed ones.
+    pub(crate) fn recovered_with(&self, local: &StreamingConf) -> (StreamingConf, Vec<String>) {
+        let mut merged = self.clone();
+        merged.master = local.master.clone();
+        merged.clock = local.clock.clone();
+        merged.batch_interval = local.batch_interval;
+        for key in settings::LOCAL_SETTINGS {
+            match local.settings.get(*key) {
+                Some(v) => merged.settings.insert(key.to_string(), v.clone()),
+                None => merged.settings.remove(*key),
+            };
+        }
+        let ignored = local
+            .settings
+            .iter()
+            .filter(|(k, v)| {
+                !settings::LOCAL_SETTINGS.contains(&k.as_str()) && self.settings.get(*k) != Some(*v)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        (merged, ignored)
+    }
+
     pub(crate) fn effective_graceful_stop_timeout(&self, interval: Duration) -> Duration {
         self.graceful_stop_timeout
             .unwrap_or_else(|| (interval * 10).max(Duration::from_secs(10)))

@@ -124,6 +124,7 @@ impl std::fmt::Debug for StreamingContext {
 impl StreamingContext {
     /// A context for `conf`, which must set the batch interval.
     pub fn new(conf: StreamingConf) -> Result<Self> {
+        let conf = recovery::effective_conf(conf);
         let interval = conf.validate()?;
         let parallelism = conf.parallelism()?;
         let pool = rayon::ThreadPoolBuilder::new()

@@ -7,6 +7,7 @@ use super::{StreamingContext, StreamingContextState};
 use crate::checkpoint::{
     latest, restore, set_aside, Checkpoint, CheckpointError, Latest, RecoverOptions,
 };
+use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -38,8 +39,17 @@ impl StreamingContext {
     ///   again: `save_as_*` outputs replace the directories of the same batch
     ///   times, so file outputs are exactly-once.
     ///
-    /// The configuration of the recovered context is the one `create_fn`
-    /// gives. A newest checkpoint that cannot be read (corrupt, truncated)
+    /// The recovered context runs with the checkpointed configuration, as
+    /// in Spark: a context `create_fn` creates during recovery (on the
+    /// calling thread) gets the configuration of the checkpoint, except for
+    /// what is local to the new process, taken from the configuration
+    /// `create_fn` passes: the master, the clock, the batch interval (which
+    /// must match the checkpoint's) and the process's addresses and ports
+    /// ([`LOCAL_SETTINGS`](crate::conf::settings::LOCAL_SETTINGS): the UI
+    /// port and bind address, the driver host). Other settings of the new
+    /// configuration that differ from the checkpoint's are ignored, each
+    /// with a warning naming it; start from an empty checkpoint directory to
+    /// change them. A newest checkpoint that cannot be read (corrupt, truncated)
     /// is skipped for the one before it; when none can be read the error is
     /// [`CheckpointError::NoUsableCheckpoint`] (see
     /// [`get_or_create_with`](Self::get_or_create_with) to start afresh
@@ -86,7 +96,12 @@ impl StreamingContext {
                 return fresh(dir, create_fn);
             }
         };
-        let ssc = create_fn()?;
+        // The pipeline is built again by `create_fn`, but with the
+        // checkpointed configuration (see `StreamingContext::new`).
+        let ssc = {
+            let _conf = RecoveringConf::set(checkpoint.conf().clone());
+            create_fn()?
+        };
         use_dir(&ssc, dir)?;
         ssc.restore_checkpoint(checkpoint)?;
         Ok(ssc)
@@ -143,4 +158,47 @@ fn use_dir(ssc: &StreamingContext, dir: &Path) -> Result<()> {
 fn same_dir(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
     canon(a) == canon(b)
+}
+
+thread_local! {
+    /// The checkpointed configuration of the context `get_or_create` is
+    /// recovering on this thread, while its `create_fn` runs.
+    static RECOVERING: std::cell::RefCell<Option<StreamingConf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Holds the checkpointed configuration for the contexts created on this
+/// thread until dropped.
+struct RecoveringConf;
+
+impl RecoveringConf {
+    fn set(conf: StreamingConf) -> RecoveringConf {
+        RECOVERING.with(|r| *r.borrow_mut() = Some(conf));
+        RecoveringConf
+    }
+}
+
+impl Drop for RecoveringConf {
+    fn drop(&mut self) {
+        RECOVERING.with(|r| *r.borrow_mut() = None);
+    }
+}
+
+/// The configuration a context created with `conf` runs with: `conf`
+/// itself, or, while `get_or_create` recovers on this thread, the
+/// checkpointed configuration with `conf`'s local parts (see
+/// [`StreamingContext::get_or_create`]).
+pub(super) fn effective_conf(conf: StreamingConf) -> StreamingConf {
+    RECOVERING.with(|r| match &*r.borrow() {
+        None => conf,
+        Some(checkpointed) => {
+            let (merged, ignored) = checkpointed.recovered_with(&conf);
+            for key in ignored {
+                tracing::warn!(
+                    key,
+                    "setting ignored: a recovered context runs with its checkpointed configuration"
+                );
+            }
+            merged
+        }
+    })
 }
