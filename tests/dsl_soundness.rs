@@ -563,3 +563,51 @@ sound_text!(
         sums.union(&counts).union(&mins).union(&folds)
     }
 );
+
+sound_text!(
+    borrowed_words_into_state,
+    dsl {
+        let counts = lines
+            .flat_map(|line: &str| line.split(' '))
+            .map(|w: &str| (w, 1i64))
+            .update_state_by_key(|vs: &[i64], s: Option<i64>| Some(s.unwrap_or(0) + vs.len() as i64));
+        let seeded = lines
+            .flat_map(|line: &str| line.split(' ').map(|w| (w.len(), 1i64)))
+            .update_state_by_key_with_initial(
+                |vs: &[i64], s: Option<i64>| Some(s.unwrap_or(0) * 2 + vs.iter().sum::<i64>()),
+                Batch::from(vec![(1usize, 10i64), (7, 70)]),
+            )
+            .map(|(n, c)| (n.to_string(), c));
+        let timed = lines
+            .filter(|l: &String| !l.is_empty())
+            .map(|l: String| (l.len(), l))
+            .update_state_by_key_with_time(|t: Time, n: &usize, ls: &[String], s: Option<i64>| {
+                let seen = s.unwrap_or(0) + ls.iter().map(|l| l.len() as i64).sum::<i64>();
+                (seen < 40).then_some(seen + (t.as_millis() / 1000) as i64 + *n as i64)
+            })
+            .map(|(n, c)| (format!("t{n}"), c));
+        let out = counts.union(&seeded).union(&timed);
+    },
+    plain |_: &StreamingContext, l: DStream<String>| {
+        let counts = l
+            .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .map(|w| (w, 1i64))
+            .update_state_by_key(|vs: &[i64], s: Option<i64>| Some(s.unwrap_or(0) + vs.len() as i64));
+        let seeded = l
+            .flat_map(|line: String| line.split(' ').map(|w| (w.len(), 1i64)).collect::<Vec<_>>())
+            .update_state_by_key_with_initial(
+                |vs: &[i64], s: Option<i64>| Some(s.unwrap_or(0) * 2 + vs.iter().sum::<i64>()),
+                Batch::from(vec![(1usize, 10i64), (7, 70)]),
+            )
+            .map(|(n, c)| (n.to_string(), c));
+        let timed = l
+            .filter(|l| !l.is_empty())
+            .map(|l| (l.len(), l))
+            .update_state_by_key_with_time(|t: Time, n: &usize, ls: &[String], s: Option<i64>| {
+                let seen = s.unwrap_or(0) + ls.iter().map(|l| l.len() as i64).sum::<i64>();
+                (seen < 40).then_some(seen + (t.as_millis() / 1000) as i64 + *n as i64)
+            })
+            .map(|(n, c)| (format!("t{n}"), c));
+        counts.union(&seeded).union(&timed)
+    }
+);

@@ -84,7 +84,9 @@ use proc_macro::TokenStream;
 /// element, closures inlined (the runtime's `combine_into_by_key`). The same
 /// holds for the windowed by-key reductions when they slide by the batch
 /// interval (each batch is then pre-combined exactly as the window would
-/// combine it).
+/// combine it), and for `update_state_by_key` (and its `_with_initial` and
+/// `_with_time` forms), fed the values grouped per key in arrival order, as
+/// it would group them (`update_state_by_key_grouped`).
 ///
 /// Such a chain may **borrow**: when its first closure declares its element
 /// as a reference, every element is read in place and the closures may
@@ -98,8 +100,10 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// The rules:
-/// - the element is borrowed as the first closure's parameter type says
-///   (`&str` from a `String` element, by deref coercion; `&T` in general);
+/// - the chain borrows when the first closure that takes the element (a
+///   `filter` takes a reference to it in either mode, so filters before it
+///   do not count) declares its parameter as a reference: `&str` from a
+///   `String` element, by deref coercion; `&T` in general;
 /// - a key may stay borrowed (`&str`, `&T`, or a tuple of those with
 ///   primitives): it is hashed and compared as it is, and becomes owned
 ///   (`ToOwned`, here a `String`) only when it first enters a partition's

@@ -31,8 +31,12 @@
 //! function expression. Captured variables are moved into the loop's
 //! closure, as a `move` closure of the user's would be.
 //!
+//! A stateful operator runs on the groups the combine makes (each key's
+//! values in arrival order) through its `_grouped` runtime form.
+//!
 //! Keys are inserted owned (`Combiner::insert`) unless the chain borrows
-//! (its first closure takes a reference, [`plan::borrows`]), in which case
+//! (its first closure taking the element declares a reference,
+//! [`plan::borrows`]), in which case
 //! they go through `Combiner::insert_ref` and become owned (`ToOwned`) only
 //! when they first enter the partition's table.
 //!
@@ -81,6 +85,17 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
     };
     let expr = match target.spec.combine {
         Some(Combine::Precombine) => window_on(graph, plan, target, combined, &mut prelude),
+        Some(Combine::Grouped(method)) => {
+            let method = Ident::new(method, target.op.span());
+            let grouped = hygienic("__grouped");
+            let args = target.args.iter().map(|a| arg(graph, plan, a));
+            quote! {
+                {
+                    let #grouped = #combined;
+                    #grouped.#method(#(#args),*)
+                }
+            }
+        }
         _ => combined,
     };
     quote! {
@@ -165,7 +180,7 @@ fn combine(
             quote!(#out.#insert(#item, (), |()| 1u64, |#c: u64, ()| #c + 1);),
             quote!(|#a: u64, #b: u64| #a + #b),
         ),
-        Combine::GroupByKey => (
+        Combine::GroupByKey | Combine::Grouped(_) => (
             quote! {
                 #pair
                 #out.#insert(

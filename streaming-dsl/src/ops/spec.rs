@@ -156,6 +156,11 @@ pub enum Combine {
     /// bit for bit: when the window slides by its parent's slide, so each
     /// pane is one batch, reduced exactly as the runtime would.
     Precombine,
+    /// A stateful by-key operator: the chain is fused into a grouping
+    /// combine (each key's values in arrival order, as the operator would
+    /// group them), and the operator runs on the groups through the runtime
+    /// method named here, with the same arguments.
+    Grouped(&'static str),
 }
 
 /// How a windowed reduce is computed (shown in plan dumps).

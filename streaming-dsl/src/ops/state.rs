@@ -2,7 +2,7 @@
 //! them need a checkpoint directory (`checkpoint = ".."` in the context
 //! clause), as in Spark.
 
-use super::spec::{op, ArgKind::*, Emit, Kind::Narrow, Kind::State, OpSpec};
+use super::spec::{op, ArgKind::*, Combine, Emit, Kind::Narrow, Kind::State, OpSpec};
 
 /// The state entries.
 pub(crate) static OPS: &[OpSpec] = &[
@@ -15,7 +15,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         "Per-key state: `f(new_values: &[V], state: Option<S>) -> Option<S>`; `None` removes the key.",
     )
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Grouped("update_state_by_key_grouped")),
     op(
         "update_state_by_key_with_initial",
         "updateStateByKey",
@@ -26,7 +27,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     )
     .params("f, initial")
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Grouped("update_state_by_key_grouped_with_initial")),
     op(
         "update_state_by_key_with_time",
         "updateStateByKey",
@@ -36,7 +38,8 @@ pub(crate) static OPS: &[OpSpec] = &[
         "`update_state_by_key` whose function also gets the batch time and key: `f(Time, &K, &[V], Option<S>)`.",
     )
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Grouped("update_state_by_key_grouped_with_time")),
     op(
         "map_with_state",
         "mapWithState",

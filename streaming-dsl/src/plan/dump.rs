@@ -98,6 +98,9 @@ fn how(graph: &Graph, stage: &Stage) -> String {
                     reduction.label(),
                     last.spec.emit.method()
                 ),
+                (Some(Combine::Grouped(method)), _) => {
+                    format!("{} · {fused} · {method}", last.kind().label())
+                }
                 _ => format!("{} · {fused}", last.kind().label()),
             }
         }

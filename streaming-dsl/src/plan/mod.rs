@@ -13,8 +13,9 @@
 //! * A chain of element-wise narrow operators (`map`, `flat_map`, `filter`,
 //!   `map_values`, `flat_map_values`) feeding a by-key operator with a
 //!   `combine` entry in the table (`reduce_by_key`, `count_by_value`,
-//!   `group_by_key`, `combine_by_key`, and the windowed by-key reductions
-//!   when they slide by their parent's slide) joins that operator's stage
+//!   `group_by_key`, `combine_by_key`, `update_state_by_key` (on groups),
+//!   and the windowed by-key reductions when they slide by their parent's
+//!   slide) joins that operator's stage
 //!   ([`Shape::Combined`]): the chain runs inside the map-side combine's
 //!   loop, with no intermediate element. When the chain's first closure
 //!   takes its element by reference (`|line: &str|`), the whole chain
@@ -32,7 +33,7 @@ pub mod dump;
 use crate::check::windows::{slides, Slide};
 use crate::graph::Arg;
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Combine, Kind};
+use crate::ops::{Combine, Fused, Kind};
 use syn::{Expr, Pat, PatType, Type};
 
 /// Index of a stage in [`Plan::stages`].
@@ -98,10 +99,19 @@ fn precombinable(graph: &Graph, slides: &[Option<Slide>], id: NodeId) -> bool {
     matches!((slides[id], parent), (Some(own), Some(parent)) if own.ms == parent.ms)
 }
 
-/// Whether a [`Shape::Combined`] stage borrows its elements: its first
-/// closure's parameter is declared as a reference (`|line: &str|`).
+/// Whether a [`Shape::Combined`] stage borrows its elements: the first
+/// closure of its chain that takes the element itself (a `filter` takes a
+/// reference to it whatever the mode, so filters are skipped) declares its
+/// parameter as a reference (`|line: &str|`).
 pub fn borrows(graph: &Graph, stage: &Stage) -> bool {
-    let first = &graph.nodes[stage.nodes[0]];
+    let Some(first) = stage
+        .nodes
+        .iter()
+        .map(|&n| &graph.nodes[n])
+        .find(|n| n.spec.fused().is_some_and(|f| f != Fused::Filter))
+    else {
+        return false;
+    };
     let Some(Arg::Expr(expr)) = first.args.first() else {
         return false;
     };

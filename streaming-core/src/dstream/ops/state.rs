@@ -102,6 +102,75 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     }
 }
 
+/// Keys with groups of new values (what `group_by_key` makes, or the
+/// grouping combine `stream!` fuses a narrow chain into): the same state
+/// updates, each key's groups taken as its new values, in order.
+impl<K: Key, V: Data> DStream<(K, Vec<V>)> {
+    /// [`update_state_by_key`](DStream::update_state_by_key) on groups: the
+    /// function sees, per key, the values of its groups of the batch,
+    /// concatenated in order (without a copy for the one group per key a
+    /// grouping makes). So `s.group_by_key().update_state_by_key_grouped(f)`
+    /// equals `s.update_state_by_key(f)`, and a `stream!` chain feeding
+    /// `update_state_by_key` compiles to this after a combine that runs the
+    /// chain in its loop.
+    ///
+    /// ```
+    /// use streaming_testkit::run_operation;
+    /// let input = vec![vec![(1u8, 2i64), (1, 3)], vec![(1, 4)]];
+    /// let sum = |vs: &[i64], s: Option<i64>| Some(s.unwrap_or(0) + vs.iter().sum::<i64>());
+    /// let grouped = run_operation(input.clone(), move |s| s.group_by_key().update_state_by_key_grouped(sum), 2);
+    /// let plain = run_operation(input, move |s| s.update_state_by_key(sum), 2);
+    /// assert_eq!(grouped, plain);
+    /// assert_eq!(grouped, vec![vec![(1, 5)], vec![(1, 9)]]);
+    /// ```
+    pub fn update_state_by_key_grouped<S: StateData>(
+        &self,
+        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, ungroup(move |_, _, vs, s| f(vs, s)), None)
+    }
+
+    /// [`update_state_by_key_with_initial`](DStream::update_state_by_key_with_initial)
+    /// on groups (see [`update_state_by_key_grouped`](Self::update_state_by_key_grouped)).
+    pub fn update_state_by_key_grouped_with_initial<S: StateData>(
+        &self,
+        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        initial: Batch<(K, S)>,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, ungroup(move |_, _, vs, s| f(vs, s)), Some(initial))
+    }
+
+    /// [`update_state_by_key_with_time`](DStream::update_state_by_key_with_time)
+    /// on groups (see [`update_state_by_key_grouped`](Self::update_state_by_key_grouped)).
+    pub fn update_state_by_key_grouped_with_time<S: StateData>(
+        &self,
+        f: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: StateData,
+    {
+        state::update_state_by_key(self, ungroup(f), None)
+    }
+}
+
+/// An update function of values as one of groups of values: the groups of
+/// a key are its values in order (borrowed when there is one group).
+fn ungroup<K, V: Clone, S>(
+    f: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+) -> state::UpdateFn<K, Vec<V>, S> {
+    Arc::new(move |t, k, groups: &[Vec<V>], s| match groups {
+        [] => f(t, k, &[], s),
+        [one] => f(t, k, one, s),
+        many => f(t, k, &many.concat(), s),
+    })
+}
+
 impl<K, V, S, U> MapWithStateDStream<K, V, S, U>
 where
     K: Key + StateData,

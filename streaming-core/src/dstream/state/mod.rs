@@ -36,7 +36,7 @@ pub(crate) use crate::graph::stateful::{
 };
 pub(crate) use map_with_state::{map_with_state, state_snapshots};
 pub use map_with_state::{MapWithStateDStream, State, StateError, StateSpec};
-pub(crate) use update::update_state_by_key;
+pub(crate) use update::{update_state_by_key, UpdateFn};
 
 /// The context's zero time (set at start; operators only run after it).
 pub(crate) fn zero_time(env: &Env) -> Result<Time> {
