@@ -369,8 +369,12 @@ fn job() {
     }
     if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
         for r in &runs {
-            let per: Vec<String> = r.rows.iter().map(|(p, _)| format!("{p:.0}")).collect();
-            println!("{}: {}", r.name, per.join(" "));
+            let per: Vec<String> = r
+                .rows
+                .iter()
+                .map(|(p, d)| format!("{p:.0}/{d:.1}"))
+                .collect();
+            println!("{} (ms processing/delay): {}", r.name, per.join(" "));
         }
     }
     let same = runs.iter().all(|r| r.totals == runs[0].totals);
@@ -469,6 +473,13 @@ fn state() {
             .filter(|(i, _)| (i + 2) % 10 == 0)
             .map(|(_, (p, _))| format!("{p:.0}"))
             .collect();
+        if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
+            let per: Vec<String> = rows.iter().map(|(p, d)| format!("{p:.1}/{d:.1}")).collect();
+            println!(
+                "{op:?} (ms processing/delay, from batch 2): {}",
+                per.join(" ")
+            );
+        }
         println!(
             "{:<20} {:>8.1} {:>8.1} {:>8.1} {:>10.2} {:>16}",
             format!("{op:?}"),
