@@ -321,10 +321,20 @@ fn job() {
     let t = Instant::now();
     let input = zipf_lines();
     println!("(input generated in {:.1} s)", t.elapsed().as_secs_f64());
+    // `WINDOWS_BENCH_VARIANT=<text>` runs only the variants whose name
+    // contains it (e.g. `plain pane`), for profiling.
+    let only = std::env::var("WINDOWS_BENCH_VARIANT").unwrap_or_default();
     let mut runs = Vec::new();
     for dsl in [false, true] {
         for path in [JobPath::Inverse, JobPath::Pane] {
-            runs.push(run_job(path, dsl, &input));
+            let name = format!(
+                "{} {}",
+                if dsl { "stream!" } else { "plain" },
+                format!("{path:?}").to_lowercase()
+            );
+            if name.contains(&only) {
+                runs.push(run_job(path, dsl, &input));
+            }
         }
     }
     let full = (WINDOW as usize - 1)..JOB_BATCHES;
