@@ -262,11 +262,16 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
         }
         self.old = std::mem::take(&mut self.mid.done);
         self.mid = Mid::empty();
-        if self.new.len() >= self.seg_len {
-            self.back = std::mem::take(&mut self.new_agg);
+        let replaced = if self.new.len() >= self.seg_len {
             self.mid.pending = std::mem::take(&mut self.new);
+            std::mem::replace(&mut self.back, std::mem::take(&mut self.new_agg))
         } else {
-            self.back = self.new_agg.clone();
+            std::mem::replace(&mut self.back, self.new_agg.clone())
+        };
+        // The previous `back` holds about every key of the window: free it
+        // on an idle pool thread rather than in this slide.
+        if !replaced.table.is_empty() {
+            rayon::spawn(move || drop(replaced));
         }
     }
 
