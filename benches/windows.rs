@@ -321,10 +321,20 @@ fn job() {
     let t = Instant::now();
     let input = zipf_lines();
     println!("(input generated in {:.1} s)", t.elapsed().as_secs_f64());
+    // `WINDOWS_BENCH_VARIANT=<text>` runs only the variants whose name
+    // contains it (e.g. `plain pane`), for profiling.
+    let only = std::env::var("WINDOWS_BENCH_VARIANT").unwrap_or_default();
     let mut runs = Vec::new();
     for dsl in [false, true] {
         for path in [JobPath::Inverse, JobPath::Pane] {
-            runs.push(run_job(path, dsl, &input));
+            let name = format!(
+                "{} {}",
+                if dsl { "stream!" } else { "plain" },
+                format!("{path:?}").to_lowercase()
+            );
+            if name.contains(&only) {
+                runs.push(run_job(path, dsl, &input));
+            }
         }
     }
     let full = (WINDOW as usize - 1)..JOB_BATCHES;
@@ -362,15 +372,19 @@ fn job() {
         );
         medians.push((r.name.clone(), fw.p50));
     }
-    for pair in medians.chunks(2) {
+    for pair in medians.chunks(2).filter(|_| only.is_empty()) {
         if let [(inv, a), (pane, b)] = pair {
             println!("{inv} / {pane} median full-window batch: {:.2}x", a / b);
         }
     }
     if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
         for r in &runs {
-            let per: Vec<String> = r.rows.iter().map(|(p, _)| format!("{p:.0}")).collect();
-            println!("{}: {}", r.name, per.join(" "));
+            let per: Vec<String> = r
+                .rows
+                .iter()
+                .map(|(p, d)| format!("{p:.0}/{d:.1}"))
+                .collect();
+            println!("{} (ms processing/delay): {}", r.name, per.join(" "));
         }
     }
     let same = runs.iter().all(|r| r.totals == runs[0].totals);
@@ -469,6 +483,13 @@ fn state() {
             .filter(|(i, _)| (i + 2) % 10 == 0)
             .map(|(_, (p, _))| format!("{p:.0}"))
             .collect();
+        if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
+            let per: Vec<String> = rows.iter().map(|(p, d)| format!("{p:.1}/{d:.1}")).collect();
+            println!(
+                "{op:?} (ms processing/delay, from batch 2): {}",
+                per.join(" ")
+            );
+        }
         println!(
             "{:<20} {:>8.1} {:>8.1} {:>8.1} {:>10.2} {:>16}",
             format!("{op:?}"),

@@ -65,15 +65,24 @@ pub(crate) struct OperatorState {
 }
 
 /// Encodes a checkpoint into the bytes of a file.
+///
+/// The payload is encoded in place after the header, into one buffer sized
+/// for the operators' states up front (no copy of the payload, no growth of
+/// a state-sized buffer by doubling).
 pub(crate) fn encode(data: &CheckpointData) -> Result<Vec<u8>, postcard::Error> {
-    let payload = postcard::to_stdvec(data)?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&payload);
+    let states: usize = data.states.iter().map(|s| s.snapshot.bytes.len()).sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + states + 64 * 1024);
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    let mut out = postcard::to_extend(data, out)?;
+    let payload = &out[HEADER_LEN..];
+    let (crc, len) = (crc32fast::hash(payload), payload.len() as u64);
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&[0, 0]);
+    header.extend_from_slice(&crc.to_le_bytes());
+    header.extend_from_slice(&len.to_le_bytes());
+    out[..HEADER_LEN].copy_from_slice(&header);
     Ok(out)
 }
 

@@ -7,7 +7,9 @@
 //!
 //! Keyed state is hash partitioned by key (the context's parallelism, or
 //! the partitions asked for) and each batch updates the partitions in
-//! parallel.
+//! parallel. Each partition is a [`cow::CowMap`]: copy-on-write shards that
+//! a checkpoint captures without copying or encoding an entry on the
+//! executor (the writer thread encodes the capture).
 //!
 //! # Why state types are serializable
 //! Stateful operations require a checkpoint directory (as in Spark: an

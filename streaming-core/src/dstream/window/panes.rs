@@ -220,19 +220,6 @@ pub(crate) fn merge_newer<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &Re
     }
 }
 
-/// Merges `v`, older than what `map` holds for `k`, with `f(v, current)`.
-#[inline]
-pub(crate) fn merge_older<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
-    match map.entry(k) {
-        Entry::Vacant(e) => {
-            e.insert(v);
-        }
-        Entry::Occupied(e) => {
-            e.replace_entry_with(|_, cur| Some(f(v, cur)));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,8 +40,11 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::panes::{merge_newer, merge_older, parent_remember, Geometry, Pane, PaneMap, ReduceFn};
+use hashbrown::hash_table::{Entry, HashTable};
+
+use super::panes::{parent_remember, Geometry, Pane, ReduceFn};
 use crate::batch::{Batch, Data, Key, Lazy};
+use crate::dstream::state::cow::hash_key;
 use crate::dstream::state::{check_order, lock_intact, zero_time};
 use crate::error::Result;
 use crate::graph::env::Env;
@@ -51,14 +54,93 @@ use crate::time::{duration_ms, Time};
 /// Conversion steps of the `mid` segment done per pushed pane.
 const STEPS_PER_PUSH: usize = 1;
 
+/// A per-key aggregate of panes, each entry with its key's hash: a key is
+/// hashed once per pane entry merged, looked up in another aggregate by its
+/// stored hash, never rehashed when the table grows, and cloned only when
+/// it is new to the aggregate.
+struct AggMap<K, V> {
+    table: HashTable<(u64, K, V)>,
+}
+
+impl<K, V> Default for AggMap<K, V> {
+    fn default() -> Self {
+        AggMap {
+            table: HashTable::new(),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Clone for AggMap<K, V> {
+    fn clone(&self) -> Self {
+        AggMap {
+            table: self.table.clone(),
+        }
+    }
+}
+
+impl<K: Key, V: Data> AggMap<K, V> {
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn clear(&mut self) {
+        self.table.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(u64, K, V)> + '_ {
+        self.table.iter()
+    }
+
+    fn get(&self, h: u64, k: &K) -> Option<&V> {
+        self.table.find(h, |e| e.1 == *k).map(|e| &e.2)
+    }
+
+    /// Merges `v`, newer (`newer`) or older than what the map holds for
+    /// `k`, with `f`; the key is cloned only when absent.
+    #[inline]
+    fn merge_ref(&mut self, h: u64, k: &K, v: &V, newer: bool, f: &ReduceFn<V>) {
+        match self.table.find_entry(h, |e| e.1 == *k) {
+            Ok(occupied) => {
+                let ((h, key, cur), vacant) = occupied.remove();
+                let merged = if newer {
+                    f(cur, v.clone())
+                } else {
+                    f(v.clone(), cur)
+                };
+                vacant.insert((h, key, merged));
+            }
+            Err(absent) => {
+                absent
+                    .into_table()
+                    .insert_unique(h, (h, k.clone(), v.clone()), |e| e.0);
+            }
+        }
+    }
+
+    /// [`merge_ref`](Self::merge_ref) of an owned entry.
+    #[inline]
+    fn merge_owned(&mut self, h: u64, k: K, v: V, newer: bool, f: &ReduceFn<V>) {
+        match self.table.entry(h, |e| e.1 == k, |e| e.0) {
+            Entry::Occupied(occupied) => {
+                let ((h, key, cur), vacant) = occupied.remove();
+                let merged = if newer { f(cur, v) } else { f(v, cur) };
+                vacant.insert((h, key, merged));
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert((h, k, v));
+            }
+        }
+    }
+}
+
 /// A complete segment being converted to suffix form, newest pane first.
 struct Mid<K, V> {
     /// Panes not converted yet, oldest first.
     pending: Vec<(Time, Vec<(K, V)>)>,
     /// Suffix aggregates converted so far; the last is the oldest.
-    done: Vec<(Time, PaneMap<K, V>)>,
+    done: Vec<(Time, AggMap<K, V>)>,
     /// The aggregate of the converted panes (the suffix being extended).
-    running: PaneMap<K, V>,
+    running: AggMap<K, V>,
 }
 
 impl<K: Key, V: Data> Mid<K, V> {
@@ -66,7 +148,7 @@ impl<K: Key, V: Data> Mid<K, V> {
         Mid {
             pending: Vec::new(),
             done: Vec::new(),
-            running: PaneMap::default(),
+            running: AggMap::default(),
         }
     }
 
@@ -90,7 +172,7 @@ impl<K: Key, V: Data> Mid<K, V> {
             return false;
         };
         for (k, v) in pane {
-            merge_older(&mut self.running, k, v, f);
+            self.running.merge_owned(hash_key(&k), k, v, false, f);
         }
         if self.pending.is_empty() {
             self.done.push((end, std::mem::take(&mut self.running)));
@@ -106,14 +188,14 @@ pub(crate) struct SlidingPanes<K, V> {
     /// Panes per segment (at least 1).
     seg_len: usize,
     /// The oldest segment in suffix form; the last entry is the oldest pane.
-    old: Vec<(Time, PaneMap<K, V>)>,
+    old: Vec<(Time, AggMap<K, V>)>,
     mid: Mid<K, V>,
     /// The segment being filled, oldest first, as reduced.
     new: Vec<(Time, Vec<(K, V)>)>,
     /// The aggregate of `new`.
-    new_agg: PaneMap<K, V>,
+    new_agg: AggMap<K, V>,
     /// The aggregate of `mid` and `new`: what follows `old`'s top.
-    back: PaneMap<K, V>,
+    back: AggMap<K, V>,
     /// Conversion steps since the last [`take_steps`](Self::take_steps).
     steps: usize,
 }
@@ -126,8 +208,8 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
             old: Vec::new(),
             mid: Mid::empty(),
             new: Vec::new(),
-            new_agg: PaneMap::default(),
-            back: PaneMap::default(),
+            new_agg: AggMap::default(),
+            back: AggMap::default(),
             steps: 0,
         }
     }
@@ -148,8 +230,9 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
             }
         }
         for (k, v) in &pane {
-            merge_newer(&mut self.new_agg, k.clone(), v.clone(), f);
-            merge_newer(&mut self.back, k.clone(), v.clone(), f);
+            let h = hash_key(k);
+            self.new_agg.merge_ref(h, k, v, true, f);
+            self.back.merge_ref(h, k, v, true, f);
         }
         self.new.push((end, pane));
         for _ in 0..STEPS_PER_PUSH {
@@ -179,11 +262,16 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
         }
         self.old = std::mem::take(&mut self.mid.done);
         self.mid = Mid::empty();
-        if self.new.len() >= self.seg_len {
-            self.back = std::mem::take(&mut self.new_agg);
+        let replaced = if self.new.len() >= self.seg_len {
             self.mid.pending = std::mem::take(&mut self.new);
+            std::mem::replace(&mut self.back, std::mem::take(&mut self.new_agg))
         } else {
-            self.back = self.new_agg.clone();
+            std::mem::replace(&mut self.back, self.new_agg.clone())
+        };
+        // The previous `back` holds about every key of the window: free it
+        // on an idle pool thread rather than in this slide.
+        if !replaced.table.is_empty() {
+            rayon::spawn(move || drop(replaced));
         }
     }
 
@@ -231,19 +319,19 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
             return self
                 .back
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(_, k, v)| (k.clone(), v.clone()))
                 .collect();
         };
         let mut out = Vec::with_capacity(front.len() + self.back.len());
-        for (k, v) in front {
-            let v = match self.back.get(k) {
+        for (h, k, v) in front.iter() {
+            let v = match self.back.get(*h, k) {
                 Some(b) => f(v.clone(), b.clone()),
                 None => v.clone(),
             };
             out.push((k.clone(), v));
         }
-        for (k, b) in &self.back {
-            if !front.contains_key(k) {
+        for (h, k, b) in self.back.iter() {
+            if front.get(*h, k).is_none() {
                 out.push((k.clone(), b.clone()));
             }
         }
@@ -257,7 +345,7 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
 
     /// Number of key-value entries held (panes and aggregates).
     pub(crate) fn num_entries(&self) -> usize {
-        let maps = |v: &[(Time, PaneMap<K, V>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
+        let maps = |v: &[(Time, AggMap<K, V>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
         let panes = |v: &[(Time, Vec<(K, V)>)]| v.iter().map(|(_, p)| p.len()).sum::<usize>();
         maps(&self.old)
             + maps(&self.mid.done)
@@ -382,6 +470,7 @@ impl<K: Key, V: Data> Operator<(K, V)> for PaneReduceOp<K, V> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::panes::{merge_newer, PaneMap};
     use super::*;
 
     fn sorted<V: Ord>(mut v: Vec<(u8, V)>) -> Vec<(u8, V)> {
