@@ -210,6 +210,21 @@ fn stage(graph: &Graph, plan: &Plan, stage: &Stage, ssc: &Ident) -> TokenStream 
         Shape::Fused => fused::stage(graph, plan, stage),
         Shape::Combined => combined::stage(graph, plan, stage),
     };
+    // A chain that borrows its elements can only run inside a combine,
+    // where the keys it needs become owned; say so before rustc's type
+    // errors about it.
+    let expr = match (stage.shape, crate::plan::borrows(graph, stage)) {
+        (Shape::Fused | Shape::Op, true) => {
+            let message = "this chain takes its element by reference, which only works when it ends in a by-key operator it can run inside: `reduce_by_key`, `count_by_value`, `group_by_key`, `combine_by_key`, `update_state_by_key`, or a windowed by-key reduction that slides by the batch interval (write the interval as `context(batch = ..)` so the compiler can see it); otherwise take the element by value, e.g. `|line: String|`";
+            quote_spanned! {first.op.span()=>
+                {
+                    ::core::compile_error!(#message);
+                    #expr
+                }
+            }
+        }
+        _ => expr,
+    };
     if stage.shape == Shape::Output {
         return quote!(#expr;);
     }
