@@ -53,7 +53,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
-        state::update_state_by_key(self, Arc::new(move |_, _, vs, s| f(vs, s)), None)
+        state::update_state_by_key(self, move |_: Time, _: &K, vs: &[V], s| f(vs, s), None)
     }
 
     /// [`update_state_by_key`](Self::update_state_by_key) starting from
@@ -66,7 +66,11 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
-        state::update_state_by_key(self, Arc::new(move |_, _, vs, s| f(vs, s)), Some(initial))
+        state::update_state_by_key(
+            self,
+            move |_: Time, _: &K, vs: &[V], s| f(vs, s),
+            Some(initial),
+        )
     }
 
     /// [`update_state_by_key`](Self::update_state_by_key) whose function
@@ -79,7 +83,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     where
         K: StateData,
     {
-        state::update_state_by_key(self, Arc::new(f), None)
+        state::update_state_by_key(self, f, None)
     }
     /// Keeps a state per key that `spec`'s function reads and changes
     /// through a [`State`](crate::State) handle (Spark's `mapWithState`). The function is
@@ -163,12 +167,12 @@ impl<K: Key, V: Data> DStream<(K, Vec<V>)> {
 /// a key are its values in order (borrowed when there is one group).
 fn ungroup<K, V: Clone, S>(
     f: impl Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-) -> state::UpdateFn<K, Vec<V>, S> {
-    Arc::new(move |t, k, groups: &[Vec<V>], s| match groups {
+) -> impl state::UpdateFn<K, Vec<V>, S> {
+    move |t: Time, k: &K, groups: &[Vec<V>], s: Option<S>| match groups {
         [] => f(t, k, &[], s),
         [one] => f(t, k, one, s),
         many => f(t, k, &many.concat(), s),
-    })
+    }
 }
 
 impl<K, V, S, U> MapWithStateDStream<K, V, S, U>

@@ -37,11 +37,10 @@
 //!
 //! The algorithms behind these operators are in `dstream/window/`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batch::{Data, Key};
-use crate::dstream::window::{FilterFn, Geometry};
+use crate::dstream::window::{FilterFn, Geometry, NoFilter};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
 use crate::graph::stateful::StateData;
@@ -378,9 +377,9 @@ impl<T: Data> Windowed<T> {
         let ones = self.stream.map(|_| ((), 1u64));
         let counts = ones.inverse_window(
             "count_by_window",
-            Arc::new(|a, b| a + b),
-            Arc::new(|a, b| a - b),
-            None,
+            |a, b| a + b,
+            |a, b| a - b,
+            None::<NoFilter<(), u64>>,
             self.geo,
             Some(1),
         );
@@ -390,7 +389,7 @@ impl<T: Data> Windowed<T> {
     /// Each window reduced with `f`: [`DStream::reduce_by_window`].
     pub fn reduce(&self, f: impl Fn(T, T) -> T + Send + Sync + 'static) -> DStream<T> {
         let keyed = self.stream.map(|x| ((), x));
-        let reduced = keyed.pane_window("reduce_by_window", Arc::new(f), self.geo, Some(1));
+        let reduced = keyed.pane_window("reduce_by_window", f, self.geo, Some(1));
         reduced.map(|(_, v)| v)
     }
 
@@ -406,9 +405,9 @@ impl<T: Data> Windowed<T> {
         let keyed = self.stream.map(|x| ((), x));
         let reduced = keyed.inverse_window(
             "reduce_by_window",
-            Arc::new(f),
-            Arc::new(inv_f),
-            None,
+            f,
+            inv_f,
+            None::<NoFilter<(), T>>,
             self.geo,
             Some(1),
         );
@@ -423,9 +422,9 @@ impl<T: Data> Windowed<T> {
     {
         self.stream.map(|x| (x, 1u64)).inverse_window(
             "count_by_value_and_window",
-            Arc::new(|a, b| a + b),
-            Arc::new(|a, b| a - b),
-            Some(Arc::new(|(_, c): &(T, u64)| *c != 0)),
+            |a, b| a + b,
+            |a, b| a - b,
+            Some(|(_, c): &(T, u64)| *c != 0),
             self.geo,
             None,
         )
@@ -448,7 +447,7 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
     /// [`DStream::reduce_by_key_and_window`].
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> DStream<(K, V)> {
         self.stream
-            .pane_window("reduce_by_key_and_window", Arc::new(f), self.geo, None)
+            .pane_window("reduce_by_key_and_window", f, self.geo, None)
     }
 
     /// The values of each key over each window, incrementally:
@@ -462,7 +461,7 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, None)
+        self.inverse(f, inv_f, None::<NoFilter<K, V>>)
     }
 
     /// [`reduce_by_key_inv`](Self::reduce_by_key_inv) keeping the pairs for
@@ -478,26 +477,20 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, Some(Arc::new(filter)))
+        self.inverse(f, inv_f, Some(filter))
     }
 
     fn inverse(
         &self,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
         inv_f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        filter: Option<FilterFn<K, V>>,
+        filter: Option<impl FilterFn<K, V>>,
     ) -> DStream<(K, V)>
     where
         K: StateData,
         V: StateData,
     {
-        self.stream.inverse_window(
-            "reduce_by_key_and_window",
-            Arc::new(f),
-            Arc::new(inv_f),
-            filter,
-            self.geo,
-            None,
-        )
+        self.stream
+            .inverse_window("reduce_by_key_and_window", f, inv_f, filter, self.geo, None)
     }
 }

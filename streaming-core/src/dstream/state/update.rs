@@ -31,8 +31,15 @@ use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
 /// The update function in its most general form.
-pub(crate) type UpdateFn<K, V, S> =
-    Arc<dyn Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync>;
+/// (A type parameter of the operator, so its calls are monomorphized.)
+pub(crate) trait UpdateFn<K, V, S>:
+    Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static
+{
+}
+impl<K, V, S, F> UpdateFn<K, V, S> for F where
+    F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static
+{
+}
 
 /// The operator's state.
 struct KeyedState<K, S> {
@@ -62,17 +69,18 @@ struct KeyedOwned<K, S> {
     parts: Vec<FxHashMap<K, S>>,
 }
 
-pub(crate) struct UpdateShared<K, V, S> {
-    f: UpdateFn<K, V, S>,
+pub(crate) struct UpdateShared<K, V, S, F> {
+    f: F,
+    _values: std::marker::PhantomData<fn(&[V])>,
     initial: Option<Batch<(K, S)>>,
     slide: Duration,
     state: Mutex<KeyedState<K, S>>,
 }
 
 /// The graph node's operator.
-pub(crate) struct UpdateStateOp<K, V, S> {
+pub(crate) struct UpdateStateOp<K, V, S, F> {
     parent: Arc<Node<(K, V)>>,
-    shared: Arc<UpdateShared<K, V, S>>,
+    shared: Arc<UpdateShared<K, V, S, F>>,
 }
 
 /// Runs the update for one partition: every key with state (with its new
@@ -83,7 +91,7 @@ fn update_partition<K: Key, V, S: Data>(
     part: &mut CowMap<K, S>,
     records: Vec<(K, V)>,
     time: Time,
-    f: &UpdateFn<K, V, S>,
+    f: &impl UpdateFn<K, V, S>,
 ) {
     let mut groups: HashTable<(u64, K, Vec<V>)> = HashTable::new();
     for (k, v) in records {
@@ -128,7 +136,9 @@ pub(crate) fn initial_parts<K: Key, S: Data>(
     parts
 }
 
-impl<K: Key + StateData, V: Data, S: StateData> Operator<(K, S)> for UpdateStateOp<K, V, S> {
+impl<K: Key + StateData, V: Data, S: StateData, F: UpdateFn<K, V, S>> Operator<(K, S)>
+    for UpdateStateOp<K, V, S, F>
+{
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, S)>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
@@ -175,7 +185,9 @@ impl<K: Key + StateData, V: Data, S: StateData> Operator<(K, S)> for UpdateState
     }
 }
 
-impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShared<K, V, S> {
+impl<K: Key + StateData, V: Data, S: StateData, F: UpdateFn<K, V, S>> StatefulOperator
+    for UpdateShared<K, V, S, F>
+{
     fn operation(&self) -> &'static str {
         "update_state_by_key"
     }
@@ -227,7 +239,7 @@ impl<K: Key + StateData, V: Data, S: StateData> StatefulOperator for UpdateShare
 /// Adds the `update_state_by_key` node.
 pub(crate) fn update_state_by_key<K, V, S>(
     parent: &DStream<(K, V)>,
-    f: UpdateFn<K, V, S>,
+    f: impl UpdateFn<K, V, S>,
     initial: Option<Batch<(K, S)>>,
 ) -> DStream<(K, S)>
 where
@@ -240,6 +252,7 @@ where
         parent: parent.node.clone(),
         shared: Arc::new(UpdateShared {
             f,
+            _values: std::marker::PhantomData,
             initial,
             slide,
             state: Mutex::new(KeyedState {

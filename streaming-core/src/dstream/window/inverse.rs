@@ -35,8 +35,13 @@ use crate::graph::env::Env;
 use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
-/// The filter applied to the window's state after each slide.
-pub(crate) type FilterFn<K, V> = Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>;
+/// The filter applied to the window's state after each slide (a type
+/// parameter, so its calls are monomorphized).
+pub(crate) trait FilterFn<K, V>: Fn(&(K, V)) -> bool + Send + Sync + 'static {}
+impl<K, V, P: Fn(&(K, V)) -> bool + Send + Sync + 'static> FilterFn<K, V> for P {}
+
+/// The filter type of an incremental window without a filter.
+pub(crate) type NoFilter<K, V> = fn(&(K, V)) -> bool;
 
 /// What the operator carries from slide to slide.
 struct InvState<K, V> {
@@ -75,30 +80,32 @@ struct InvOwned<K, V> {
 
 /// Functions and state of an incremental window, shared by the graph node
 /// and checkpointing.
-pub(crate) struct InvShared<K, V> {
+pub(crate) struct InvShared<K, V, F, I, P> {
     name: &'static str,
-    f: ReduceFn<V>,
-    inv_f: ReduceFn<V>,
-    filter: Option<FilterFn<K, V>>,
+    f: F,
+    inv_f: I,
+    filter: Option<P>,
     geo: Geometry,
     partitions: Option<usize>,
     state: Mutex<InvState<K, V>>,
 }
 
 /// The graph node's operator.
-pub(crate) struct InvReduceOp<K, V> {
+pub(crate) struct InvReduceOp<K, V, F, I, P> {
     parent: Arc<Node<(K, V)>>,
-    shared: Arc<InvShared<K, V>>,
+    shared: Arc<InvShared<K, V, F, I, P>>,
 }
 
-impl<K: Key + StateData, V: StateData> InvReduceOp<K, V> {
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+    InvReduceOp<K, V, F, I, P>
+{
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         name: &'static str,
         parent: Arc<Node<(K, V)>>,
-        f: ReduceFn<V>,
-        inv_f: ReduceFn<V>,
-        filter: Option<FilterFn<K, V>>,
+        f: F,
+        inv_f: I,
+        filter: Option<P>,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> Self {
@@ -132,7 +139,7 @@ fn touch<'a, K: Key, V: StateData>(
     touched: &mut Touched<'a, K, V>,
     panes: &[&'a [(K, V)]],
     left: bool,
-    f: &ReduceFn<V>,
+    f: &impl ReduceFn<V>,
 ) {
     for pane in panes {
         for (k, v) in pane.iter() {
@@ -166,11 +173,11 @@ fn touch<'a, K: Key, V: StateData>(
 /// hashed once, found once, updated in place (`f(inv_f(prev, left),
 /// entered)`) and filtered; no other key is read or copied, and a key is
 /// cloned only when it enters the window.
-fn slide_partition<K: Key, V: StateData>(
+fn slide_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>(
     window: &mut CowMap<K, V>,
     left: &[&[(K, V)]],
     entered: &[&[(K, V)]],
-    sh: &InvShared<K, V>,
+    sh: &InvShared<K, V, F, I, P>,
 ) {
     let mut touched: Touched<'_, K, V> = HashTable::new();
     touch(&mut touched, left, true, &sh.f);
@@ -196,7 +203,9 @@ fn slide_partition<K: Key, V: StateData>(
     }
 }
 
-impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+    Operator<(K, V)> for InvReduceOp<K, V, F, I, P>
+{
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
@@ -257,7 +266,9 @@ impl<K: Key + StateData, V: StateData> Operator<(K, V)> for InvReduceOp<K, V> {
     }
 }
 
-impl<K: Key + StateData, V: StateData> StatefulOperator for InvShared<K, V> {
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+    StatefulOperator for InvShared<K, V, F, I, P>
+{
     fn operation(&self) -> &'static str {
         self.name
     }

@@ -16,8 +16,8 @@ mod two_stacks;
 use crate::batch::{Data, Key};
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
-pub(crate) use inverse::FilterFn;
 use inverse::InvReduceOp;
+pub(crate) use inverse::{FilterFn, NoFilter};
 pub(crate) use panes::{Geometry, ReduceFn};
 use slicing::WindowOp;
 use two_stacks::PaneReduceOp;
@@ -44,7 +44,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     pub(crate) fn pane_window(
         &self,
         name: &'static str,
-        f: ReduceFn<V>,
+        f: impl ReduceFn<V>,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> DStream<(K, V)> {
@@ -55,9 +55,9 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     pub(crate) fn inverse_window(
         &self,
         name: &'static str,
-        f: ReduceFn<V>,
-        inv_f: ReduceFn<V>,
-        filter: Option<FilterFn<K, V>>,
+        f: impl ReduceFn<V>,
+        inv_f: impl ReduceFn<V>,
+        filter: Option<impl FilterFn<K, V>>,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> DStream<(K, V)>

@@ -5,7 +5,6 @@
 //! boundary falls on a pane boundary, so a window is always a whole number of
 //! panes, and each slide adds and drops whole panes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::hash_map::Entry;
@@ -24,8 +23,11 @@ use crate::time::{duration_ms, Time};
 /// replaced in place (one hash per merge).
 pub(crate) type PaneMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
-/// A reduce function shared by the window operators.
-pub(crate) type ReduceFn<V> = Arc<dyn Fn(V, V) -> V + Send + Sync>;
+/// A reduce function of the window operators: any `Fn(V, V) -> V`, taken
+/// as a type parameter so every call is monomorphized (no dynamic
+/// dispatch in a window's inner loops).
+pub(crate) trait ReduceFn<V>: Fn(V, V) -> V + Send + Sync + 'static {}
+impl<V, F: Fn(V, V) -> V + Send + Sync + 'static> ReduceFn<V> for F {}
 
 /// The durations of a windowed operation, all in whole milliseconds.
 #[derive(Clone, Copy, Debug)]
@@ -150,7 +152,7 @@ impl<K: Key, V: Data> Pane<K, V> {
         geo: &Geometry,
         end: Time,
         n: usize,
-        f: &ReduceFn<V>,
+        f: &impl ReduceFn<V>,
         env: &Env,
     ) -> Result<Self> {
         let parts = match gather(parent, geo.pane_times(end), env)? {
@@ -173,7 +175,7 @@ impl<K: Key, V: Data> Pane<K, V> {
 pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> + ?Sized>(
     src: &P,
     n: usize,
-    f: &ReduceFn<V>,
+    f: &impl ReduceFn<V>,
 ) -> Vec<Vec<(K, V)>> {
     let map_side: Vec<Vec<PaneMap<K, V>>> = (0..src.num_partitions())
         .into_par_iter()
@@ -209,7 +211,7 @@ pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> 
 
 /// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
 #[inline]
-pub(crate) fn merge_newer<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &ReduceFn<V>) {
+pub(crate) fn merge_newer<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &impl ReduceFn<V>) {
     match map.entry(k) {
         Entry::Vacant(e) => {
             e.insert(v);

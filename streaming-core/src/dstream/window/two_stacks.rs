@@ -98,7 +98,7 @@ impl<K: Key, V: Data> AggMap<K, V> {
     /// Merges `v`, newer (`newer`) or older than what the map holds for
     /// `k`, with `f`; the key is cloned only when absent.
     #[inline]
-    fn merge_ref(&mut self, h: u64, k: &K, v: &V, newer: bool, f: &ReduceFn<V>) {
+    fn merge_ref(&mut self, h: u64, k: &K, v: &V, newer: bool, f: &impl ReduceFn<V>) {
         match self.table.find_entry(h, |e| e.1 == *k) {
             Ok(occupied) => {
                 let ((h, key, cur), vacant) = occupied.remove();
@@ -119,7 +119,7 @@ impl<K: Key, V: Data> AggMap<K, V> {
 
     /// [`merge_ref`](Self::merge_ref) of an owned entry.
     #[inline]
-    fn merge_owned(&mut self, h: u64, k: K, v: V, newer: bool, f: &ReduceFn<V>) {
+    fn merge_owned(&mut self, h: u64, k: K, v: V, newer: bool, f: &impl ReduceFn<V>) {
         match self.table.entry(h, |e| e.1 == k, |e| e.0) {
             Entry::Occupied(occupied) => {
                 let ((h, key, cur), vacant) = occupied.remove();
@@ -167,7 +167,7 @@ impl<K: Key, V: Data> Mid<K, V> {
     }
 
     /// Converts the newest pending pane; `false` when none is left.
-    fn step(&mut self, f: &ReduceFn<V>) -> bool {
+    fn step(&mut self, f: &impl ReduceFn<V>) -> bool {
         let Some((end, pane)) = self.pending.pop() else {
             return false;
         };
@@ -221,7 +221,7 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     }
 
     /// Adds the newest pane.
-    pub(crate) fn push(&mut self, end: Time, pane: Vec<(K, V)>, f: &ReduceFn<V>) {
+    pub(crate) fn push(&mut self, end: Time, pane: Vec<(K, V)>, f: &impl ReduceFn<V>) {
         if self.new.len() >= self.seg_len {
             if self.mid.is_empty() {
                 self.freeze();
@@ -255,7 +255,7 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     /// Moves `mid` to `old` (which must be empty), finishing its
     /// conversion first; `back` becomes `new`'s aggregate: moved when `new`
     /// is full and is frozen at once, copied otherwise (once per segment).
-    fn promote(&mut self, f: &ReduceFn<V>) {
+    fn promote(&mut self, f: &impl ReduceFn<V>) {
         debug_assert!(self.old.is_empty());
         while self.mid.step(f) {
             self.steps += 1;
@@ -284,7 +284,7 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     }
 
     /// Drops every pane ending at or before `limit`.
-    pub(crate) fn evict_through(&mut self, limit: Time, f: &ReduceFn<V>) {
+    pub(crate) fn evict_through(&mut self, limit: Time, f: &impl ReduceFn<V>) {
         if self.newest().is_some_and(|end| end <= limit) {
             // Everything leaves: nothing to rebuild.
             let seg_len = self.seg_len;
@@ -314,7 +314,7 @@ impl<K: Key, V: Data> SlidingPanes<K, V> {
     }
 
     /// The aggregate of every pane held, per key (oldest panes first).
-    pub(crate) fn query(&self, f: &ReduceFn<V>) -> Vec<(K, V)> {
+    pub(crate) fn query(&self, f: &impl ReduceFn<V>) -> Vec<(K, V)> {
         let Some((_, front)) = self.old.last() else {
             return self
                 .back
@@ -374,20 +374,20 @@ struct PaneState<K, V> {
 
 /// `reduce_by_key_and_window(f, window, slide)`: per key, `f` over the
 /// window, from one partial aggregate per pane.
-pub(crate) struct PaneReduceOp<K, V> {
+pub(crate) struct PaneReduceOp<K, V, F> {
     pub(crate) name: &'static str,
     pub(crate) parent: Arc<Node<(K, V)>>,
-    pub(crate) f: ReduceFn<V>,
+    pub(crate) f: F,
     pub(crate) geo: Geometry,
     pub(crate) partitions: Option<usize>,
     state: Mutex<PaneState<K, V>>,
 }
 
-impl<K: Key, V: Data> PaneReduceOp<K, V> {
+impl<K: Key, V: Data, F: ReduceFn<V>> PaneReduceOp<K, V, F> {
     pub(crate) fn new(
         name: &'static str,
         parent: Arc<Node<(K, V)>>,
-        f: ReduceFn<V>,
+        f: F,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> Self {
@@ -406,7 +406,7 @@ impl<K: Key, V: Data> PaneReduceOp<K, V> {
     }
 }
 
-impl<K: Key, V: Data> Operator<(K, V)> for PaneReduceOp<K, V> {
+impl<K: Key, V: Data, F: ReduceFn<V>> Operator<(K, V)> for PaneReduceOp<K, V, F> {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
         let zero = zero_time(env)?;
         let mut st = lock_intact(&self.state, self.name, time)?;
@@ -498,7 +498,7 @@ mod tests {
         let ms = Duration::from_millis;
         let geo = Geometry::new(ms(window), ms(slide), ms(1));
         let pane_ms = duration_ms(geo.pane);
-        let f: ReduceFn<String> = Arc::new(|a, b| a + &b);
+        let f = |a: String, b: String| a + &b;
         let seg = SlidingPanes::<u8, String>::segment_for((window / pane_ms) as usize);
         let mut s: SlidingPanes<u8, String> = SlidingPanes::new(seg);
         let mut all: Vec<(Time, Vec<(u8, String)>)> = Vec::new();
@@ -572,7 +572,7 @@ mod tests {
     fn non_commutative_order_is_kept() {
         // String concatenation is associative but not commutative: the
         // window must combine panes oldest first.
-        let f: ReduceFn<String> = Arc::new(|a, b| a + &b);
+        let f = |a: String, b: String| a + &b;
         let mut s: SlidingPanes<u8, String> = SlidingPanes::new(2);
         for (i, x) in ["a", "b", "c", "d", "e"].iter().enumerate() {
             let end = Time::from_millis(i as u64 + 1);
