@@ -11,6 +11,20 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Clock, ManualClock};
 use crate::error::{Result, StreamingError};
 
+/// The settings a context recovered from a checkpoint takes from the
+/// configuration it is created with rather than from the checkpoint: those
+/// of the process itself (its addresses and ports), as Spark reloads
+/// `spark.driver.host`, `spark.driver.bindAddress`, `spark.driver.port`
+/// (and, here, the UI's port and switch) on recovery.
+pub const LOCAL_SETTINGS: &[&str] = &[
+    "spark.driver.bindAddress",
+    "spark.driver.host",
+    "spark.driver.port",
+    "spark.port.maxRetries",
+    "spark.ui.enabled",
+    "spark.ui.port",
+];
+
 /// Configuration of a streaming application, the counterpart of Spark's
 /// `SparkConf` plus the batch interval.
 ///
@@ -133,7 +147,7 @@ impl StreamingConf {
     /// process taken from `local` (the configuration the pipeline was
     /// created with): the master, the clock, the batch interval (part of
     /// the pipeline, checked against the checkpoint) and the settings of
-    /// [`LOCAL_SETTINGS`](settings::LOCAL_SETTINGS) (addresses and ports of
+    /// [`LOCAL_SETTINGS`](LOCAL_SETTINGS) (addresses and ports of
     /// this process: the UI port and bind address, the driver host).
     /// Returns the merged configuration and the keys of `local` it ignored
     /// because they differ from the checkpointed ones.
@@ -142,7 +156,7 @@ impl StreamingConf {
         merged.master = local.master.clone();
         merged.clock = local.clock.clone();
         merged.batch_interval = local.batch_interval;
-        for key in settings::LOCAL_SETTINGS {
+        for key in LOCAL_SETTINGS {
             match local.settings.get(*key) {
                 Some(v) => merged.settings.insert(key.to_string(), v.clone()),
                 None => merged.settings.remove(*key),
@@ -152,7 +166,7 @@ impl StreamingConf {
             .settings
             .iter()
             .filter(|(k, v)| {
-                !settings::LOCAL_SETTINGS.contains(&k.as_str()) && self.settings.get(*k) != Some(*v)
+                !LOCAL_SETTINGS.contains(&k.as_str()) && self.settings.get(*k) != Some(*v)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -135,19 +135,7 @@ pub const IMPLEMENTED_SPARK_SETTINGS: &[&str] = &[
     "spark.ui.port",
 ];
 
-/// The settings a context recovered from a checkpoint takes from the
-/// configuration it is created with rather than from the checkpoint: those
-/// of the process itself (its addresses and ports), as Spark reloads
-/// `spark.driver.host`, `spark.driver.bindAddress`, `spark.driver.port`
-/// (and, here, the UI's port and switch) on recovery.
-pub const LOCAL_SETTINGS: &[&str] = &[
-    "spark.driver.bindAddress",
-    "spark.driver.host",
-    "spark.driver.port",
-    "spark.port.maxRetries",
-    "spark.ui.enabled",
-    "spark.ui.port",
-];
+pub use super::LOCAL_SETTINGS;
 
 /// The `spark.*` keys of `conf` that this project does not implement (see
 /// [`IMPLEMENTED_SPARK_SETTINGS`]), in key order.

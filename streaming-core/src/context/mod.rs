@@ -6,6 +6,7 @@
 //! and `scheduler` runs the job generator (tokio) and the executor.
 
 mod input;
+mod recovering;
 mod recovery;
 pub(crate) mod scheduler;
 mod signals;
@@ -124,7 +125,7 @@ impl std::fmt::Debug for StreamingContext {
 impl StreamingContext {
     /// A context for `conf`, which must set the batch interval.
     pub fn new(conf: StreamingConf) -> Result<Self> {
-        let conf = recovery::effective_conf(conf);
+        let conf = recovering::effective_conf(conf);
         let interval = conf.validate()?;
         let parallelism = conf.parallelism()?;
         let pool = rayon::ThreadPoolBuilder::new()

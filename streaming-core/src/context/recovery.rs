@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::recovering::RecoveringConf;
 use super::{StreamingContext, StreamingContextState};
 use crate::checkpoint::{
     latest, restore, set_aside, Checkpoint, CheckpointError, Latest, RecoverOptions,
 };
-use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
 
@@ -158,47 +158,4 @@ fn use_dir(ssc: &StreamingContext, dir: &Path) -> Result<()> {
 fn same_dir(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
     canon(a) == canon(b)
-}
-
-thread_local! {
-    /// The checkpointed configuration of the context `get_or_create` is
-    /// recovering on this thread, while its `create_fn` runs.
-    static RECOVERING: std::cell::RefCell<Option<StreamingConf>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Holds the checkpointed configuration for the contexts created on this
-/// thread until dropped.
-struct RecoveringConf;
-
-impl RecoveringConf {
-    fn set(conf: StreamingConf) -> RecoveringConf {
-        RECOVERING.with(|r| *r.borrow_mut() = Some(conf));
-        RecoveringConf
-    }
-}
-
-impl Drop for RecoveringConf {
-    fn drop(&mut self) {
-        RECOVERING.with(|r| *r.borrow_mut() = None);
-    }
-}
-
-/// The configuration a context created with `conf` runs with: `conf`
-/// itself, or, while `get_or_create` recovers on this thread, the
-/// checkpointed configuration with `conf`'s local parts (see
-/// [`StreamingContext::get_or_create`]).
-pub(super) fn effective_conf(conf: StreamingConf) -> StreamingConf {
-    RECOVERING.with(|r| match &*r.borrow() {
-        None => conf,
-        Some(checkpointed) => {
-            let (merged, ignored) = checkpointed.recovered_with(&conf);
-            for key in ignored {
-                tracing::warn!(
-                    key,
-                    "setting ignored: a recovered context runs with its checkpointed configuration"
-                );
-            }
-            merged
-        }
-    })
 }
