@@ -301,22 +301,9 @@ fn inputs(app: &UiApp, s: &Status) -> String {
         "<h2>Inputs</h2><table id=\"inputs\"><tr><th>stream</th><th>name</th><th>avg rate (records/s)</th>\
          <th>records</th><th>bad records</th><th>rate over time</th><th>last error</th></tr>",
     );
-    let secs = app.batch_interval.as_secs_f64();
     for input in &app.inputs {
         let id = input.stream_id();
-        let points: Vec<(Time, f64)> = s
-            .completed
-            .iter()
-            .map(|b| {
-                let n = b
-                    .info
-                    .stream_id_to_num_records
-                    .get(&id)
-                    .copied()
-                    .unwrap_or(0);
-                (b.info.batch_time, n as f64 / secs)
-            })
-            .collect();
+        let points: Vec<(Time, f64)> = s.input_rates(id, app.batch_interval);
         let avg = if points.is_empty() {
             "-".to_string()
         } else {

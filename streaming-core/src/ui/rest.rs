@@ -153,19 +153,10 @@ pub(crate) fn statistics(app: &UiApp, app_id: &str) -> Reply {
 fn receiver_json(app: &UiApp, s: &Status, index: usize) -> Value {
     let input = &app.inputs[index];
     let id = input.stream_id();
-    let interval = app.batch_interval.as_secs_f64();
     let rates: Vec<(u64, f64)> = s
-        .completed
-        .iter()
-        .map(|b| {
-            let n = b
-                .info
-                .stream_id_to_num_records
-                .get(&id)
-                .copied()
-                .unwrap_or(0);
-            (b.info.batch_time.as_millis(), n as f64 / interval)
-        })
+        .input_rates(id, app.batch_interval)
+        .into_iter()
+        .map(|(t, r)| (t.as_millis(), r))
         .collect();
     let avg_rate =
         (!rates.is_empty()).then(|| rates.iter().map(|(_, r)| r).sum::<f64>() / rates.len() as f64);

@@ -113,6 +113,24 @@ pub(crate) struct Status {
 }
 
 impl Status {
+    /// The input rate (records/s) of input `stream_id` at each completed
+    /// batch, oldest first: its records over the batch interval.
+    pub(crate) fn input_rates(&self, stream_id: usize, interval: Duration) -> Vec<(Time, f64)> {
+        let secs = interval.as_secs_f64();
+        self.completed
+            .iter()
+            .map(|b| {
+                let n = b
+                    .info
+                    .stream_id_to_num_records
+                    .get(&stream_id)
+                    .copied()
+                    .unwrap_or(0);
+                (b.info.batch_time, n as f64 / secs)
+            })
+            .collect()
+    }
+
     /// The newest completed batch.
     pub(crate) fn last_completed(&self) -> Option<&CompletedBatch> {
         self.completed.back()
