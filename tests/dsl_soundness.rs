@@ -611,3 +611,25 @@ sound_text!(
         counts.union(&seeded).union(&timed)
     }
 );
+
+sound!(
+    reduce_by_window_with_max_a_closure_and_an_inverse,
+    dsl {
+        let values = pairs.map(|(_, v)| v);
+        let top = values.reduce_by_window(max, 3s, 1s).map(|v| (0u8, v));
+        let folded = values.reduce_by_window(|a, b| a * 3 + b, 2s, 1s).map(|v| (1u8, v));
+        let total = values.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, 3s, 1s).map(|v| (2u8, v));
+        let low = pairs.reduce_by_key_and_window(min, 4s, 2s).map(|(k, v)| (k + 10, v));
+        let out = top.union(&folded).union(&total).window(2s, 2s).union(&low);
+    },
+    plain |_: &StreamingContext, p: DStream<Item>| {
+        let values = p.map(|(_, v)| v);
+        let top = values.reduce_by_window(std::cmp::max, secs(3), secs(1)).map(|v| (0u8, v));
+        let folded = values.reduce_by_window(|a, b| a * 3 + b, secs(2), secs(1)).map(|v| (1u8, v));
+        let total = values
+            .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, secs(3), secs(1))
+            .map(|v| (2u8, v));
+        let low = p.reduce_by_key_and_window(std::cmp::min, secs(4), secs(2)).map(|(k, v)| (k + 10, v));
+        top.union(&folded).union(&total).window(secs(2), secs(2)).union(&low)
+    }
+);
