@@ -13,12 +13,14 @@
 //! - [`queries`]: each query that a micro-batch DStream job can express, as a
 //!   function from the event stream to the result stream, with the plain API.
 //! - [`dsl`]: the same queries written with `stream!`.
-//! - [`drive`]: running a query on a manual clock, batch by batch.
+//! - [`drive`]: running a query on a manual clock, batch by batch;
+//!   [`example`]: what the `nexmark_q*` examples share.
 //!
 //! [`InputSource`]: streaming::InputSource
 
 pub mod drive;
 pub mod dsl;
+pub mod example;
 pub mod queries;
 pub mod replay;
 
