@@ -14,7 +14,8 @@
 //!   function from the event stream to the result stream, with the plain API.
 //! - [`dsl`]: the same queries written with `stream!`.
 //! - [`drive`]: running a query on a manual clock, batch by batch;
-//!   [`example`]: what the `nexmark_q*` examples share.
+//!   [`example`]: what the `nexmark_q*` examples share; [`text`]: events as
+//!   lines of text (the files of the Spark comparison).
 //!
 //! [`InputSource`]: streaming::InputSource
 
@@ -23,6 +24,7 @@ pub mod dsl;
 pub mod example;
 pub mod queries;
 pub mod replay;
+pub mod text;
 
 pub use nexmark::event::{Auction, Bid, Event, Person};
 pub use replay::{NexmarkError, NexmarkSource, NexmarkSpec, Replay};
