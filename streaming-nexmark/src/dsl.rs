@@ -54,7 +54,7 @@ pub fn q2(
         context(conf = conf, batch = 1s, checkpoint = dir);
         let out = input_stream(source)
             .flat_map(bid_of)
-            .filter(|b: &Bid| b.auction % Q2_MODULUS == 0)
+            .filter(|b: &Bid| b.auction.is_multiple_of(Q2_MODULUS))
             .map(|b: Bid| (b.auction, b.price));
         out
     }

@@ -64,7 +64,7 @@ pub fn q1(events: &DStream<Event>) -> DStream<Q1Row> {
 /// multiple of [`Q2_MODULUS`].
 pub fn q2(events: &DStream<Event>) -> DStream<(usize, usize)> {
     bids(events)
-        .filter(|b: &Bid| b.auction % Q2_MODULUS == 0)
+        .filter(|b: &Bid| b.auction.is_multiple_of(Q2_MODULUS))
         .map(|b: Bid| (b.auction, b.price))
 }
 
@@ -188,7 +188,7 @@ pub fn q4_update(time: Time, _id: &usize, new: &[Q4In], state: Option<Q4State>) 
                 s.max = Some(s.max.map_or(price, |m| m.max(price)));
             }
         }
-        s.closed = expires < time.as_millis() as u64;
+        s.closed = expires < time.as_millis();
     }
     Some(s)
 }
