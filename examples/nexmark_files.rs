@@ -19,6 +19,10 @@ use streaming_nexmark::queries;
 use streaming_nexmark::text::parse_line;
 use streaming_nexmark::Event;
 
+// On mimalloc, as the project's benches run (see README "Performance").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Batches after the files', so that windows empty (as the PySpark job).
 const DRAIN: u64 = 10;
 
