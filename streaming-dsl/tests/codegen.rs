@@ -161,7 +161,7 @@ fn chains_run_inside_the_combine_of_the_by_key_operator_they_feed() {
     );
     // A chain whose first closure takes a reference borrows: one loop, the
     // closures inlined, keys inserted by reference.
-    assert!(code.contains("lines.combine_ref_into_by_key(move|__x0,__out:&mut::streaming::Combiner<_,_>|{for__x1in{letline:&str=__x0;line.split('')}{let__x2={letw:&str=__x1;(w,1i64)};"), "{code}");
+    assert!(code.contains("lines.combine_ref_into_by_key(move|__x0,__out:&mut::streaming::Combiner<_,_>|{for__x1in::core::iter::IntoIterator::into_iter({letline:&str=__x0;line.split('')}){let__x2={letw:&str=__x1;(w,1i64)};"), "{code}");
     assert!(
         code.contains("__out.insert_ref(__k,__v,|__v|__v,|__c,__v|(*__reduce_loop)(__c,__v));"),
         "{code}"

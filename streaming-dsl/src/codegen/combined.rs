@@ -268,7 +268,7 @@ fn step(
         }
         Fused::FlatMap => {
             let items = apply(graph, plan, f, quote!(#x));
-            quote!(for #next in #items { #inner })
+            quote!(for #next in ::core::iter::IntoIterator::into_iter(#items) { #inner })
         }
         Fused::MapValues => {
             let value = apply(graph, plan, f, quote!(#v));
@@ -284,7 +284,7 @@ fn step(
             let x = located(x, span);
             quote_spanned! {span=>
                 let (#k, #v) = #m::KeyValue::into_pair(#x);
-                for #w in #values {
+                for #w in ::core::iter::IntoIterator::into_iter(#values) {
                     let #next = (::core::clone::Clone::clone(&#k), #w);
                     #inner
                 }
