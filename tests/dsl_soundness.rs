@@ -633,3 +633,39 @@ sound!(
         top.union(&folded).union(&total).window(secs(2), secs(2)).union(&low)
     }
 );
+
+sound_text!(
+    borrowed_words_into_map_with_state,
+    dsl {
+        let mapped = lines
+            .flat_map(|line: &str| line.split(' '))
+            .map(|w: &str| (w, 1i64))
+            .map_with_state(StateSpec::function(|w: &String, one: Option<i64>, st: &mut State<i64>| {
+                let seen = st.get().copied().unwrap_or(0) + one.unwrap_or(0);
+                if seen >= 3 {
+                    st.remove();
+                } else {
+                    st.update(seen);
+                }
+                (w.clone(), seen)
+            }));
+        let snapshots = mapped.state_snapshots().map(|(w, n)| (format!("s:{w}"), n));
+        let out = mapped.union(&snapshots);
+    },
+    plain |_: &StreamingContext, l: DStream<String>| {
+        let mapped = l
+            .flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .map(|w| (w, 1i64))
+            .map_with_state(StateSpec::function(|w: &String, one: Option<i64>, st: &mut State<i64>| {
+                let seen = st.get().copied().unwrap_or(0) + one.unwrap_or(0);
+                if seen >= 3 {
+                    st.remove();
+                } else {
+                    st.update(seen);
+                }
+                (w.clone(), seen)
+            }));
+        let snapshots = mapped.state_snapshots().map(|(w, n)| (format!("s:{w}"), n));
+        mapped.union(&snapshots)
+    }
+);

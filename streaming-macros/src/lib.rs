@@ -85,8 +85,9 @@ use proc_macro::TokenStream;
 /// holds for the windowed by-key reductions when they slide by the batch
 /// interval (each batch is then pre-combined exactly as the window would
 /// combine it), and for `update_state_by_key` (and its `_with_initial` and
-/// `_with_time` forms), fed the values grouped per key in arrival order, as
-/// it would group them (`update_state_by_key_grouped`).
+/// `_with_time` forms) and `map_with_state`, fed the values grouped per key
+/// in arrival order (`update_state_by_key_grouped`, `map_with_state_grouped`;
+/// `map_with_state` then emits a batch's outputs key by key).
 ///
 /// Such a chain may **borrow**: when its first closure declares its element
 /// as a reference, every element is read in place and the closures may

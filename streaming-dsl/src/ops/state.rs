@@ -50,7 +50,8 @@ pub(crate) static OPS: &[OpSpec] = &[
     )
     .params("spec")
     .pairs()
-    .checkpointed(),
+    .checkpointed()
+    .combines(Combine::Grouped("map_with_state_grouped")),
     op(
         "state_snapshots",
         "stateSnapshots",

@@ -13,7 +13,8 @@
 //! * A chain of element-wise narrow operators (`map`, `flat_map`, `filter`,
 //!   `map_values`, `flat_map_values`) feeding a by-key operator with a
 //!   `combine` entry in the table (`reduce_by_key`, `count_by_value`,
-//!   `group_by_key`, `combine_by_key`, `update_state_by_key` (on groups),
+//!   `group_by_key`, `combine_by_key`, `update_state_by_key` and
+//!   `map_with_state` (on groups),
 //!   and the windowed by-key reductions when they slide by their parent's
 //!   slide) joins that operator's stage
 //!   ([`Shape::Combined`]): the chain runs inside the map-side combine's

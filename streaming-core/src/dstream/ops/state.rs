@@ -161,6 +161,39 @@ impl<K: Key, V: Data> DStream<(K, Vec<V>)> {
     {
         state::update_state_by_key(self, ungroup(f), None)
     }
+
+    /// [`map_with_state`](DStream::map_with_state) on groups: `spec`'s
+    /// function is called for each value of each key's groups, in order,
+    /// as it is for each record of an ungrouped stream. So
+    /// `s.group_by_key().map_with_state_grouped(spec)` gives what
+    /// `s.map_with_state(spec)` gives (the order of a batch's outputs
+    /// across keys aside), and a `stream!` chain feeding `map_with_state`
+    /// compiles to this after a combine that runs the chain in its loop.
+    ///
+    /// ```
+    /// use streaming_core::{State, StateSpec};
+    /// use streaming_testkit::run_operation;
+    /// let spec = || StateSpec::function(|k: &u8, v: Option<i64>, st: &mut State<i64>| {
+    ///     let total = st.get().copied().unwrap_or(0) + v.unwrap_or(0);
+    ///     st.update(total);
+    ///     (*k, total)
+    /// });
+    /// let input = vec![vec![(1u8, 2i64), (2, 1), (1, 3)], vec![(1, 4)]];
+    /// let sorted = |mut b: Vec<Vec<(u8, i64)>>| { b.iter_mut().for_each(|v| v.sort()); b };
+    /// let grouped = run_operation(input.clone(), move |s| s.group_by_key().map_with_state_grouped(spec()).into_dstream(), 2);
+    /// let plain = run_operation(input, move |s| s.map_with_state(spec()).into_dstream(), 2);
+    /// assert_eq!(sorted(grouped.clone()), sorted(plain));
+    /// assert_eq!(sorted(grouped), vec![vec![(1, 2), (1, 5), (2, 1)], vec![(1, 9)]]);
+    /// ```
+    pub fn map_with_state_grouped<S: StateData, U: Data>(
+        &self,
+        spec: StateSpec<K, V, S, U>,
+    ) -> MapWithStateDStream<K, V, S, U>
+    where
+        K: StateData,
+    {
+        state::map_with_state_grouped(self, spec)
+    }
 }
 
 /// An update function of values as one of groups of values: the groups of

@@ -278,39 +278,48 @@ impl<K: Key, S: Data> StatePartition<K, S> {
 
     /// Runs the mapping function over one batch's records of this
     /// partition, then over the keys that time out.
-    fn process<V, U>(
+    fn process<V, U, R: Records<V>>(
         &mut self,
-        records: Vec<(K, V)>,
+        records: Vec<(K, R)>,
         time: Time,
         threshold: Option<Time>,
         f: &MappingFn<K, V, S, U>,
     ) -> Vec<U> {
         let mut out = Vec::new();
         let track = threshold.is_some();
-        for (k, v) in records {
+        for (k, values) in records {
             let h = hash_key(&k);
-            let (old, old_time) = match self.map.remove(h, &k) {
-                Some((_, (s, t))) => (Some(s), Some(t)),
-                None => (None, None),
-            };
-            let mut state = State::wrap(old);
-            if let Some(u) = f(time, &k, Some(v), &mut state) {
-                out.push(u);
+            // The key's state as each of its values of the batch is
+            // mapped in turn (taken out once, put back once).
+            let mut cur: Option<(S, Time)> = self.map.remove(h, &k).map(|(_, st)| st);
+            values.for_each_value(|v| {
+                let (old, old_time) = match cur.take() {
+                    Some((s, t)) => (Some(s), Some(t)),
+                    None => (None, None),
+                };
+                let mut state = State::wrap(old);
+                if let Some(u) = f(time, &k, Some(v), &mut state) {
+                    out.push(u);
+                }
+                if state.removed {
+                    return;
+                }
+                let Some(value) = state.value else { return };
+                // A record refreshes the key's update time when the
+                // function updated the state, or when idle keys time out
+                // (as Spark).
+                let t = match old_time {
+                    Some(t) if !state.updated && !track => t,
+                    _ => time,
+                };
+                if track && Some(t) != old_time {
+                    self.log_update(&k, t);
+                }
+                cur = Some((value, t));
+            });
+            if let Some(st) = cur {
+                self.map.insert(h, k, st);
             }
-            if state.removed {
-                continue;
-            }
-            let Some(value) = state.value else { continue };
-            // A record refreshes the key's update time when the function
-            // updated the state, or when idle keys time out (as Spark).
-            let t = match old_time {
-                Some(t) if !state.updated && !track => t,
-                _ => time,
-            };
-            if track && Some(t) != old_time {
-                self.log_update(&k, t);
-            }
-            self.map.insert(h, k, (value, t));
         }
         if let Some(threshold) = threshold {
             while self.log.front().is_some_and(|(t, _)| *t < threshold) {
@@ -360,17 +369,38 @@ pub(crate) struct MapWithStateShared<K, V, S, U> {
     store: Mutex<Store<K, S>>,
 }
 
-struct MapWithStateOp<K, V, S, U> {
-    parent: Arc<Node<(K, V)>>,
+/// The values a `map_with_state` record carries for its key: one value,
+/// or a group of values in arrival order (a grouped input,
+/// [`map_with_state_grouped`]).
+pub(crate) trait Records<V>: Data {
+    /// Calls `f` on each value, in order.
+    fn for_each_value(self, f: impl FnMut(V));
+}
+
+impl<V: Data> Records<V> for V {
+    fn for_each_value(self, mut f: impl FnMut(V)) {
+        f(self)
+    }
+}
+
+impl<V: Data> Records<V> for Vec<V> {
+    fn for_each_value(self, f: impl FnMut(V)) {
+        self.into_iter().for_each(f)
+    }
+}
+
+struct MapWithStateOp<K, V, S, U, R> {
+    parent: Arc<Node<(K, R)>>,
     shared: Arc<MapWithStateShared<K, V, S, U>>,
 }
 
-impl<K, V, S, U> Operator<U> for MapWithStateOp<K, V, S, U>
+impl<K, V, S, U, R> Operator<U> for MapWithStateOp<K, V, S, U, R>
 where
     K: Key + StateData,
     V: Data,
     S: StateData,
     U: Data,
+    R: Records<V>,
 {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
         let sh = &*self.shared;
@@ -569,6 +599,35 @@ where
     V: Data,
     S: StateData,
     U: Data,
+{
+    map_with_state_of(parent, spec)
+}
+
+/// Adds the `map_with_state` node of a stream of keys with groups of
+/// values (see `DStream::map_with_state_grouped`).
+pub(crate) fn map_with_state_grouped<K, V, S, U>(
+    parent: &DStream<(K, Vec<V>)>,
+    spec: StateSpec<K, V, S, U>,
+) -> MapWithStateDStream<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+{
+    map_with_state_of(parent, spec)
+}
+
+fn map_with_state_of<K, V, S, U, R>(
+    parent: &DStream<(K, R)>,
+    spec: StateSpec<K, V, S, U>,
+) -> MapWithStateDStream<K, V, S, U>
+where
+    K: Key + StateData,
+    V: Data,
+    S: StateData,
+    U: Data,
+    R: Records<V>,
 {
     let this = parent;
     let slide = this.slide_duration();
