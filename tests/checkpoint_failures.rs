@@ -42,9 +42,24 @@ fn a_checkpoint_that_cannot_be_written_reaches_the_listeners_and_the_counter() {
     assert_eq!(ssc.checkpoint_failures(), 0);
 
     // The checkpoint directory becomes a plain file: nothing can be written
-    // into it any more.
-    std::fs::remove_dir_all(&ckpt).unwrap();
-    std::fs::write(&ckpt, b"not a directory").unwrap();
+    // into it any more. The writer thread may still be writing batch 1's
+    // checkpoint into it, so the directory is moved away (atomically) and
+    // the file put in its place, again if the writer made a new directory
+    // there in between.
+    let moved = root.path().join("moved");
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if ckpt.is_dir() {
+            let _ = std::fs::remove_dir_all(&moved);
+            std::fs::rename(&ckpt, &moved).unwrap();
+        }
+        if std::fs::write(&ckpt, b"not a directory").is_ok() && ckpt.is_file() {
+            break;
+        }
+        assert!(attempt < 1000, "could not replace the checkpoint directory");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     clock.advance(Duration::from_secs(1));
     ssc.await_batch_completion(Time::from_millis(2000), WAIT)
         .unwrap();
