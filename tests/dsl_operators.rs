@@ -314,8 +314,8 @@ fn name_names_the_state_of_a_stateful_operator() {
 
 // ---------------------------------------------------------------- output
 
-/// The files under `dir` (recursively) with their contents, paths relative
-/// to `dir` with `root` replaced by `<out>`.
+/// The files under `dir` (recursively) with their contents, by path
+/// relative to `dir`, sorted.
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for entry in std::fs::read_dir(dir).unwrap() {

@@ -192,7 +192,7 @@ impl<K: Key, V: Data> DStream<(K, Vec<V>)> {
     where
         K: StateData,
     {
-        state::map_with_state_grouped(self, spec)
+        state::map_with_state(self, spec)
     }
 }
 

@@ -371,7 +371,7 @@ pub(crate) struct MapWithStateShared<K, V, S, U> {
 
 /// The values a `map_with_state` record carries for its key: one value,
 /// or a group of values in arrival order (a grouped input,
-/// [`map_with_state_grouped`]).
+/// `DStream::map_with_state_grouped`).
 pub(crate) trait Records<V>: Data {
     /// Calls `f` on each value, in order.
     fn for_each_value(self, f: impl FnMut(V));
@@ -586,39 +586,10 @@ impl<K, V, S, U> From<MapWithStateDStream<K, V, S, U>> for DStream<U> {
     }
 }
 
-impl<K: Key, V: Data> DStream<(K, V)> {}
-
-/// Adds the `map_with_state` node of `parent` (see
-/// [`DStream::map_with_state`]).
-pub(crate) fn map_with_state<K, V, S, U>(
-    parent: &DStream<(K, V)>,
-    spec: StateSpec<K, V, S, U>,
-) -> MapWithStateDStream<K, V, S, U>
-where
-    K: Key + StateData,
-    V: Data,
-    S: StateData,
-    U: Data,
-{
-    map_with_state_of(parent, spec)
-}
-
-/// Adds the `map_with_state` node of a stream of keys with groups of
-/// values (see `DStream::map_with_state_grouped`).
-pub(crate) fn map_with_state_grouped<K, V, S, U>(
-    parent: &DStream<(K, Vec<V>)>,
-    spec: StateSpec<K, V, S, U>,
-) -> MapWithStateDStream<K, V, S, U>
-where
-    K: Key + StateData,
-    V: Data,
-    S: StateData,
-    U: Data,
-{
-    map_with_state_of(parent, spec)
-}
-
-fn map_with_state_of<K, V, S, U, R>(
+/// Adds the `map_with_state` node of `parent`, whose records carry one
+/// value per key ([`DStream::map_with_state`]) or a group of them
+/// (`DStream::map_with_state_grouped`).
+pub(crate) fn map_with_state<K, V, S, U, R>(
     parent: &DStream<(K, R)>,
     spec: StateSpec<K, V, S, U>,
 ) -> MapWithStateDStream<K, V, S, U>

@@ -36,7 +36,7 @@ pub(crate) use crate::graph::stateful::{
     decode, lock, lock_for_snapshot, lock_intact, replace, CapturedState, StateData, StateSnapshot,
     StateSnapshotError, StatefulOperator,
 };
-pub(crate) use map_with_state::{map_with_state, map_with_state_grouped, state_snapshots};
+pub(crate) use map_with_state::{map_with_state, state_snapshots};
 pub use map_with_state::{MapWithStateDStream, State, StateError, StateSpec};
 pub(crate) use update::{update_state_by_key, UpdateFn};
 
