@@ -298,12 +298,55 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Locks operator state to compute batch `time` from it. A user function
-/// that panicked while an earlier batch held the lock left the state half
-/// updated (the batch failed, and later batches run): it is never used
-/// again, and every later batch of the operator fails with this error (as
-/// in Spark, where the failed state poisons what follows) until the state
-/// is restored from a checkpoint.
+/// Operator state that can undo the changes of one batch: what makes a
+/// failed batch leave the state exactly as it was before it.
+pub(crate) trait Transactional {
+    /// Starts recording what the batch changes.
+    fn begin(&mut self);
+    /// Keeps the batch's changes.
+    fn commit(&mut self);
+    /// Undoes the batch's changes.
+    fn rollback(&mut self);
+}
+
+/// Runs one batch's update of an operator's `state` as a transaction: if
+/// `body` fails or a user function in it panics, the state is rolled back
+/// to what it was before, and the batch fails with the error (a panic as
+/// [`StreamingError::UserPanic`](crate::error::StreamingError::UserPanic)).
+/// The operators then mark the failed batch as done, so that later batches
+/// run on the state as it was, as if the failed batch had brought no data.
+pub(crate) fn atomically<S: Transactional, R>(
+    state: &mut S,
+    time: Time,
+    body: impl FnOnce(&mut S) -> crate::error::Result<R>,
+) -> crate::error::Result<R> {
+    state.begin();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut *state)));
+    match result {
+        Ok(Ok(r)) => {
+            state.commit();
+            Ok(r)
+        }
+        Ok(Err(e)) => {
+            state.rollback();
+            Err(e)
+        }
+        Err(panic) => {
+            state.rollback();
+            tracing::warn!(%time, "a batch failed in a stateful operator; its state was rolled back");
+            Err(crate::error::StreamingError::UserPanic {
+                time,
+                message: crate::error::panic_message(panic.as_ref()),
+            })
+        }
+    }
+}
+
+/// Locks operator state to compute batch `time` from it. Stateful
+/// operators update their state [`atomically`], so a failed batch leaves
+/// it whole; a lock poisoned all the same (a panic outside a transaction,
+/// a bug) makes every later batch of the operator fail with this error
+/// until the state is restored from a checkpoint.
 pub(crate) fn lock_intact<'a, T>(
     m: &'a Mutex<T>,
     operation: &str,

@@ -13,6 +13,13 @@
 //! shuffles' fixed-seed FxHash) and the hash chooses the shard and the slot.
 //! A captured map serializes exactly as a `FxHashMap<K, V>` does (a map of
 //! its entries), so snapshots keep their encoding.
+//!
+//! A map can also journal its changes ([`CowMap::begin`]): each change
+//! first records what it replaces (the entry, or the whole shard for a
+//! [`rebuild`](CowMap::rebuild)), so that a batch that fails half way
+//! through can be undone ([`CowMap::rollback`]) and the state is exactly
+//! what it was before that batch. The journal costs a clone of each entry
+//! a batch changes, never a copy of the map.
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
@@ -47,6 +54,27 @@ type Table<K, V> = HashTable<(K, V)>;
 pub(crate) struct CowMap<K, V> {
     shards: Vec<Arc<Table<K, V>>>,
     len: usize,
+    /// What the changes since [`begin`](Self::begin) replaced, if
+    /// journaling.
+    journal: Option<Journal<K, V>>,
+}
+
+/// The undo journal of a [`CowMap`]: its length when the journal began and
+/// what each change replaced, oldest first.
+struct Journal<K, V> {
+    len: usize,
+    undo: Vec<Undo<K, V>>,
+}
+
+/// What one change replaced.
+enum Undo<K, V> {
+    /// The entry of `key` (hash `h`): its value, or `None` if it was absent.
+    Entry { h: u64, key: K, old: Option<V> },
+    /// A whole shard (before a rebuild).
+    Shard {
+        index: usize,
+        table: Arc<Table<K, V>>,
+    },
 }
 
 impl<K: Key, V: Data> Default for CowMap<K, V> {
@@ -54,6 +82,7 @@ impl<K: Key, V: Data> Default for CowMap<K, V> {
         CowMap {
             shards: (0..SHARDS).map(|_| Arc::new(HashTable::new())).collect(),
             len: 0,
+            journal: None,
         }
     }
 }
@@ -91,10 +120,19 @@ impl<K: Key, V: Data> CowMap<K, V> {
     /// Inserts `k` (hash `h`), returning its previous value.
     #[inline]
     pub(crate) fn insert(&mut self, h: u64, k: K, v: V) -> Option<V> {
-        let shard = self.shard_mut(h);
+        let shard = Arc::make_mut(&mut self.shards[shard_of(h)]);
         match shard.entry(h, |(q, _)| *q == k, |(q, _)| hash_key(q)) {
-            Entry::Occupied(mut e) => Some(std::mem::replace(&mut e.get_mut().1, v)),
+            Entry::Occupied(mut e) => {
+                if let Some(j) = &mut self.journal {
+                    let (key, old) = e.get();
+                    j.entry(h, key.clone(), Some(old.clone()));
+                }
+                Some(std::mem::replace(&mut e.get_mut().1, v))
+            }
             Entry::Vacant(e) => {
+                if let Some(j) = &mut self.journal {
+                    j.entry(h, k.clone(), None);
+                }
                 e.insert((k, v));
                 self.len += 1;
                 None
@@ -110,6 +148,9 @@ impl<K: Key, V: Data> CowMap<K, V> {
         let shard = self.shard_mut(h);
         let (entry, _) = shard.find_entry(h, |(q, _)| q == k).ok()?.remove();
         self.len -= 1;
+        if let Some(j) = &mut self.journal {
+            j.entry(h, entry.0.clone(), Some(entry.1.clone()));
+        }
         Some(entry)
     }
 
@@ -132,6 +173,9 @@ impl<K: Key, V: Data> CowMap<K, V> {
         {
             // Absent from a shard a capture shares: copy it only to insert.
             if let Some(entry) = f(None, None) {
+                if let Some(j) = &mut self.journal {
+                    j.entry(h, entry.0.clone(), None);
+                }
                 Arc::make_mut(&mut self.shards[i]).insert_unique(h, entry, |(q, _)| hash_key(q));
                 self.len += 1;
             }
@@ -141,6 +185,11 @@ impl<K: Key, V: Data> CowMap<K, V> {
         match shard.find_entry(h, |(q, _)| q == k) {
             Ok(occupied) => {
                 let ((key, cur), vacant) = occupied.remove();
+                if let Some(j) = &mut self.journal {
+                    // Before `f` runs: it may panic with the entry out of
+                    // the table.
+                    j.entry(h, key.clone(), Some(cur.clone()));
+                }
                 match f(Some(key), Some(cur)) {
                     Some(entry) => {
                         vacant.insert(entry);
@@ -150,6 +199,9 @@ impl<K: Key, V: Data> CowMap<K, V> {
             }
             Err(absent) => {
                 if let Some(entry) = f(None, None) {
+                    if let Some(j) = &mut self.journal {
+                        j.entry(h, entry.0.clone(), None);
+                    }
                     absent
                         .into_table()
                         .insert_unique(h, entry, |(q, _)| hash_key(q));
@@ -170,7 +222,14 @@ impl<K: Key, V: Data> CowMap<K, V> {
     /// alone is consumed.
     pub(crate) fn rebuild(&mut self, mut f: impl FnMut(u64, &K, V) -> Option<V>) {
         let mut len = 0;
-        for shard in &mut self.shards {
+        for (index, shard) in self.shards.iter_mut().enumerate() {
+            if let Some(j) = &mut self.journal {
+                // Kept whole (so the rebuild below reads it as shared).
+                j.undo.push(Undo::Shard {
+                    index,
+                    table: shard.clone(),
+                });
+            }
             let mut next: Table<K, V> = HashTable::with_capacity(shard.len());
             let mut put = |h: u64, k: K, v: V| {
                 next.insert_unique(h, (k, v), |(q, _)| hash_key(q));
@@ -207,6 +266,50 @@ impl<K: Key, V: Data> CowMap<K, V> {
             shards: self.shards.clone(),
             len: self.len,
         }
+    }
+
+    /// Starts journaling changes (replacing any journal in progress), so
+    /// that [`rollback`](Self::rollback) can undo them.
+    pub(crate) fn begin(&mut self) {
+        self.journal = Some(Journal {
+            len: self.len,
+            undo: Vec::new(),
+        });
+    }
+
+    /// Keeps the changes since [`begin`](Self::begin) and stops journaling.
+    pub(crate) fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes every change since [`begin`](Self::begin), newest first, and
+    /// stops journaling: the map is again exactly what it was then.
+    pub(crate) fn rollback(&mut self) {
+        let Some(journal) = self.journal.take() else {
+            return;
+        };
+        for undo in journal.undo.into_iter().rev() {
+            match undo {
+                Undo::Shard { index, table } => self.shards[index] = table,
+                Undo::Entry { h, key, old } => {
+                    let shard = self.shard_mut(h);
+                    if let Ok(e) = shard.find_entry(h, |(q, _)| *q == key) {
+                        e.remove();
+                    }
+                    if let Some(v) = old {
+                        shard.insert_unique(h, (key, v), |(q, _)| hash_key(q));
+                    }
+                }
+            }
+        }
+        self.len = journal.len;
+    }
+}
+
+impl<K, V> Journal<K, V> {
+    #[inline]
+    fn entry(&mut self, h: u64, key: K, old: Option<V>) {
+        self.undo.push(Undo::Entry { h, key, old });
     }
 }
 
@@ -281,6 +384,43 @@ mod tests {
         let back: FxHashMap<String, u32> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back.len(), 50);
         assert_eq!(back["k7"], 7);
+    }
+
+    fn contents(m: &CowMap<u64, u64>) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = m.iter().copied().collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rollback_undoes_every_kind_of_change_since_begin_and_commit_keeps_them() {
+        let mut m: CowMap<u64, u64> = (0..500).map(|k| (k, k)).collect();
+        let frozen = m.capture();
+        m.begin();
+        let before = contents(&m);
+        for k in (0..600).step_by(7) {
+            m.update_ref(hash_key(&k), &k, |stored, v| {
+                Some((stored.unwrap_or(k), v.unwrap_or(0) + 1))
+            });
+        }
+        m.rebuild(|_, k, v| (k % 5 != 0).then_some(v * 3));
+        for k in (0..700).step_by(11) {
+            m.insert(hash_key(&k), k, 42);
+            m.remove(hash_key(&(k + 1)), &(k + 1));
+        }
+        m.update_ref(hash_key(&3), &3, |_, _| None);
+        assert_ne!(contents(&m), before);
+        m.rollback();
+        assert_eq!(contents(&m), before);
+        assert_eq!(m.len(), 500);
+        assert_eq!(frozen.iter().count(), 500);
+        // Nothing is journaled any more; a committed batch stays.
+        m.begin();
+        m.insert(hash_key(&1000), 1000, 1);
+        m.commit();
+        m.rollback();
+        assert_eq!(m.get(hash_key(&1000), &1000), Some(&1));
+        assert_eq!(m.len(), 501);
     }
 
     #[test]

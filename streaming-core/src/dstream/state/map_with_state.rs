@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 use super::cow::{hash_key, CowMap, Frozen};
 use super::update::initial_parts;
 use super::{
-    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key, partition_of,
-    pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError,
-    StatefulOperator,
+    atomically, check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key,
+    partition_of, pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot,
+    StateSnapshotError, StatefulOperator, Transactional,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
 use crate::dstream::DStream;
@@ -247,6 +247,29 @@ impl<K: Data, V: Data, S: Data, U: Data> StateSpec<K, V, S, U> {
 struct StatePartition<K, S> {
     map: CowMap<K, (S, Time)>,
     log: VecDeque<(Time, Vec<K>)>,
+    /// The log entries the batch in progress timed out, oldest first, to
+    /// put back if it fails (entries it added are skipped as stale when
+    /// their turn comes, since the keys' times are rolled back).
+    popped: Vec<(Time, Vec<K>)>,
+}
+
+impl<K: Key, S: Data> Transactional for StatePartition<K, S> {
+    fn begin(&mut self) {
+        self.popped.clear();
+        self.map.begin();
+    }
+
+    fn commit(&mut self) {
+        self.popped.clear();
+        self.map.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.map.rollback();
+        for entry in self.popped.drain(..).rev() {
+            self.log.push_front(entry);
+        }
+    }
 }
 
 impl<K: Key, S: Data> StatePartition<K, S> {
@@ -254,6 +277,7 @@ impl<K: Key, S: Data> StatePartition<K, S> {
         let mut p = StatePartition {
             map,
             log: VecDeque::new(),
+            popped: Vec::new(),
         };
         if track {
             p.rebuild_log();
@@ -322,19 +346,22 @@ impl<K: Key, S: Data> StatePartition<K, S> {
             }
         }
         if let Some(threshold) = threshold {
-            while self.log.front().is_some_and(|(t, _)| *t < threshold) {
-                let (t, keys) = self.log.pop_front().expect("checked");
+            while let Some((t, keys)) = self.log.front().filter(|(t, _)| *t < threshold) {
+                let t = *t;
                 for k in keys {
-                    let h = hash_key(&k);
-                    if self.map.get(h, &k).is_some_and(|(_, u)| *u == t) {
-                        let (_, (s, _)) = self.map.remove(h, &k).expect("checked");
+                    let h = hash_key(k);
+                    if self.map.get(h, k).is_some_and(|(_, u)| *u == t) {
+                        let (_, (s, _)) = self.map.remove(h, k).expect("checked");
                         let mut state = State::wrap(Some(s));
                         state.timing_out = true;
-                        if let Some(u) = f(time, &k, None, &mut state) {
+                        if let Some(u) = f(time, k, None, &mut state) {
                             out.push(u);
                         }
                     }
                 }
+                // Popped once all its keys are done (a panic above leaves
+                // it in the log).
+                self.popped.extend(self.log.pop_front());
             }
         }
         out
@@ -344,6 +371,32 @@ impl<K: Key, S: Data> StatePartition<K, S> {
 struct Store<K, S> {
     time: Option<Time>,
     parts: Vec<StatePartition<K, S>>,
+    /// `time`, and whether `parts` was empty, before the batch in progress.
+    before: Option<(Option<Time>, bool)>,
+}
+
+impl<K: Key, S: Data> Transactional for Store<K, S> {
+    fn begin(&mut self) {
+        self.before = Some((self.time, self.parts.is_empty()));
+        self.parts.iter_mut().for_each(Transactional::begin);
+    }
+
+    fn commit(&mut self) {
+        self.before = None;
+        self.parts.iter_mut().for_each(Transactional::commit);
+    }
+
+    fn rollback(&mut self) {
+        let Some((time, empty)) = self.before.take() else {
+            return;
+        };
+        self.time = time;
+        if empty {
+            self.parts.clear();
+        } else {
+            self.parts.iter_mut().for_each(Transactional::rollback);
+        }
+    }
 }
 
 /// A captured store, encoded on the checkpoint writer thread.
@@ -408,34 +461,43 @@ where
         let mut st = lock_intact(&sh.store, "map_with_state", time)?;
         check_order("map_with_state", st.time, time)?;
         let track = sh.spec.timeout.is_some();
-        let mut last = None;
-        for t in pending_times(st.time, time, sh.slide, zero) {
-            if st.parts.is_empty() {
-                let n = sh.spec.partitions.unwrap_or(env.parallelism()).max(1);
-                st.parts = initial_parts(sh.spec.initial.as_ref(), n)
-                    .into_iter()
-                    .map(|m| {
-                        let m = m.iter().map(|(k, s)| (k.clone(), (s.clone(), t))).collect();
-                        StatePartition::new(m, track)
-                    })
+        let last = atomically(&mut *st, time, |st| {
+            let mut last = None;
+            for t in pending_times(st.time, time, sh.slide, zero) {
+                if st.parts.is_empty() {
+                    let n = sh.spec.partitions.unwrap_or(env.parallelism()).max(1);
+                    st.parts = initial_parts(sh.spec.initial.as_ref(), n)
+                        .into_iter()
+                        .map(|m| {
+                            let m = m.iter().map(|(k, s)| (k.clone(), (s.clone(), t))).collect();
+                            StatePartition::new(m, track)
+                        })
+                        .collect();
+                }
+                let n = st.parts.len();
+                let records = match self.parent.get_lazy(t, env)? {
+                    Some(l) => partition_by_key(&l, n),
+                    None => (0..n).map(|_| Vec::new()).collect(),
+                };
+                let threshold = sh.spec.timeout.map(|d| t.saturating_sub(d));
+                let f = &sh.spec.func;
+                let out: Vec<Vec<U>> = st
+                    .parts
+                    .par_iter_mut()
+                    .zip(records.into_par_iter())
+                    .map(|(part, recs)| part.process(recs, t, threshold, f))
                     .collect();
+                st.time = Some(t);
+                last = Some(out);
             }
-            let n = st.parts.len();
-            let records = match self.parent.get_lazy(t, env)? {
-                Some(l) => partition_by_key(&l, n),
-                None => (0..n).map(|_| Vec::new()).collect(),
-            };
-            let threshold = sh.spec.timeout.map(|d| t.saturating_sub(d));
-            let f = &sh.spec.func;
-            let out: Vec<Vec<U>> = st
-                .parts
-                .par_iter_mut()
-                .zip(records.into_par_iter())
-                .map(|(part, recs)| part.process(recs, t, threshold, f))
-                .collect();
-            st.time = Some(t);
-            last = Some(out);
+            Ok(last)
+        });
+        if last.is_err() {
+            // The failed batch's data is dropped: the state stays as it
+            // was, and the next batch does not read the failed one again.
+            st.time = Some(time);
         }
+        let last = last?;
         let out = last.expect("the requested time is always pending");
         Ok(Some(Lazy::from_batch(Batch::from_partitions(out))))
     }
@@ -495,6 +557,7 @@ where
                     .into_iter()
                     .map(|m| StatePartition::new(m, track))
                     .collect(),
+                before: None,
             },
         );
         Ok(())
@@ -608,6 +671,7 @@ where
         store: Mutex::new(Store {
             time: None,
             parts: Vec::new(),
+            before: None,
         }),
     });
     let op = MapWithStateOp {

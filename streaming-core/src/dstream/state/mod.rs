@@ -33,8 +33,8 @@ use crate::graph::env::Env;
 use crate::time::Time;
 
 pub(crate) use crate::graph::stateful::{
-    decode, lock, lock_for_snapshot, lock_intact, replace, CapturedState, StateData, StateSnapshot,
-    StateSnapshotError, StatefulOperator,
+    atomically, decode, lock, lock_for_snapshot, lock_intact, replace, CapturedState, StateData,
+    StateSnapshot, StateSnapshotError, StatefulOperator, Transactional,
 };
 pub(crate) use map_with_state::{map_with_state, state_snapshots};
 pub use map_with_state::{MapWithStateDStream, State, StateError, StateSpec};

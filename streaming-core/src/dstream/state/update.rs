@@ -19,9 +19,9 @@ use hashbrown::hash_table::{Entry, HashTable};
 
 use super::cow::{hash_key, CowMap, Frozen};
 use super::{
-    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key, partition_of,
-    pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError,
-    StatefulOperator,
+    atomically, check_order, decode, lock, lock_for_snapshot, lock_intact, partition_by_key,
+    partition_of, pending_times, replace, zero_time, CapturedState, StateData, StateSnapshot,
+    StateSnapshotError, StatefulOperator, Transactional,
 };
 use crate::batch::{Batch, Data, Key, Lazy};
 use crate::dstream::DStream;
@@ -49,6 +49,33 @@ struct KeyedState<K, S> {
     started: bool,
     /// State per key, hash partitioned, in copy-on-write shards.
     parts: Vec<CowMap<K, S>>,
+    /// `time`, `started` and whether `parts` was empty before the batch in
+    /// progress (see [`Transactional`]).
+    before: Option<(Option<Time>, bool, bool)>,
+}
+
+impl<K: Key, S: Data> Transactional for KeyedState<K, S> {
+    fn begin(&mut self) {
+        self.before = Some((self.time, self.started, self.parts.is_empty()));
+        self.parts.iter_mut().for_each(CowMap::begin);
+    }
+
+    fn commit(&mut self) {
+        self.before = None;
+        self.parts.iter_mut().for_each(CowMap::commit);
+    }
+
+    fn rollback(&mut self) {
+        let Some((time, started, empty)) = self.before.take() else {
+            return;
+        };
+        (self.time, self.started) = (time, started);
+        if empty {
+            self.parts.clear();
+        } else {
+            self.parts.iter_mut().for_each(CowMap::rollback);
+        }
+    }
 }
 
 /// A captured [`KeyedState`], encoded on the checkpoint writer thread.
@@ -144,30 +171,39 @@ impl<K: Key + StateData, V: Data, S: StateData, F: UpdateFn<K, V, S>> Operator<(
         let zero = zero_time(env)?;
         let mut st = lock_intact(&sh.state, "update_state_by_key", time)?;
         check_order("update_state_by_key", st.time, time)?;
-        for t in pending_times(st.time, time, sh.slide, zero) {
-            let data = self.parent.get_lazy(t, env)?;
-            if !st.started {
-                if data.is_none() {
-                    st.time = Some(t);
-                    continue;
+        let done = atomically(&mut *st, time, |st| {
+            for t in pending_times(st.time, time, sh.slide, zero) {
+                let data = self.parent.get_lazy(t, env)?;
+                if !st.started {
+                    if data.is_none() {
+                        st.time = Some(t);
+                        continue;
+                    }
+                    st.started = true;
+                    if st.parts.is_empty() {
+                        st.parts = initial_parts(sh.initial.as_ref(), env.parallelism().max(1));
+                    }
                 }
-                st.started = true;
-                if st.parts.is_empty() {
-                    st.parts = initial_parts(sh.initial.as_ref(), env.parallelism().max(1));
-                }
+                let n = st.parts.len();
+                let records: Vec<Vec<(K, V)>> = match data {
+                    Some(l) => partition_by_key(&l, n),
+                    None => (0..n).map(|_| Vec::new()).collect(),
+                };
+                let f = &sh.f;
+                st.parts
+                    .par_iter_mut()
+                    .zip(records.into_par_iter())
+                    .for_each(|(part, records)| update_partition(part, records, t, f));
+                st.time = Some(t);
             }
-            let n = st.parts.len();
-            let records: Vec<Vec<(K, V)>> = match data {
-                Some(l) => partition_by_key(&l, n),
-                None => (0..n).map(|_| Vec::new()).collect(),
-            };
-            let f = &sh.f;
-            st.parts
-                .par_iter_mut()
-                .zip(records.into_par_iter())
-                .for_each(|(part, records)| update_partition(part, records, t, f));
-            st.time = Some(t);
+            Ok(())
+        });
+        if done.is_err() {
+            // The failed batch's data is dropped: the state stays as it
+            // was, and the next batch does not read the failed one again.
+            st.time = Some(time);
         }
+        done?;
         if !st.started {
             return Ok(None);
         }
@@ -230,6 +266,7 @@ impl<K: Key + StateData, V: Data, S: StateData, F: UpdateFn<K, V, S>> StatefulOp
                 time: restored.time,
                 started: restored.started,
                 parts,
+                before: None,
             },
         );
         Ok(())
@@ -259,6 +296,7 @@ where
                 time: None,
                 started: false,
                 parts: Vec::new(),
+                before: None,
             }),
         }),
     };

@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use hashbrown::hash_table::{self, HashTable};
 
 use super::panes::{parent_remember, Geometry, Pane, ReduceFn};
-use crate::batch::{Key, Lazy, PartitionIter};
+use crate::batch::{Data, Key, Lazy, PartitionIter};
 use crate::dstream::state::cow::{hash_key, CowMap, Frozen};
 use crate::dstream::state::{
-    check_order, decode, lock, lock_for_snapshot, lock_intact, partition_of, replace, zero_time,
-    CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    atomically, check_order, decode, lock, lock_for_snapshot, lock_intact, partition_of, replace,
+    zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
+    Transactional,
 };
 use crate::error::Result;
 use crate::graph::env::Env;
@@ -55,6 +56,49 @@ struct InvState<K, V> {
     /// The last window's value per key, hash partitioned, in copy-on-write
     /// shards.
     window: Vec<CowMap<K, V>>,
+    /// The panes the slide in progress took out of the window, oldest
+    /// first, to put back if it fails.
+    left: Vec<Arc<Pane<K, V>>>,
+    /// `last`, `covered`, the number of panes and whether `window` was
+    /// empty before the slide in progress (see [`Transactional`]).
+    before: Option<(Option<Time>, Option<Time>, usize, bool)>,
+}
+
+impl<K: Key, V: Data> Transactional for InvState<K, V> {
+    fn begin(&mut self) {
+        self.left.clear();
+        self.before = Some((
+            self.last,
+            self.covered,
+            self.panes.len(),
+            self.window.is_empty(),
+        ));
+        self.window.iter_mut().for_each(CowMap::begin);
+    }
+
+    fn commit(&mut self) {
+        self.left.clear();
+        self.before = None;
+        self.window.iter_mut().for_each(CowMap::commit);
+    }
+
+    fn rollback(&mut self) {
+        let Some((last, covered, panes, empty)) = self.before.take() else {
+            return;
+        };
+        (self.last, self.covered) = (last, covered);
+        if empty {
+            self.window.clear();
+        } else {
+            self.window.iter_mut().for_each(CowMap::rollback);
+        }
+        // Panes added after those that left (none are, unless the slide
+        // got that far), then the ones that left, back in front.
+        self.panes.truncate(panes - self.left.len());
+        for pane in self.left.drain(..).rev() {
+            self.panes.push_front(pane);
+        }
+    }
 }
 
 /// A captured [`InvState`] (what a checkpoint saves: with the panes, no
@@ -123,9 +167,69 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
                     covered: None,
                     panes: VecDeque::new(),
                     window: Vec::new(),
+                    left: Vec::new(),
+                    before: None,
                 }),
             }),
         }
+    }
+}
+
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+    InvReduceOp<K, V, F, I, P>
+{
+    /// Slides the window to `time` (run [`atomically`]: a failure leaves
+    /// the state as it was).
+    fn slide(
+        &self,
+        st: &mut InvState<K, V>,
+        time: Time,
+        zero: Time,
+        env: &Env,
+    ) -> Result<Lazy<(K, V)>> {
+        let sh = &*self.shared;
+        if st.window.is_empty() {
+            let n = sh.partitions.unwrap_or(env.parallelism()).max(1);
+            st.window = (0..n).map(|_| CowMap::default()).collect();
+        }
+        let n = st.window.len();
+        let covered = st.covered.unwrap_or(zero);
+        let entering = sh
+            .geo
+            .entering(covered, time)
+            .into_iter()
+            .map(|end| Pane::build(&self.parent, &sh.geo, end, n, &sh.f, env).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        let limit = sh.geo.window_start(time);
+        let mut leaving = Vec::new();
+        while st.panes.front().is_some_and(|p| p.end <= limit) {
+            leaving.extend(st.panes.pop_front());
+        }
+        st.left.clone_from(&leaving);
+        let InvState { window, panes, .. } = st;
+        window.par_iter_mut().enumerate().for_each(|(j, w)| {
+            let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
+            let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
+            slide_partition(w, &left, &entered, sh);
+        });
+        // The output shares the window's shards and clones entries only as
+        // they are read; the next slide copies the shards it changes only
+        // if this batch is still held by then.
+        let views: Arc<Vec<Frozen<K, V>>> = Arc::new(window.iter().map(CowMap::capture).collect());
+        let out = Lazy::new(views.len(), move |j| {
+            PartitionIter::new(views[j].clone().into_cloned_iter())
+        });
+        tracing::trace!(
+            operation = sh.name,
+            %time,
+            entered = entering.len(),
+            left = leaving.len(),
+            "incremental window computed"
+        );
+        panes.extend(entering);
+        st.covered = Some(time);
+        st.last = Some(time);
+        Ok(out)
     }
 }
 
@@ -211,49 +315,15 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
         let zero = zero_time(env)?;
         let mut st = lock_intact(&sh.state, sh.name, time)?;
         check_order(sh.name, st.last, time)?;
-        if st.window.is_empty() {
-            let n = sh.partitions.unwrap_or(env.parallelism()).max(1);
-            st.window = (0..n).map(|_| CowMap::default()).collect();
+        let out = atomically(&mut *st, time, |st| self.slide(st, time, zero, env));
+        if out.is_err() {
+            // The failed slide's new batches are dropped: the window stays
+            // as it was (the panes that were to leave leave at the next
+            // slide), and the next slide does not read them again.
+            (st.covered, st.last) = (Some(time), Some(time));
         }
-        let n = st.window.len();
-        let covered = st.covered.unwrap_or(zero);
-        let entering = sh
-            .geo
-            .entering(covered, time)
-            .into_iter()
-            .map(|end| Pane::build(&self.parent, &sh.geo, end, n, &sh.f, env).map(Arc::new))
-            .collect::<Result<Vec<_>>>()?;
-        let limit = sh.geo.window_start(time);
-        let mut leaving = Vec::new();
-        while st.panes.front().is_some_and(|p| p.end <= limit) {
-            leaving.extend(st.panes.pop_front());
-        }
-        let InvState { window, panes, .. } = &mut *st;
-        window.par_iter_mut().enumerate().for_each(|(j, w)| {
-            let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
-            let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
-            slide_partition(w, &left, &entered, sh);
-        });
-        // The output shares the window's shards and clones entries only as
-        // they are read; the next slide copies the shards it changes only
-        // if this batch is still held by then.
-        let views: Arc<Vec<Frozen<K, V>>> = Arc::new(window.iter().map(CowMap::capture).collect());
-        let out = Lazy::new(views.len(), move |j| {
-            PartitionIter::new(views[j].clone().into_cloned_iter())
-        });
-        tracing::trace!(
-            operation = sh.name,
-            %time,
-            entered = entering.len(),
-            left = leaving.len(),
-            "incremental window computed"
-        );
-        panes.extend(entering);
-        st.covered = Some(time);
-        st.last = Some(time);
-        Ok(Some(out))
+        Ok(Some(out?))
     }
-
     /// Only the batches of the slide in progress: older ones live on as
     /// panes inside the operator.
     fn parent_remember(&self, own: Duration) -> Duration {
@@ -327,6 +397,8 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
                 covered: restored.covered,
                 panes,
                 window,
+                left: Vec::new(),
+                before: None,
             },
         );
         Ok(())

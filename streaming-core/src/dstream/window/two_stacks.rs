@@ -406,11 +406,16 @@ impl<K: Key, V: Data, F: ReduceFn<V>> PaneReduceOp<K, V, F> {
     }
 }
 
-impl<K: Key, V: Data, F: ReduceFn<V>> Operator<(K, V)> for PaneReduceOp<K, V, F> {
-    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
-        let zero = zero_time(env)?;
-        let mut st = lock_intact(&self.state, self.name, time)?;
-        check_order(self.name, st.last, time)?;
+impl<K: Key, V: Data, F: ReduceFn<V>> PaneReduceOp<K, V, F> {
+    /// Slides the window to `time`: one output partition per state
+    /// partition.
+    fn slide(
+        &self,
+        st: &mut PaneState<K, V>,
+        time: Time,
+        zero: Time,
+        env: &Env,
+    ) -> Result<Vec<Vec<(K, V)>>> {
         if st.stacks.is_empty() {
             let n = self.partitions.unwrap_or(env.parallelism()).max(1);
             let window_panes = duration_ms(self.geo.window) / duration_ms(self.geo.pane).max(1);
@@ -451,7 +456,36 @@ impl<K: Key, V: Data, F: ReduceFn<V>> Operator<(K, V)> for PaneReduceOp<K, V, F>
             steps,
             "pane window computed"
         );
-        Ok(Some(Lazy::from_batch(Batch::from_partitions(parts))))
+        Ok(parts)
+    }
+}
+
+impl<K: Key, V: Data, F: ReduceFn<V>> Operator<(K, V)> for PaneReduceOp<K, V, F> {
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
+        let zero = zero_time(env)?;
+        let mut st = lock_intact(&self.state, self.name, time)?;
+        check_order(self.name, st.last, time)?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.slide(&mut st, time, zero, env)
+        }));
+        let error = match result {
+            Ok(Ok(parts)) => return Ok(Some(Lazy::from_batch(Batch::from_partitions(parts)))),
+            Ok(Err(e)) => e,
+            Err(panic) => crate::error::StreamingError::UserPanic {
+                time,
+                message: crate::error::panic_message(panic.as_ref()),
+            },
+        };
+        // The panes are half merged: the window starts afresh after the
+        // failed slide (and refills over one window length).
+        tracing::warn!(
+            operation = self.name,
+            %time,
+            "a slide failed; the window restarts empty after it"
+        );
+        st.stacks.clear();
+        (st.covered, st.last) = (Some(time), Some(time));
+        Err(error)
     }
 
     /// Only the batches of the slide in progress: older ones live on as panes.
