@@ -125,6 +125,7 @@ impl StreamingContext {
     /// # Panics
     /// If the context has already started.
     pub fn file_stream_with<T: Data>(&self, spec: FileStreamSpec<T>) -> DStream<T> {
-        self.input_stream(spec.into_source(self.conf(), self.batch_interval()))
+        let source = spec.into_source(self.conf(), self.batch_interval());
+        DStream::from_lazy_source(&self.inner.registry, source)
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::env::Env;
 use super::node::{AnyNode, Node, NodeMeta, Operator};
-use super::source::{InputHandle, InputSource, SourceOp};
+use super::source::{InputHandle, InputSource, LazyInput, SourceOp};
 use crate::batch::Data;
 use crate::error::{Result, StreamingError};
 use crate::time::Time;
@@ -133,13 +133,18 @@ impl Registry {
     }
 
     /// Adds an input node fed by `source`, sliding by the batch interval.
-    pub(crate) fn add_input<T: Data>(&self, source: Arc<dyn InputSource<T>>) -> Arc<Node<T>> {
+    pub(crate) fn add_input<T: Data>(
+        &self,
+        source: Arc<dyn InputSource<T>>,
+        lazy: Option<Arc<dyn LazyInput<T>>>,
+    ) -> Arc<Node<T>> {
         let mut graph = self.lock_for_definition();
         let id = graph.next_id;
         graph.next_id += 1;
         let op = SourceOp {
             stream_id: id,
             source,
+            lazy,
             last_computed: Default::default(),
         };
         graph.inputs.push(Arc::new(op.clone()));

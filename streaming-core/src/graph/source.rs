@@ -148,6 +148,17 @@ pub trait InputSource<T>: Send + Sync + 'static {
     }
 }
 
+/// An input whose batches are read when they are consumed instead of when
+/// they are computed (the text file stream, whose partitions read their
+/// files a block at a time): a crate-internal extension of
+/// [`InputSource`], whose [`compute`](InputSource::compute) it replaces.
+/// Such an input reports no record count at compute time (as Spark's file
+/// stream reports 0 records).
+pub(crate) trait LazyInput<T>: Send + Sync {
+    /// The batch for `time`, to be read when consumed; `None` for no batch.
+    fn compute_lazy(&self, time: Time) -> Result<Option<Lazy<T>>>;
+}
+
 /// The type-erased lifecycle of an input, kept by the graph.
 pub(crate) trait InputHandle: Send + Sync {
     fn name(&self) -> String;
@@ -170,6 +181,8 @@ pub(crate) trait InputHandle: Send + Sync {
 pub(crate) struct SourceOp<T> {
     pub(crate) stream_id: usize,
     pub(crate) source: Arc<dyn InputSource<T>>,
+    /// The same input, when it reads its batches lazily.
+    pub(crate) lazy: Option<Arc<dyn LazyInput<T>>>,
     /// The latest time computed: an input is computed at most once per time,
     /// so a time at or before it that is no longer memoized is gone.
     pub(crate) last_computed: Arc<Mutex<Option<Time>>>,
@@ -190,6 +203,9 @@ impl<T: Data> Operator<T> for SourceOp<T> {
                 return Ok(None);
             }
             *last = Some(time);
+        }
+        if let Some(lazy) = &self.lazy {
+            return lazy.compute_lazy(time);
         }
         let batch = self.source.compute(time)?;
         if let Some(b) = &batch {

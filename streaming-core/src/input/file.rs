@@ -20,11 +20,15 @@
 //!   being written by other tools); an optional glob filters names;
 //!   directories and other non-regular entries are ignored.
 //!
-//! Selected files are read in parallel on the context's workers, each into
-//! one or more partitions, in order of modification time then path. A file
-//! that cannot be read is counted and reported (log and `on_receiver_error`)
-//! and the stream goes on; bad records inside a file (invalid UTF-8 lines)
-//! are counted, reported and skipped.
+//! Selected files become partitions in order of modification time then
+//! path. Text files are read lazily, as streams: each is cut into splits of
+//! at most `max_partition_bytes`, one partition each, read a block at a time
+//! when the partition is consumed (`text_split`), so a batch never holds a
+//! whole file. Files of a custom [`FileReader`] are read when the batch is
+//! computed, in parallel. A file that cannot be read is counted and
+//! reported (log and `on_receiver_error`) and the stream goes on; bad
+//! records inside a file (invalid UTF-8 lines, over-long lines) are
+//! counted, reported and skipped.
 //!
 //! The files selected for each remembered batch time form a
 //! [`FileStreamState`], serializable, which [`FileStreamHandle::state`]
@@ -46,10 +50,13 @@ use serde::{Deserialize, Serialize};
 use super::decode::{split_lines, BadRecords, DEFAULT_MAX_LINE_LENGTH};
 use super::glob::Glob;
 use super::settings;
+use super::text_split::{splits_of, SplitLines, SplitSink};
 use super::{InputContext, InputSource};
-use crate::batch::{Batch, Data};
+use crate::batch::chunks::BoxChunks;
+use crate::batch::{Batch, Data, Lazy};
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
+use crate::graph::source::LazyInput;
 use crate::time::Time;
 
 /// The default minimum remember duration of file streams (Spark's).
@@ -231,17 +238,17 @@ impl FileStreamState {
 /// Counters of a file stream. Cheap to clone; clones share the counters.
 #[derive(Clone, Default)]
 pub struct FileStreamStats {
-    inner: Arc<FileStatsInner>,
+    pub(super) inner: Arc<FileStatsInner>,
 }
 
 #[derive(Default)]
-struct FileStatsInner {
-    files_read: AtomicU64,
-    records_read: AtomicU64,
-    bytes_read: AtomicU64,
-    unreadable_files: AtomicU64,
-    listing_errors: AtomicU64,
-    bad: Mutex<BadRecords>,
+pub(super) struct FileStatsInner {
+    pub(super) files_read: AtomicU64,
+    pub(super) records_read: AtomicU64,
+    pub(super) bytes_read: AtomicU64,
+    pub(super) unreadable_files: AtomicU64,
+    pub(super) listing_errors: AtomicU64,
+    pub(super) bad: Mutex<BadRecords>,
 }
 
 impl std::fmt::Debug for FileStreamStats {
@@ -368,12 +375,25 @@ enum ReaderSpec<T> {
         max_partition_bytes: Option<u64>,
         max_line_length: Option<usize>,
         make: fn(TextFileReader) -> Arc<dyn FileReader<T>>,
+        /// The records of a split read as a stream.
+        lines: fn(SplitLines) -> BoxChunks<T>,
     },
     Custom(Arc<dyn FileReader<T>>),
 }
 
 fn text_reader(reader: TextFileReader) -> Arc<dyn FileReader<String>> {
     Arc::new(reader)
+}
+
+fn text_lines(lines: SplitLines) -> BoxChunks<String> {
+    Box::new(lines)
+}
+
+/// How a text file stream cuts and reads its files.
+struct TextPlan<T> {
+    max_partition_bytes: u64,
+    max_line_length: usize,
+    lines: fn(SplitLines) -> BoxChunks<T>,
 }
 
 /// The description of a file stream: the directory, how files are read and
@@ -411,6 +431,7 @@ impl FileStreamSpec<String> {
                 max_partition_bytes: None,
                 max_line_length: None,
                 make: text_reader,
+                lines: text_lines,
             },
         )
     }
@@ -501,6 +522,8 @@ impl<T: Data> FileStreamSpec<T> {
 pub(crate) struct FileSource<T> {
     dir: PathBuf,
     reader: Arc<dyn FileReader<T>>,
+    /// For text files: read lazily, a split per partition.
+    text: Option<TextPlan<T>>,
     glob: Option<Glob>,
     skip_temporary: bool,
     /// How far back files are remembered, in ms (raised at start to cover
@@ -677,41 +700,10 @@ impl<T: Data> InputSource<T> for FileSource<T> {
     }
 
     fn compute(&self, time: Time) -> Result<Option<Batch<T>>> {
-        let files = self.select(time);
-        let results: Vec<(Result<Vec<Vec<T>>>, BadRecords)> = files
-            .par_iter()
-            .map(|(path, _)| {
-                let mut bad = BadRecords::default();
-                (self.reader.read(path, &mut bad), bad)
-            })
-            .collect();
-        let stats = &self.shared.stats.inner;
-        let mut parts = Vec::new();
-        for ((path, len), (result, bad)) in files.iter().zip(results) {
-            if !bad.is_empty() {
-                stats.bad.lock().unwrap().merge(bad.clone());
-                self.report(format!(
-                    "{}: skipped {} bad records: {}",
-                    path.display(),
-                    bad.total(),
-                    bad.summary()
-                ));
-            }
-            match result {
-                Ok(file_parts) => {
-                    let n: usize = file_parts.iter().map(Vec::len).sum();
-                    stats.files_read.fetch_add(1, Ordering::Relaxed);
-                    stats.records_read.fetch_add(n as u64, Ordering::Relaxed);
-                    stats.bytes_read.fetch_add(*len, Ordering::Relaxed);
-                    parts.extend(file_parts);
-                }
-                Err(e) => {
-                    stats.unreadable_files.fetch_add(1, Ordering::Relaxed);
-                    self.report(format!("{e}; file skipped"));
-                }
-            }
+        match &self.text {
+            Some(_) => Ok(self.compute_lazy(time)?.map(|l| l.materialize())),
+            None => self.read_now(time),
         }
-        Ok(Some(Batch::from_partitions(parts)))
     }
 
     /// Remembers at least `replay` (in whole batch intervals), so that a
@@ -752,6 +744,74 @@ impl<T: Data> InputSource<T> for FileSource<T> {
     }
 }
 
+impl<T: Data> LazyInput<T> for FileSource<T> {
+    /// Text files: one partition per split, each read a block at a time
+    /// when consumed. Other readers read their files now.
+    fn compute_lazy(&self, time: Time) -> Result<Option<Lazy<T>>> {
+        let Some(plan) = &self.text else {
+            return Ok(self.read_now(time)?.map(Lazy::from_owned));
+        };
+        let stats = &self.shared.stats.inner;
+        let mut splits = Vec::new();
+        for (path, len) in self.select(time) {
+            stats.files_read.fetch_add(1, Ordering::Relaxed);
+            stats.bytes_read.fetch_add(len, Ordering::Relaxed);
+            splits.extend(splits_of(path, len, plan.max_partition_bytes));
+        }
+        let sink = Arc::new(SplitSink {
+            stats: self.shared.stats.clone(),
+            ctx: self.ctx.get().cloned(),
+        });
+        let (max_line, lines) = (plan.max_line_length, plan.lines);
+        let splits = Arc::new(splits);
+        Ok(Some(Lazy::from_chunks(splits.len(), move |i| {
+            lines(SplitLines::new(splits[i].clone(), max_line, sink.clone()))
+        })))
+    }
+}
+
+impl<T: Data> FileSource<T> {
+    /// Reads the files of batch `time` now, with the stream's
+    /// [`FileReader`].
+    fn read_now(&self, time: Time) -> Result<Option<Batch<T>>> {
+        let files = self.select(time);
+        let results: Vec<(Result<Vec<Vec<T>>>, BadRecords)> = files
+            .par_iter()
+            .map(|(path, _)| {
+                let mut bad = BadRecords::default();
+                (self.reader.read(path, &mut bad), bad)
+            })
+            .collect();
+        let stats = &self.shared.stats.inner;
+        let mut parts = Vec::new();
+        for ((path, len), (result, bad)) in files.iter().zip(results) {
+            if !bad.is_empty() {
+                stats.bad.lock().unwrap().merge(bad.clone());
+                self.report(format!(
+                    "{}: skipped {} bad records: {}",
+                    path.display(),
+                    bad.total(),
+                    bad.summary()
+                ));
+            }
+            match result {
+                Ok(file_parts) => {
+                    let n: usize = file_parts.iter().map(Vec::len).sum();
+                    stats.files_read.fetch_add(1, Ordering::Relaxed);
+                    stats.records_read.fetch_add(n as u64, Ordering::Relaxed);
+                    stats.bytes_read.fetch_add(*len, Ordering::Relaxed);
+                    parts.extend(file_parts);
+                }
+                Err(e) => {
+                    stats.unreadable_files.fetch_add(1, Ordering::Relaxed);
+                    self.report(format!("{e}; file skipped"));
+                }
+            }
+        }
+        Ok(Some(Batch::from_partitions(parts)))
+    }
+}
+
 impl<T: Data> FileStreamSpec<T> {
     /// The input source of this spec, with the settings `conf` gives for
     /// what the spec leaves open. An invalid glob or setting is kept and
@@ -781,12 +841,14 @@ impl<T: Data> FileStreamSpec<T> {
             })
             .unwrap_or(DEFAULT_MIN_REMEMBER),
         };
+        let mut text = None;
         let reader: Arc<dyn FileReader<T>> = match self.reader {
             ReaderSpec::Custom(r) => r,
             ReaderSpec::Text {
                 max_partition_bytes,
                 max_line_length,
                 make,
+                lines,
             } => {
                 let line = match max_line_length {
                     Some(n) => n,
@@ -810,6 +872,11 @@ impl<T: Data> FileStreamSpec<T> {
                             .unwrap_or(DEFAULT_MAX_PARTITION_BYTES)
                     }
                 };
+                text = Some(TextPlan {
+                    max_partition_bytes: bytes.max(1),
+                    max_line_length: line.max(1),
+                    lines,
+                });
                 make(
                     TextFileReader::new()
                         .max_partition_bytes(bytes)
@@ -837,6 +904,7 @@ impl<T: Data> FileStreamSpec<T> {
         FileSource {
             dir: self.dir,
             reader,
+            text,
             glob,
             skip_temporary: self.skip_temporary,
             remember_ms: AtomicU64::new(remember_ms),
@@ -856,6 +924,11 @@ mod tests {
         FileSource {
             dir: dir.to_path_buf(),
             reader: text_reader(TextFileReader::new()),
+            text: Some(TextPlan {
+                max_partition_bytes: DEFAULT_MAX_PARTITION_BYTES,
+                max_line_length: DEFAULT_MAX_LINE_LENGTH,
+                lines: text_lines,
+            }),
             glob: None,
             skip_temporary: false,
             remember_ms: AtomicU64::new(DEFAULT_MIN_REMEMBER.as_millis() as u64),
