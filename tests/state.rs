@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use streaming::prelude::*;
 use streaming::testing::*;
-use streaming::{ManualClock, StateError, StatefulOperator};
+use streaming::{ManualClock, MappingFunction, StateError, StatefulOperator};
 
 mod support;
 use support::{
@@ -259,9 +259,9 @@ fn running_count(key: &String, value: Option<u64>, state: &mut State<u64>) -> (S
 
 /// Runs `map_with_state(spec)` over `input`'s words, each with the value 1,
 /// for `batches` batches; returns its output and its state snapshots.
-fn map_with_snapshots<U: Data>(
+fn map_with_snapshots<U: Data, F: MappingFunction<String, u64, u64, U>>(
     input: Vec<Vec<String>>,
-    spec: StateSpec<String, u64, u64, U>,
+    spec: StateSpec<String, u64, u64, U, F>,
     batches: usize,
 ) -> (Vec<Vec<U>>, Vec<Vec<(String, u64)>>) {
     let snapshots: Collected<(String, u64)> = Arc::default();
@@ -291,7 +291,13 @@ fn map_with_state_basic_operations() {
         &["a"],
         &[],
     ]);
-    let (out, snapshots) = map_with_snapshots(input, StateSpec::function(running_count), 7);
+    let (out, snapshots) = map_with_snapshots(input.clone(), StateSpec::function(running_count), 7);
+    // The same spec with its function boxed (one type for any function).
+    let boxed: StateSpec<String, u64, u64, (String, u64)> =
+        StateSpec::function(running_count).boxed();
+    let (boxed_out, boxed_snapshots) = map_with_snapshots(input, boxed, 7);
+    assert_eq!(sorted(boxed_out), sorted(out.clone()));
+    assert_eq!(sorted(boxed_snapshots), sorted(snapshots.clone()));
     assert_eq!(
         sorted(out),
         counts(&[

@@ -66,7 +66,10 @@ pub use context::{
 };
 pub use dstream::ops::reducers::{SumPath, WindowSum};
 pub use dstream::ops::window::{Window, Windowed};
-pub use dstream::state::{MapWithStateDStream, State, StateError, StateSpec};
+pub use dstream::state::{
+    BoxedMappingFn, MapWithStateDStream, Mapping, MappingFunction, MappingWithTime, State,
+    StateError, StateSpec,
+};
 pub use dstream::DStream;
 pub use error::{panic_message, Result, StreamingError};
 pub use graph::source::{InputContext, InputSource};

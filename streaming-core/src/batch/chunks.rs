@@ -31,6 +31,14 @@ pub(crate) trait Chunks<T>: Send {
         while this.fill(&mut out) {}
         out
     }
+
+    /// Everything that is left as one vector, if the source already holds
+    /// it so (an owned partition): a reader then runs over it in one
+    /// monomorphized loop, with no call through the chunk source per chunk.
+    /// `None` for sources that compute or copy their elements.
+    fn take_vec(&mut self) -> Option<Vec<T>> {
+        None
+    }
 }
 
 pub(crate) type BoxChunks<T> = Box<dyn Chunks<T>>;
@@ -55,6 +63,9 @@ impl<T: Send> Chunks<T> for VecChunks<T> {
     fn drain_all(self: Box<Self>) -> Vec<T> {
         // Reuses the vector's buffer when nothing was taken yet.
         self.it.collect()
+    }
+    fn take_vec(&mut self) -> Option<Vec<T>> {
+        Some(std::mem::replace(&mut self.it, Vec::new().into_iter()).collect())
     }
 }
 
@@ -207,7 +218,12 @@ impl<T: Send + 'static> PartitionIter<T> {
         Self::from_vec(Vec::new())
     }
 
-    pub(crate) fn from_chunks(src: BoxChunks<T>) -> Self {
+    /// An iterator over a chunk source: over its whole vector at once when
+    /// the source holds one ([`Chunks::take_vec`]), else a chunk at a time.
+    pub(crate) fn from_chunks(mut src: BoxChunks<T>) -> Self {
+        if let Some(v) = src.take_vec() {
+            return Self::from_vec(v);
+        }
         PartitionIter {
             cur: Vec::new().into_iter(),
             src: Some(src),
@@ -289,5 +305,25 @@ impl<T: Send + 'static> Chunks<T> for PartitionIter<T> {
             out.extend(src.drain_all());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader of an owned partition takes its whole vector at once (its
+    /// length is then exact: no chunk source is left behind it); a computed
+    /// source is read a chunk at a time.
+    #[test]
+    fn an_owned_partition_is_read_as_one_vector_and_a_computed_one_by_chunks() {
+        let owned: PartitionIter<u64> =
+            PartitionIter::from_chunks(Box::new(VecChunks::new((0..2000).collect())));
+        assert_eq!(owned.size_hint(), (2000, Some(2000)));
+        assert_eq!(owned.sum::<u64>(), (0..2000u64).sum::<u64>());
+        let computed: PartitionIter<u64> =
+            PartitionIter::from_chunks(Box::new(IterChunks { it: 0..2000u64 }));
+        assert_eq!(computed.size_hint(), (0, None));
+        assert_eq!(computed.sum::<u64>(), (0..2000u64).sum::<u64>());
     }
 }

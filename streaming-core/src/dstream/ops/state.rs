@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::batch::{Batch, Data, Key};
-use crate::dstream::state::{self, MapWithStateDStream, StateSpec};
+use crate::dstream::state::{self, MapWithStateDStream, MappingFunction, StateSpec};
 use crate::dstream::DStream;
 use crate::graph::stateful::{StateData, StatefulOperator};
 use crate::time::Time;
@@ -95,9 +95,9 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     ///
     /// Needs a checkpoint directory (an error at `start` otherwise). The
     /// state is partitioned by key and updated in parallel.
-    pub fn map_with_state<S: StateData, U: Data>(
+    pub fn map_with_state<S: StateData, U: Data, F: MappingFunction<K, V, S, U>>(
         &self,
-        spec: StateSpec<K, V, S, U>,
+        spec: StateSpec<K, V, S, U, F>,
     ) -> MapWithStateDStream<K, V, S, U>
     where
         K: StateData,
@@ -185,9 +185,9 @@ impl<K: Key, V: Data> DStream<(K, Vec<V>)> {
     /// assert_eq!(sorted(grouped.clone()), sorted(plain));
     /// assert_eq!(sorted(grouped), vec![vec![(1, 2), (1, 5), (2, 1)], vec![(1, 9)]]);
     /// ```
-    pub fn map_with_state_grouped<S: StateData, U: Data>(
+    pub fn map_with_state_grouped<S: StateData, U: Data, F: MappingFunction<K, V, S, U>>(
         &self,
-        spec: StateSpec<K, V, S, U>,
+        spec: StateSpec<K, V, S, U, F>,
     ) -> MapWithStateDStream<K, V, S, U>
     where
         K: StateData,

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -144,13 +145,68 @@ impl<S> State<S> {
     }
 }
 
-/// The mapping function in its most general form.
-type MappingFn<K, V, S, U> =
+/// The mapping function of a [`StateSpec`] boxed, in its most general form
+/// (`f(time, key, value, state) -> Option<output>`): the function type of
+/// `StateSpec<K, V, S, U>`, what [`StateSpec::boxed`] makes.
+pub type BoxedMappingFn<K, V, S, U> =
     Arc<dyn Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync>;
+
+/// The function a [`StateSpec`] holds: a type parameter of the spec and of
+/// the `map_with_state` operator, so that its calls are monomorphized.
+/// Implemented by what [`StateSpec::function`] and
+/// [`StateSpec::function_with_time`] wrap, and by [`BoxedMappingFn`].
+pub trait MappingFunction<K, V, S, U>: Send + Sync + 'static {
+    /// Maps one value of `key` at batch `time` (`value` is `None` only in
+    /// the call made when the key times out).
+    fn call(&self, time: Time, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U>;
+}
+
+impl<K: 'static, V: 'static, S: 'static, U: 'static> MappingFunction<K, V, S, U>
+    for BoxedMappingFn<K, V, S, U>
+{
+    #[inline]
+    fn call(&self, time: Time, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U> {
+        self(time, key, value, state)
+    }
+}
+
+/// The function of [`StateSpec::function`]: `f(key, value, state) -> output`.
+#[derive(Clone)]
+pub struct Mapping<G>(G);
+
+impl<K, V, S, U, G> MappingFunction<K, V, S, U> for Mapping<G>
+where
+    G: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, _time: Time, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U> {
+        Some((self.0)(key, value, state))
+    }
+}
+
+/// The function of [`StateSpec::function_with_time`]:
+/// `f(time, key, value, state) -> Option<output>`.
+#[derive(Clone)]
+pub struct MappingWithTime<G>(G);
+
+impl<K, V, S, U, G> MappingFunction<K, V, S, U> for MappingWithTime<G>
+where
+    G: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+{
+    #[inline]
+    fn call(&self, time: Time, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U> {
+        (self.0)(time, key, value, state)
+    }
+}
 
 /// What [`map_with_state`](DStream::map_with_state) does (Spark's
 /// `StateSpec`): the mapping function and, optionally, a timeout for idle
 /// keys, an initial state and a number of state partitions.
+///
+/// The function's type is the last type parameter, so `map_with_state`
+/// calls it without dynamic dispatch; `StateSpec<K, V, S, U>` names a spec
+/// with a boxed function ([`boxed`](Self::boxed) makes one), for specs of
+/// several functions in one variable or collection.
 ///
 /// ```
 /// use streaming_testkit::run_operation;
@@ -172,54 +228,74 @@ type MappingFn<K, V, S, U> =
 /// assert_eq!(out[0], vec![("a".to_string(), 1), ("a".to_string(), 2)]);
 /// assert_eq!(out[1], vec![("a".to_string(), 3)]);
 /// ```
-pub struct StateSpec<K, V, S, U> {
-    func: MappingFn<K, V, S, U>,
+pub struct StateSpec<K, V, S, U, F = BoxedMappingFn<K, V, S, U>> {
+    func: F,
     timeout: Option<Duration>,
     initial: Option<Batch<(K, S)>>,
     partitions: Option<usize>,
+    _types: PhantomData<fn(V) -> U>,
 }
 
-impl<K, V, S, U> Clone for StateSpec<K, V, S, U> {
+impl<K, V, S, U, F: Clone> Clone for StateSpec<K, V, S, U, F> {
     fn clone(&self) -> Self {
         StateSpec {
             func: self.func.clone(),
             timeout: self.timeout,
             initial: self.initial.clone(),
             partitions: self.partitions,
+            _types: PhantomData,
         }
     }
 }
 
-impl<K, V, S, U> fmt::Debug for StateSpec<K, V, S, U> {
+impl<K, V, S, U, F> fmt::Debug for StateSpec<K, V, S, U, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateSpec")
-            .field("timeout", &self.timeout)
-            .field("initial_state", &self.initial.as_ref().map(Batch::len))
-            .field("num_partitions", &self.partitions)
-            .finish()
+        self.info().fmt(f)
     }
 }
 
 impl<K: Data, V: Data, S: Data, U: Data> StateSpec<K, V, S, U> {
     /// A spec with the mapping function `f(key, value, state) -> output`.
     /// `value` is `None` only in the call made when the key times out.
-    pub fn function(f: impl Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static) -> Self {
-        Self::function_with_time(move |_, k, v, s| Some(f(k, v, s)))
+    pub fn function<G>(f: G) -> StateSpec<K, V, S, U, Mapping<G>>
+    where
+        G: Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+    {
+        StateSpec::with(Mapping(f))
     }
 
     /// A spec whose function also gets the batch time and may produce no
     /// output: `f(time, key, value, state) -> Option<output>`.
-    pub fn function_with_time(
-        f: impl Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-    ) -> Self {
+    pub fn function_with_time<G>(f: G) -> StateSpec<K, V, S, U, MappingWithTime<G>>
+    where
+        G: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+    {
+        StateSpec::with(MappingWithTime(f))
+    }
+}
+
+impl<K, V, S, U, F> StateSpec<K, V, S, U, F> {
+    fn with(func: F) -> Self {
         StateSpec {
-            func: Arc::new(f),
+            func,
             timeout: None,
             initial: None,
             partitions: None,
+            _types: PhantomData,
         }
     }
 
+    /// What the spec says besides its function.
+    fn info(&self) -> SpecInfo {
+        SpecInfo {
+            timeout: self.timeout,
+            initial_state: self.initial.as_ref().map(Batch::len),
+            num_partitions: self.partitions,
+        }
+    }
+}
+
+impl<K: Data, V: Data, S: Data, U: Data, F: MappingFunction<K, V, S, U>> StateSpec<K, V, S, U, F> {
     /// Removes keys that received no record for longer than `timeout`,
     /// after one last call with `None` and a timing-out state.
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -239,6 +315,30 @@ impl<K: Data, V: Data, S: Data, U: Data> StateSpec<K, V, S, U> {
         self.partitions = Some(n.max(1));
         self
     }
+
+    /// The same spec with its function boxed: a `StateSpec<K, V, S, U>`,
+    /// one type whatever the function.
+    pub fn boxed(self) -> StateSpec<K, V, S, U> {
+        let f = self.func;
+        StateSpec {
+            func: Arc::new(move |t: Time, k: &K, v: Option<V>, s: &mut State<S>| {
+                f.call(t, k, v, s)
+            }),
+            timeout: self.timeout,
+            initial: self.initial,
+            partitions: self.partitions,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// A spec's settings, for `Debug`.
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // read by `Debug`
+struct SpecInfo {
+    timeout: Option<Duration>,
+    initial_state: Option<usize>,
+    num_partitions: Option<usize>,
 }
 
 /// One partition of the state: value and last update time per key, and,
@@ -307,7 +407,7 @@ impl<K: Key, S: Data> StatePartition<K, S> {
         records: Vec<(K, R)>,
         time: Time,
         threshold: Option<Time>,
-        f: &MappingFn<K, V, S, U>,
+        f: &impl MappingFunction<K, V, S, U>,
     ) -> Vec<U> {
         let mut out = Vec::new();
         let track = threshold.is_some();
@@ -322,7 +422,7 @@ impl<K: Key, S: Data> StatePartition<K, S> {
                     None => (None, None),
                 };
                 let mut state = State::wrap(old);
-                if let Some(u) = f(time, &k, Some(v), &mut state) {
+                if let Some(u) = f.call(time, &k, Some(v), &mut state) {
                     out.push(u);
                 }
                 if state.removed {
@@ -354,7 +454,7 @@ impl<K: Key, S: Data> StatePartition<K, S> {
                         let (_, (s, _)) = self.map.remove(h, k).expect("checked");
                         let mut state = State::wrap(Some(s));
                         state.timing_out = true;
-                        if let Some(u) = f(time, k, None, &mut state) {
+                        if let Some(u) = f.call(time, k, None, &mut state) {
                             out.push(u);
                         }
                     }
@@ -416,10 +516,10 @@ struct SnapshotOwned<K, S> {
 
 /// Spec and state of one `map_with_state`, shared by its nodes and by
 /// checkpointing.
-pub(crate) struct MapWithStateShared<K, V, S, U> {
-    spec: StateSpec<K, V, S, U>,
+pub(crate) struct MapWithStateShared<K, V, S, U, F> {
+    spec: StateSpec<K, V, S, U, F>,
     slide: Duration,
-    store: Mutex<Store<K, S>>,
+    store: Arc<Mutex<Store<K, S>>>,
 }
 
 /// The values a `map_with_state` record carries for its key: one value,
@@ -442,18 +542,19 @@ impl<V: Data> Records<V> for Vec<V> {
     }
 }
 
-struct MapWithStateOp<K, V, S, U, R> {
+struct MapWithStateOp<K, V, S, U, R, F> {
     parent: Arc<Node<(K, R)>>,
-    shared: Arc<MapWithStateShared<K, V, S, U>>,
+    shared: Arc<MapWithStateShared<K, V, S, U, F>>,
 }
 
-impl<K, V, S, U, R> Operator<U> for MapWithStateOp<K, V, S, U, R>
+impl<K, V, S, U, R, F> Operator<U> for MapWithStateOp<K, V, S, U, R, F>
 where
     K: Key + StateData,
     V: Data,
     S: StateData,
     U: Data,
     R: Records<V>,
+    F: MappingFunction<K, V, S, U>,
 {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<U>>> {
         let sh = &*self.shared;
@@ -507,12 +608,13 @@ where
     }
 }
 
-impl<K, V, S, U> StatefulOperator for MapWithStateShared<K, V, S, U>
+impl<K, V, S, U, F> StatefulOperator for MapWithStateShared<K, V, S, U, F>
 where
     K: Key + StateData,
     V: Data,
     S: StateData,
     U: Data,
+    F: MappingFunction<K, V, S, U>,
 {
     fn operation(&self) -> &'static str {
         "map_with_state"
@@ -566,15 +668,14 @@ where
 
 /// The state after each batch, read from the `map_with_state` store once
 /// that batch has been computed.
-struct SnapshotsOp<K, V, S, U> {
+struct SnapshotsOp<K, S, U> {
     mapped: Arc<Node<U>>,
-    shared: Arc<MapWithStateShared<K, V, S, U>>,
+    store: Arc<Mutex<Store<K, S>>>,
 }
 
-impl<K, V, S, U> Operator<(K, S)> for SnapshotsOp<K, V, S, U>
+impl<K, S, U> Operator<(K, S)> for SnapshotsOp<K, S, U>
 where
     K: Key + StateData,
-    V: Data,
     S: StateData,
     U: Data,
 {
@@ -582,7 +683,7 @@ where
         if self.mapped.get_batch(time, env)?.is_none() {
             return Ok(None);
         }
-        let st = lock_intact(&self.shared.store, "state_snapshots", time)?;
+        let st = lock_intact(&self.store, "state_snapshots", time)?;
         if st.time != Some(time) {
             return Err(StreamingError::BatchFailed {
                 time,
@@ -615,14 +716,18 @@ where
 /// [`state_snapshots`](Self::state_snapshots).
 pub struct MapWithStateDStream<K, V, S, U> {
     pub(crate) stream: DStream<U>,
-    shared: Arc<MapWithStateShared<K, V, S, U>>,
+    store: Arc<Mutex<Store<K, S>>>,
+    spec: SpecInfo,
+    _values: PhantomData<fn(V)>,
 }
 
 impl<K, V, S, U> Clone for MapWithStateDStream<K, V, S, U> {
     fn clone(&self) -> Self {
         MapWithStateDStream {
             stream: self.stream.clone(),
-            shared: self.shared.clone(),
+            store: self.store.clone(),
+            spec: self.spec.clone(),
+            _values: PhantomData,
         }
     }
 }
@@ -631,7 +736,7 @@ impl<K, V, S, U> fmt::Debug for MapWithStateDStream<K, V, S, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapWithStateDStream")
             .field("stream", &self.stream)
-            .field("spec", &self.shared.spec)
+            .field("spec", &self.spec)
             .finish()
     }
 }
@@ -652,9 +757,9 @@ impl<K, V, S, U> From<MapWithStateDStream<K, V, S, U>> for DStream<U> {
 /// Adds the `map_with_state` node of `parent`, whose records carry one
 /// value per key ([`DStream::map_with_state`]) or a group of them
 /// (`DStream::map_with_state_grouped`).
-pub(crate) fn map_with_state<K, V, S, U, R>(
+pub(crate) fn map_with_state<K, V, S, U, R, F>(
     parent: &DStream<(K, R)>,
-    spec: StateSpec<K, V, S, U>,
+    spec: StateSpec<K, V, S, U, F>,
 ) -> MapWithStateDStream<K, V, S, U>
 where
     K: Key + StateData,
@@ -662,25 +767,30 @@ where
     S: StateData,
     U: Data,
     R: Records<V>,
+    F: MappingFunction<K, V, S, U>,
 {
     let this = parent;
     let slide = this.slide_duration();
+    let store = Arc::new(Mutex::new(Store {
+        time: None,
+        parts: Vec::new(),
+        before: None,
+    }));
+    let info = spec.info();
     let shared = Arc::new(MapWithStateShared {
         spec,
         slide,
-        store: Mutex::new(Store {
-            time: None,
-            parts: Vec::new(),
-            before: None,
-        }),
+        store: store.clone(),
     });
     let op = MapWithStateOp {
         parent: this.node.clone(),
-        shared: shared.clone(),
+        shared,
     };
     MapWithStateDStream {
         stream: this.derive("map_with_state", slide, op),
-        shared,
+        store,
+        spec: info,
+        _values: PhantomData,
     }
 }
 
@@ -695,7 +805,7 @@ where
     let this = s;
     let op = SnapshotsOp {
         mapped: this.stream.node.clone(),
-        shared: this.shared.clone(),
+        store: this.store.clone(),
     };
     this.stream
         .derive("state_snapshots", this.stream.slide_duration(), op)

@@ -37,7 +37,10 @@ pub(crate) use crate::graph::stateful::{
     StateSnapshot, StateSnapshotError, StatefulOperator, Transactional,
 };
 pub(crate) use map_with_state::{map_with_state, state_snapshots};
-pub use map_with_state::{MapWithStateDStream, State, StateError, StateSpec};
+pub use map_with_state::{
+    BoxedMappingFn, MapWithStateDStream, Mapping, MappingFunction, MappingWithTime, State,
+    StateError, StateSpec,
+};
 pub(crate) use update::{update_state_by_key, UpdateFn};
 
 /// The context's zero time (set at start; operators only run after it).
