@@ -745,3 +745,68 @@ fn a_failed_slide_of_a_window_without_inverse_restarts_it_after_the_failure() {
     let w = |s: &str, n: u64| (s.to_string(), n);
     assert_eq!(out[1], vec![w("b", 1), w("d", 1)]);
 }
+
+/// A `map_with_state` batch that fails while keys time out puts back what
+/// it timed out: the key is still there, and times out at the next batch
+/// (its one last call made then), as if the failed batch had not run.
+#[test]
+fn a_failed_batch_of_timeouts_puts_the_timed_out_keys_back() {
+    use std::sync::atomic::AtomicBool;
+    let dir = tempfile::tempdir().unwrap();
+    let (ssc, clock) = manual_ssc("local[2]");
+    ssc.checkpoint(dir.path()).unwrap();
+    let w = |s: &str| (s.to_string(), 1u64);
+    // "x" and "y" arrive at 1 s and stay idle; with a 2 s timeout they time
+    // out at the batch of 4 s, which fails once on "x"'s last call.
+    let queue = queued([vec![w("x"), w("y")], vec![], vec![], vec![], vec![]]);
+    let failed = Arc::new(AtomicBool::new(false));
+    let once = failed.clone();
+    let spec = StateSpec::function(move |k: &String, v: Option<u64>, st: &mut State<u64>| {
+        if st.is_timing_out() {
+            if k == "x" && !once.swap(true, Ordering::SeqCst) {
+                panic!("timeout of x fails once");
+            }
+            return (format!("{k} timed out"), *st.get().unwrap());
+        }
+        let n = st.get().copied().unwrap_or(0) + v.unwrap_or(0);
+        st.update(n);
+        (k.clone(), n)
+    })
+    .timeout(Duration::from_secs(2));
+    let mapped = ssc.queue_stream(queue, true).map_with_state(spec);
+    let out = collect(&mapped);
+    let states = collect(&mapped.state_snapshots());
+    let rx = completed_batches(&ssc);
+    ssc.start().unwrap();
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(1));
+        failures.push(rx.recv_timeout(support::TIMEOUT).expect("batch").failure);
+    }
+    ssc.stop(StopMode::Immediate);
+    assert!(failed.load(Ordering::SeqCst));
+    let failed_at: Vec<usize> = (0..5).filter(|&i| failures[i].is_some()).collect();
+    assert_eq!(failed_at, vec![3], "{failures:?}");
+    let by_time = |c: &Arc<Mutex<Vec<(u64, Vec<(String, u64)>)>>>, t: u64| {
+        let mut v = c
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(time, _)| *time == t)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_else(|| panic!("no batch at {t} ms"));
+        v.sort();
+        v
+    };
+    // Both keys are still in the state after the failed batch, and time
+    // out, each once, in the next one.
+    assert_eq!(by_time(&states, 3000), vec![w("x"), w("y")]);
+    assert_eq!(
+        by_time(&out, 5000),
+        vec![
+            ("x timed out".to_string(), 1),
+            ("y timed out".to_string(), 1)
+        ]
+    );
+    assert_eq!(by_time(&states, 5000), vec![]);
+}
