@@ -480,6 +480,38 @@ impl LineBlock {
         out
     }
 
+    /// Appends every line, each followed by `\n`, to `out`: the block as
+    /// the receivers' write-ahead log stores it (a line never holds a
+    /// `\n`, so [`from_lines`](Self::from_lines) gets the same lines back).
+    pub(crate) fn write_lines(&self, out: &mut Vec<u8>) {
+        for seg in &self.segments {
+            for &(s, e) in &seg.lines {
+                out.extend_from_slice(&seg.text.as_bytes()[s as usize..e as usize]);
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// The block of the lines of `text`, each ended by `\n` (what
+    /// [`write_lines`](Self::write_lines) wrote); an error if `text` does
+    /// not end with one.
+    pub(crate) fn from_lines(text: String) -> std::result::Result<LineBlock, String> {
+        if !text.is_empty() && !text.ends_with('\n') {
+            return Err("the last line has no end".into());
+        }
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            lines.push((offset(start), offset(end)));
+            start = end + 1;
+        }
+        let len = lines.len();
+        Ok(LineBlock {
+            segments: vec![LineSegment { text, lines }],
+            len,
+        })
+    }
+
     /// Whether the next lines would go to a segment without any memory
     /// yet (see [`provide_segment`](Self::provide_segment)).
     fn wants_segment(&self) -> bool {

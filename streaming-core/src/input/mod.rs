@@ -15,6 +15,7 @@ mod queue;
 pub(crate) mod receiver;
 pub(crate) mod settings;
 mod socket;
+pub(crate) mod wal;
 
 pub use decode::{
     BadRecords, LengthPrefixedDecoder, LineDecoder, RecordDecoder, FRAME_TOO_LONG, INVALID_UTF8,

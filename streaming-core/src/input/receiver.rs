@@ -150,6 +150,12 @@ impl ReceiverStats {
             .fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    pub(crate) fn add_dropped(&self, n: usize) {
+        self.inner
+            .records_dropped
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn add_bad(&self, bad: &BadRecords) {
         self.inner.bad.lock().unwrap().merge(bad.clone());
     }
@@ -246,6 +252,10 @@ struct BufState<B> {
     /// block grows until it reaches `block_size`.
     blocks: VecDeque<B>,
     unassigned: usize,
+    /// The number of the first unassigned record: records are numbered
+    /// from 0 in the order they are received (continued from a recovered
+    /// write-ahead log), so a batch takes the records `[from, until)`.
+    first_unassigned: u64,
     /// The blocks of each batch time, until the batch takes them.
     assigned: BTreeMap<Time, Vec<B>>,
     held: usize,
@@ -286,6 +296,7 @@ impl<B: Block> BufState<B> {
             out.push(block);
         }
         self.unassigned -= n - left;
+        self.first_unassigned += (n - left) as u64;
         out
     }
 }
@@ -319,6 +330,7 @@ impl<B: Block> ReceiverBuffer<B> {
             state: Mutex::new(BufState {
                 blocks: VecDeque::new(),
                 unassigned: 0,
+                first_unassigned: 0,
                 assigned: BTreeMap::new(),
                 held: 0,
                 held_bytes: 0,
@@ -418,8 +430,9 @@ impl<B: Block> ReceiverBuffer<B> {
     }
 
     /// Assigns the data received so far (at most what the rate allows) to
-    /// batch `time`.
-    pub(crate) fn on_batch_time(&self, time: Time) {
+    /// batch `time`; returns the numbers of the records assigned,
+    /// `[from, until)` (see [`restore`](Self::restore)).
+    pub(crate) fn on_batch_time(&self, time: Time) -> (u64, u64) {
         let mut s = self.state.lock().unwrap();
         let span = match s.last_batch {
             Some(last) => time.saturating_since(last),
@@ -443,11 +456,45 @@ impl<B: Block> ReceiverBuffer<B> {
             }
         };
         s.block_size = (take / self.config.partitions.max(1)).max(MIN_BLOCK);
+        let from = s.first_unassigned;
         if take == 0 {
-            return;
+            return (from, from);
         }
         let blocks = s.take_blocks(take);
         s.assigned.insert(time, blocks);
+        (from, s.first_unassigned)
+    }
+
+    /// Batch `time` takes its records from elsewhere (a recovery replays
+    /// it from the write-ahead log): nothing is assigned to it, and the
+    /// rate limit of the next batch counts from it.
+    pub(crate) fn skip_batch_time(&self, time: Time) {
+        self.state.lock().unwrap().last_batch = Some(time);
+    }
+
+    /// Before the receiver starts: the records from number `first` on are
+    /// `blocks` (received by an earlier run, logged, never assigned to a
+    /// batch), decoded from `bytes` bytes; they wait for the next batches,
+    /// and records received from now on are numbered after them.
+    pub(crate) fn restore(&self, first: u64, blocks: Vec<B>, bytes: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.first_unassigned = first;
+        for block in blocks {
+            let n = block.records();
+            if n == 0 {
+                continue;
+            }
+            s.blocks.push_back(block);
+            s.unassigned += n;
+            s.held += n;
+        }
+        s.held_bytes += bytes;
+        self.stats.set_buffered(s.held, s.held_bytes);
+    }
+
+    /// The bound on the input bytes held.
+    pub(crate) fn max_bytes(&self) -> usize {
+        self.config.max_bytes
     }
 
     /// The blocks assigned to `time` (none if none), which become the
