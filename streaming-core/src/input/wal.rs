@@ -311,9 +311,9 @@ struct Scan {
     torn: Option<(u64, String)>,
 }
 
-/// Reads and checks the frames of segment `path` (named by record
-/// `first`), expecting its records to start at `expected` when given.
-fn scan_segment(path: &Path, first: u64, expected: Option<u64>) -> Result<Scan, WalError> {
+/// Reads and checks the frames of segment `path`, whose records start at
+/// `first` (its name).
+fn scan_segment(path: &Path, first: u64) -> Result<Scan, WalError> {
     let bytes = fs::read(path).map_err(io_err("read", path))?;
     let corrupt = |offset: u64, reason: String| WalError::Corrupt {
         path: path.to_path_buf(),
@@ -336,15 +336,7 @@ fn scan_segment(path: &Path, first: u64, expected: Option<u64>) -> Result<Scan, 
         ));
     }
     let mut entries = Vec::new();
-    let mut next = expected.unwrap_or(first);
-    if next != first {
-        return Err(corrupt(
-            0,
-            format!(
-                "the segment is named for record {first}, but the log goes on at record {next}"
-            ),
-        ));
-    }
+    let mut next = first;
     let mut pos = SEGMENT_MAGIC.len();
     // A frame that runs to (or past) the end of the file is a torn append;
     // anything bad with data after it is corruption.
@@ -440,29 +432,52 @@ impl WriteAheadLog {
                 sync_dir(dir)?;
             }
         } else {
-            let mut expected = None;
+            // The end of the segment before, and its torn tail if any.
+            let mut before: Option<(u64, Option<(&PathBuf, u64, String)>)> = None;
+            let mut torn_tails = Vec::new();
             for (first, path) in &files {
-                let scan = scan_segment(path, *first, expected)?;
-                if let Some((offset, reason)) = &scan.torn {
-                    tracing::warn!(segment = %path.display(), offset, %reason, "torn write at the end of a write-ahead log segment (a crash while appending): cut off");
-                    let f = OpenOptions::new()
-                        .write(true)
-                        .open(path)
-                        .map_err(io_err("open", path))?;
-                    let keep = (*offset).max(SEGMENT_MAGIC.len() as u64);
-                    f.set_len(keep).map_err(io_err("truncate", path))?;
-                    if *offset < SEGMENT_MAGIC.len() as u64 {
-                        (&f).seek(SeekFrom::Start(0))
-                            .and_then(|_| (&f).write_all(SEGMENT_MAGIC))
-                            .map_err(io_err("write", path))?;
+                let scan = scan_segment(path, *first)?;
+                if let Some((end, torn)) = before.take() {
+                    if *first != end {
+                        // A torn tail is an interrupted append only if the
+                        // log goes on after it where it ended.
+                        return Err(match torn {
+                            Some((prev, offset, reason)) => WalError::Corrupt {
+                                path: prev.clone(),
+                                offset,
+                                reason: format!("{reason} in the last frame, but the next segment starts at record {first}, not {end}: records are missing"),
+                            },
+                            None => WalError::Corrupt {
+                                path: path.clone(),
+                                offset: 0,
+                                reason: format!("the segment starts at record {first}, the one before ends at record {end}"),
+                            },
+                        });
                     }
-                    f.sync_all().map_err(io_err("sync", path))?;
                 }
                 let end = scan.entries.last().map_or(*first, Entry::end);
-                expected = Some(end);
+                if let Some((offset, reason)) = &scan.torn {
+                    torn_tails.push((path, *offset, reason.clone()));
+                }
+                before = Some((end, scan.torn.map(|(o, r)| (path, o, r))));
                 next = end;
                 segments.push_back(*first);
                 entries.extend(scan.entries);
+            }
+            for (path, offset, reason) in torn_tails {
+                tracing::warn!(segment = %path.display(), offset, %reason, "torn write at the end of a write-ahead log segment (a crash while appending): cut off");
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io_err("open", path))?;
+                let keep = offset.max(SEGMENT_MAGIC.len() as u64);
+                f.set_len(keep).map_err(io_err("truncate", path))?;
+                if offset < SEGMENT_MAGIC.len() as u64 {
+                    (&f).seek(SeekFrom::Start(0))
+                        .and_then(|_| (&f).write_all(SEGMENT_MAGIC))
+                        .map_err(io_err("write", path))?;
+                }
+                f.sync_all().map_err(io_err("sync", path))?;
             }
             // A segment without blocks at the end (its header only) is
             // deleted: appends start a new one named for the same record.
@@ -883,6 +898,38 @@ mod tests {
         let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false).unwrap();
         assert_eq!(log.end(), 3);
         assert_eq!(fs::metadata(&path).unwrap().len(), intact as u64);
+    }
+
+    #[test]
+    fn a_bad_last_frame_is_corruption_when_the_next_segment_goes_on_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), true).unwrap();
+        for k in 0..3u32 {
+            append_lines(&log, &lines(k * 10..k * 10 + 10));
+        }
+        drop(log);
+        let files = segment_files(dir.path()).unwrap();
+        let middle = files[1].1.clone();
+        let mut bytes = fs::read(&middle).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0x01;
+        fs::write(&middle, &bytes).unwrap();
+        match WriteAheadLog::open(dir.path(), small_segments(), false) {
+            Err(WalError::Corrupt { path, offset, reason }) => {
+                assert_eq!(path, middle);
+                assert_eq!(offset, 8);
+                assert!(reason.contains("records are missing"), "{reason}");
+            }
+            Ok(_) => panic!("opened a log with a damaged block in the middle"),
+            Err(e) => panic!("{e}"),
+        }
+        assert_eq!(fs::read(&middle).unwrap(), bytes, "nothing was cut off");
+        // Cut short in the last segment, the same frame is a torn append:
+        // cut off, and the log ends before it.
+        fs::write(&middle, &bytes[..9]).unwrap();
+        fs::remove_file(&files[2].1).unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), false).unwrap();
+        assert_eq!(log.end(), 10);
     }
 
     #[test]
