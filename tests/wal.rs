@@ -378,7 +378,8 @@ fn a_sigkilled_socket_job_delivers_every_logged_line_exactly_once() {
     assert_eq!(all_lines(&out), lines(0..600), "every line exactly once");
 }
 
-const EARLY_CRASH_TEST: &str = "killed_before_its_first_batch_the_logged_lines_go_to_the_first_batch";
+const EARLY_CRASH_TEST: &str =
+    "killed_before_its_first_batch_the_logged_lines_go_to_the_first_batch";
 
 /// Killed before any batch ran: the lines logged go to the first batch of
 /// the recovered job (which starts where the first one did).
@@ -493,7 +494,11 @@ fn a_torn_tail_is_cut_off_and_a_damaged_block_a_batch_needs_fails_the_start() {
     torn.extend_from_slice(&intact[8..intact.len() / 2]);
     std::fs::write(&last, &torn).unwrap();
     let (ssc, _clock, _, _conn) = in_process(&ckpt, &out, &listener);
-    assert_eq!(std::fs::read(&last).unwrap(), intact, "the torn frame is cut off");
+    assert_eq!(
+        std::fs::read(&last).unwrap(),
+        intact,
+        "the torn frame is cut off"
+    );
     run_to(&ssc, 3);
     ssc.stop(StopMode::Immediate);
     let got = outputs(&out);
@@ -526,7 +531,10 @@ fn a_torn_tail_is_cut_off_and_a_damaged_block_a_batch_needs_fails_the_start() {
     let err = ssc.start().expect_err("a damaged log");
     match &err {
         StreamingError::Checkpoint(CheckpointError::WriteAheadLog { reason, .. }) => {
-            assert!(reason.contains("corrupt write-ahead log segment"), "{reason}");
+            assert!(
+                reason.contains("corrupt write-ahead log segment"),
+                "{reason}"
+            );
             assert!(reason.contains(&first.display().to_string()), "{reason}");
             assert!(reason.contains("at byte 8"), "{reason}");
         }
@@ -582,8 +590,7 @@ fn the_log_needs_a_checkpoint_directory_and_a_text_stream() {
     let root = tempfile::tempdir().unwrap();
     let ssc = StreamingContext::new(job_conf(&ManualClock::new())).unwrap();
     ssc.checkpoint(root.path()).unwrap();
-    ssc.socket_stream("127.0.0.1", port, utf8_frames())
-        .print();
+    ssc.socket_stream("127.0.0.1", port, utf8_frames()).print();
     let err = ssc.start().expect_err("records without an encoding");
     assert!(err.to_string().contains("custom decoder"), "{err}");
 }

@@ -915,7 +915,11 @@ mod tests {
         bytes[n - 1] ^= 0x01;
         fs::write(&middle, &bytes).unwrap();
         match WriteAheadLog::open(dir.path(), small_segments(), false) {
-            Err(WalError::Corrupt { path, offset, reason }) => {
+            Err(WalError::Corrupt {
+                path,
+                offset,
+                reason,
+            }) => {
                 assert_eq!(path, middle);
                 assert_eq!(offset, 8);
                 assert!(reason.contains("records are missing"), "{reason}");
