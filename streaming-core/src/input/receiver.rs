@@ -104,7 +104,8 @@ impl ReceiverStats {
     }
 
     /// Records dropped because no batch ever claimed them (see the module
-    /// documentation of the receiver framework).
+    /// documentation of the receiver framework), or because they could not
+    /// be written to the write-ahead log.
     pub fn records_dropped(&self) -> u64 {
         self.inner.records_dropped.load(Ordering::Relaxed)
     }
