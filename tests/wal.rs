@@ -421,6 +421,131 @@ fn killed_before_its_first_batch_the_logged_lines_go_to_the_first_batch() {
     assert_eq!(all_lines(&out), lines(0..100));
 }
 
+/// A small seeded generator (xorshift64*), so a failing schedule can be
+/// replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `lo..hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
+    }
+}
+
+/// Drops the connections waiting on `listener` (made by a job that was
+/// killed since), so the next one accepted is the next job's.
+fn drain(listener: &TcpListener) {
+    listener.set_nonblocking(true).unwrap();
+    while listener.accept().is_ok() {}
+}
+
+const RANDOM_CRASH_TEST: &str =
+    "killed_at_seeded_random_moments_the_job_delivers_every_logged_line_once";
+
+/// Killed again and again at seeded random moments: while a batch runs,
+/// while its checkpoints are being written, while the log is cleaned or
+/// opened, right after starting. Before each kill every line sent has been
+/// logged (received); the final outputs hold each line exactly once
+/// (`STREAMING_WAL_CRASH_TRIALS` kills, default 10;
+/// `STREAMING_WAL_CRASH_SEED`).
+#[test]
+fn killed_at_seeded_random_moments_the_job_delivers_every_logged_line_once() {
+    if std::env::var_os(CHILD).is_some() {
+        run_child();
+        return;
+    }
+    let trials: usize = std::env::var("STREAMING_WAL_CRASH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let seed: u64 = std::env::var("STREAMING_WAL_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_0a1);
+    let mut rng = Rng(seed.max(1));
+    let root = tempfile::tempdir().unwrap();
+    let (ckpt, out) = (root.path().join("ckpt"), root.path().join("out"));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Lines sent so far, and the last batch asked for.
+    let (mut sent, mut batch) = (0usize, 0u64);
+    let mut recoveries = Vec::new();
+    for trial in 0..=trials {
+        let last = trial == trials;
+        let mut job = Job::spawn(RANDOM_CRASH_TEST, port, &ckpt, &out, None);
+        if !last && rng.range(0, 8) == 0 {
+            // Killed while starting (opening the log, recovering).
+            std::thread::sleep(Duration::from_millis(rng.range(0, 40)));
+            job.kill();
+            drain(&listener);
+            continue;
+        }
+        let recovered = job
+            .reports
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the job reports how it started");
+        assert!(recovered.starts_with("recovered "), "{recovered}");
+        recoveries.push(recovered);
+        let mut conn = accept(&listener);
+        let mut received = 0;
+        for _ in 0..rng.range(1, 6) {
+            let n = rng.range(1, 80) as usize;
+            send_lines(&mut conn, sent..sent + n);
+            sent += n;
+            received += n;
+            if rng.range(0, 2) == 0 {
+                job.received(received);
+            }
+            if rng.range(0, 3) > 0 {
+                batch += 1;
+                job.step(batch);
+            }
+        }
+        // Everything sent is logged before the kill.
+        job.received(received);
+        if last {
+            batch += 2;
+            job.step(batch);
+            job.send("quit");
+            job.expect("bye");
+            break;
+        }
+        if rng.range(0, 3) > 0 {
+            // Killed in the middle of a batch, or of its checkpoints.
+            batch += 1;
+            job.send(&format!("step {batch}"));
+            std::thread::sleep(Duration::from_millis(rng.range(0, 30)));
+        }
+        job.kill();
+        drop(conn);
+        drain(&listener);
+    }
+    let got = all_lines(&out);
+    let expected = lines(0..sent);
+    eprintln!(
+        "seed {seed}: {trials} kills, {sent} lines, {batch} batches, {} output directories; starts: {recoveries:?}",
+        outputs(&out).len()
+    );
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "seed {seed}: lines in the outputs"
+    );
+    assert_eq!(got, expected, "seed {seed}: every line exactly once");
+    assert!(
+        segments(&ckpt).first() > Some(&0),
+        "the log was cleaned: {:?}",
+        segments(&ckpt)
+    );
+}
+
 // ------------------------------------------------------------- in process
 
 /// A custom decoder: length-prefixed UTF-8 frames.
