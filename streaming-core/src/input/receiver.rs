@@ -726,6 +726,25 @@ mod tests {
     }
 
     #[test]
+    fn batches_take_numbered_records_and_restored_ones_come_first() {
+        let b = buffer(100, Some(3.0));
+        // Records 10.. were received by an earlier run and never assigned.
+        b.restore(10, vec![vec![10, 11], vec![12, 13]], 40);
+        assert!(b.has_pending_data());
+        assert_eq!(b.stats.buffered(), 4);
+        assert!(block_on(b.push(&mut vec![14, 15], 0)));
+        let ms = Time::from_millis;
+        assert_eq!(b.on_batch_time(ms(1000)), (10, 13), "the rate takes 3");
+        assert_eq!(b.take_batch(ms(1000)).0.collect(), vec![10, 11, 12]);
+        // A batch computed from elsewhere takes nothing, and the next one's
+        // rate counts from it.
+        b.skip_batch_time(ms(2000));
+        assert_eq!(b.on_batch_time(ms(3000)), (13, 16));
+        assert_eq!(b.take_batch(ms(3000)).0.collect(), vec![13, 14, 15]);
+        assert_eq!(b.on_batch_time(ms(4000)), (16, 16), "nothing left");
+    }
+
+    #[test]
     fn unclaimed_batches_are_dropped_after_the_retention() {
         let b = buffer(100, None);
         block_on(b.push(&mut vec![1, 2], 0));

@@ -1149,10 +1149,15 @@ impl<B: Block + 'static> ReceiverTask<B> {
             let n = match read {
                 Ok(n) => n,
                 Err(e) => {
-                    return ConnectionEnd::Failed {
-                        bytes,
-                        error: format!("read failed: {e}"),
-                    }
+                    // Records gathered for the log are stored first.
+                    return match self.store(&mut out, pending).await {
+                        Stored::Stopped => ConnectionEnd::Stopped,
+                        Stored::Failed(error) => ConnectionEnd::Failed { bytes, error },
+                        Stored::Ok => ConnectionEnd::Failed {
+                            bytes,
+                            error: format!("read failed: {e}"),
+                        },
+                    };
                 }
             };
             if out.records() == 0 {
