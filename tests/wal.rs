@@ -468,7 +468,7 @@ fn killed_at_seeded_random_moments_the_job_delivers_every_logged_line_once() {
     let seed: u64 = std::env::var("STREAMING_WAL_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_0a1);
+        .unwrap_or(0x05ee_d0a1);
     let mut rng = Rng(seed.max(1));
     let root = tempfile::tempdir().unwrap();
     let (ckpt, out) = (root.path().join("ckpt"), root.path().join("out"));
