@@ -19,6 +19,15 @@
 //! parallel on the context's worker pool, one partition per block. Bad
 //! lines are thus counted and reported when they are received, before their
 //! batch runs, and the rate limit and buffer capacity count lines as before.
+//!
+//! With the write-ahead log (`spark.streaming.receiver.writeAheadLog.enable`,
+//! see [`super::wal`]), the receiver gathers what the socket has ready into
+//! a block, appends it to the log and fsyncs it before the block enters the
+//! buffer. The source then records which records each batch took (a range
+//! of record numbers) in its checkpoint data; a recovered source computes
+//! the recorded batches again from the log, gives the records logged but
+//! never taken to the next batches, and deletes segments once a state
+//! checkpoint covers them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
