@@ -644,7 +644,8 @@ fn a_torn_tail_is_cut_off_and_a_damaged_block_a_batch_needs_fails_the_start() {
     let last = log.join(format!("log-{:020}", 60));
     let intact = std::fs::read(&last).unwrap();
     let mut torn = intact.clone();
-    torn.extend_from_slice(&intact[8..intact.len() / 2]);
+    // (After the segment's 16-byte header: half of its first frame again.)
+    torn.extend_from_slice(&intact[16..intact.len() / 2]);
     std::fs::write(&last, &torn).unwrap();
     let (ssc, _clock, _, _conn) = in_process(&ckpt, &out, &listener);
     assert_eq!(
@@ -689,11 +690,65 @@ fn a_torn_tail_is_cut_off_and_a_damaged_block_a_batch_needs_fails_the_start() {
                 "{reason}"
             );
             assert!(reason.contains(&first.display().to_string()), "{reason}");
-            assert!(reason.contains("at byte 8"), "{reason}");
+            assert!(reason.contains("at byte 16"), "{reason}");
         }
         other => panic!("expected a write-ahead log error, got {other}"),
     }
     assert_eq!(std::fs::read(&first).unwrap(), bytes, "nothing cut off");
+}
+
+/// Copies the log segments of `from` into the log directory of `to`,
+/// replacing those there.
+fn replace_log(from: &Path, to: &Path) {
+    let (src, dst) = (from.join("receivedData/0"), to.join("receivedData/0"));
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(&dst).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dst.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn a_log_another_run_left_is_never_taken_for_this_one() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let (old_ckpt, old_out) = (root.path().join("old"), root.path().join("old-out"));
+    first_run(&old_ckpt, &old_out, &listener);
+
+    // A new run killed after its first checkpoint, before it opened its
+    // log, over the old run's log: the recovered run deletes that log.
+    let (ckpt, out) = (root.path().join("ckpt"), root.path().join("out"));
+    let (ssc, _, _, conn) = in_process(&ckpt, &out, &listener);
+    ssc.stop(StopMode::Immediate);
+    drop(conn);
+    replace_log(&old_ckpt, &ckpt);
+    assert_eq!(segments(&ckpt), vec![0, 30, 60]);
+    let (ssc, clock, stats, mut conn) = in_process(&ckpt, &out, &listener);
+    assert!(segments(&ckpt).is_empty(), "{:?}", segments(&ckpt));
+    send_lines(&mut conn, 1000..1005);
+    wait_for("lines logged", || stats.records_received() == 5);
+    clock.set_time(batch_time(1));
+    ssc.await_batch_completion(batch_time(1), TIMEOUT).unwrap();
+    ssc.stop(StopMode::Immediate);
+    assert_eq!(outputs(&out)[&1000], lines(1000..1005));
+
+    // Once a run has taken records from its log, another log in its place
+    // is an error.
+    replace_log(&old_ckpt, &ckpt);
+    let port = listener.local_addr().unwrap().port();
+    let dir = ckpt.clone();
+    let ssc = StreamingContext::get_or_create(&ckpt, move || {
+        let ssc = StreamingContext::new(job_conf(&ManualClock::new()))?;
+        ssc.checkpoint(&dir)?;
+        define_job(&ssc, port, &out, None);
+        Ok(ssc)
+    })
+    .unwrap();
+    let err = ssc.start().expect_err("another run's log");
+    assert!(err.to_string().contains("belongs to another run"), "{err}");
 }
 
 /// Runs batches up to `n` on the context's own manual clock.

@@ -521,16 +521,31 @@ struct Resolved<T> {
 /// What a socket stream with the write-ahead log records in checkpoints:
 /// the records each remembered batch took, and where the records not yet
 /// assigned start.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct LoggedBatches {
+    /// The identity of the log (chosen by the run that started it).
+    log_id: u64,
     /// `[from, until)` record numbers, by batch time.
     ranges: BTreeMap<Time, (u64, u64)>,
     /// The first record no batch took.
     assigned_end: u64,
 }
 
+/// A random log identity (see [`super::wal`]).
+fn new_log_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 /// The write-ahead log side of a socket source.
-#[derive(Default)]
 struct WalTracking {
     batches: LoggedBatches,
     /// Batches restored from a checkpoint that the recovered run computes
@@ -872,8 +887,19 @@ impl<T: Data> SocketSource<T> {
             })
         };
         let mut t = self.tracking.lock().unwrap();
-        let log = WriteAheadLog::open(&dir, config.clone(), !t.restored)
-            .map_err(|e| fail(e.to_string()))?;
+        let id = t.batches.log_id;
+        let log = match WriteAheadLog::open(&dir, config.clone(), id, !t.restored) {
+            // The checkpoint was taken at the start of a run killed before
+            // it opened its log (over one an earlier run left): nothing of
+            // that log is this run's.
+            Err(WalError::Foreign { .. })
+                if t.batches.assigned_end == 0 && t.batches.ranges.is_empty() =>
+            {
+                WriteAheadLog::open(&dir, config.clone(), id, true)
+            }
+            r => r,
+        }
+        .map_err(|e| fail(e.to_string()))?;
         let assigned_end = t.batches.assigned_end;
         if log.end() < assigned_end {
             return Err(fail(format!(
@@ -1245,7 +1271,18 @@ impl<T: Data> SocketSpec<T> {
             port: self.port,
             resolved,
             env,
-            tracking: Mutex::new(WalTracking::default()),
+            tracking: Mutex::new(WalTracking {
+                batches: LoggedBatches {
+                    log_id: new_log_id(),
+                    ranges: BTreeMap::new(),
+                    assigned_end: 0,
+                },
+                replay: BTreeMap::new(),
+                restored: false,
+                remember: Duration::ZERO,
+                log: None,
+                checkpoint_dir: None,
+            }),
             stats: self.stats,
             stop,
             running: Arc::new((Mutex::new(false), Condvar::new())),

@@ -14,8 +14,10 @@
 //!
 //! # On disk
 //! `<checkpoint dir>/receivedData/<stream id>/log-<first record, 20 digits>`:
-//! segment files, each the 8-byte magic [`SEGMENT_MAGIC`] followed by
-//! frames. A frame is the body's length (`u32`, little-endian), the CRC-32
+//! segment files, each the 8-byte magic [`SEGMENT_MAGIC`] and the log's
+//! identity (a random `u64` chosen by a new run and kept in its
+//! checkpoints, so that a log left by another run is never taken for this
+//! one's) followed by frames. A frame is the body's length (`u32`, little-endian), the CRC-32
 //! (IEEE) of those four bytes, the CRC-32 of the body (`u32`s), then the
 //! body: the block's first record (`u64`), its number of records (`u32`)
 //! and its payload (the records, encoded by a [`WalCodec`]). A segment is
@@ -50,6 +52,8 @@ use super::decode::LineBlock;
 
 /// The first eight bytes of every segment file.
 pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"STRMWAL1";
+/// Magic and log identity.
+const SEGMENT_HEADER: usize = 16;
 /// Body length, its checksum, and the body's checksum.
 const FRAME_HEADER: usize = 12;
 /// First record and record count, at the start of a body.
@@ -85,6 +89,17 @@ pub(crate) enum WalError {
         offset: u64,
         /// What is wrong.
         reason: String,
+    },
+    /// The segment was written by another run's log (its identity differs
+    /// from the one the checkpoint recorded).
+    #[error("write-ahead log segment {} belongs to another run (log {found:016x}, the checkpoint's is {expected:016x})", path.display())]
+    Foreign {
+        /// The segment file.
+        path: PathBuf,
+        /// Its log identity.
+        found: u64,
+        /// The identity the checkpoint recorded.
+        expected: u64,
     },
     /// Records asked for are not in the log (deleted, or never written).
     #[error("the write-ahead log in {} does not hold records {from}..{until}: {reason}", dir.display())]
@@ -198,6 +213,8 @@ struct Current {
 }
 
 struct State {
+    /// The log's identity, in every segment's header.
+    id: u64,
     /// Every segment's first record, oldest first (the current one last).
     segments: VecDeque<u64>,
     /// Every block in the log, in record order.
@@ -306,6 +323,8 @@ fn parse_header(h: &[u8]) -> Option<(u32, u32)> {
 
 /// What scanning one segment found.
 struct Scan {
+    /// The log identity in its header (none if the header was cut short).
+    id: Option<u64>,
     entries: Vec<Entry>,
     /// Where a torn frame at the end starts (the segment is cut there).
     torn: Option<(u64, String)>,
@@ -320,24 +339,24 @@ fn scan_segment(path: &Path, first: u64) -> Result<Scan, WalError> {
         offset,
         reason,
     };
-    if bytes.len() < SEGMENT_MAGIC.len() {
-        if SEGMENT_MAGIC.starts_with(&bytes) {
-            return Ok(Scan {
-                entries: Vec::new(),
-                torn: Some((0, "the segment header was cut short".into())),
-            });
-        }
-        return Err(corrupt(0, "not a write-ahead log segment".into()));
-    }
-    if &bytes[..8] != SEGMENT_MAGIC {
+    let magic = bytes.len().min(SEGMENT_MAGIC.len());
+    if bytes[..magic] != SEGMENT_MAGIC[..magic] {
         return Err(corrupt(
             0,
             "not a write-ahead log segment (bad magic)".into(),
         ));
     }
+    if bytes.len() < SEGMENT_HEADER {
+        return Ok(Scan {
+            id: None,
+            entries: Vec::new(),
+            torn: Some((0, "the segment header was cut short".into())),
+        });
+    }
+    let id = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
     let mut entries = Vec::new();
     let mut next = first;
-    let mut pos = SEGMENT_MAGIC.len();
+    let mut pos = SEGMENT_HEADER;
     // A frame that runs to (or past) the end of the file is a torn append;
     // anything bad with data after it is corruption.
     let mut torn = None;
@@ -408,16 +427,34 @@ fn scan_segment(path: &Path, first: u64) -> Result<Scan, WalError> {
         next += u64::from(records);
         pos = frame_end;
     }
-    Ok(Scan { entries, torn })
+    Ok(Scan {
+        id: Some(id),
+        entries,
+        torn,
+    })
+}
+
+/// A segment's header: the magic and the log's identity.
+fn segment_header(id: u64) -> [u8; SEGMENT_HEADER] {
+    let mut h = [0u8; SEGMENT_HEADER];
+    h[..8].copy_from_slice(SEGMENT_MAGIC);
+    h[8..].copy_from_slice(&id.to_le_bytes());
+    h
 }
 
 impl WriteAheadLog {
-    /// Opens the log in `dir` (created if missing). With `fresh`, segments
-    /// already there (left by a run that is not being recovered) are
-    /// deleted; otherwise they are read and checked, a torn frame at the
-    /// end of a segment is cut off, and appends go on after the last
-    /// record, in a new segment.
-    pub(crate) fn open(dir: &Path, config: WalConfig, fresh: bool) -> Result<Self, WalError> {
+    /// Opens the log `id` in `dir` (created if missing). With `fresh`,
+    /// segments already there (left by a run that is not being recovered)
+    /// are deleted; otherwise they are read and checked (a segment of
+    /// another log is [`WalError::Foreign`]), a torn frame at the end of a
+    /// segment is cut off, and appends go on after the last record, in a
+    /// new segment.
+    pub(crate) fn open(
+        dir: &Path,
+        config: WalConfig,
+        id: u64,
+        fresh: bool,
+    ) -> Result<Self, WalError> {
         create_dir_durably(dir)?;
         let files = segment_files(dir)?;
         let mut segments = VecDeque::new();
@@ -437,6 +474,13 @@ impl WriteAheadLog {
             let mut torn_tails = Vec::new();
             for (first, path) in &files {
                 let scan = scan_segment(path, *first)?;
+                if let Some(found) = scan.id.filter(|&found| found != id) {
+                    return Err(WalError::Foreign {
+                        path: path.clone(),
+                        found,
+                        expected: id,
+                    });
+                }
                 if let Some((end, torn)) = before.take() {
                     if *first != end {
                         // A torn tail is an interrupted append only if the
@@ -470,11 +514,11 @@ impl WriteAheadLog {
                     .write(true)
                     .open(path)
                     .map_err(io_err("open", path))?;
-                let keep = offset.max(SEGMENT_MAGIC.len() as u64);
+                let keep = offset.max(SEGMENT_HEADER as u64);
                 f.set_len(keep).map_err(io_err("truncate", path))?;
-                if offset < SEGMENT_MAGIC.len() as u64 {
+                if offset < SEGMENT_HEADER as u64 {
                     (&f).seek(SeekFrom::Start(0))
-                        .and_then(|_| (&f).write_all(SEGMENT_MAGIC))
+                        .and_then(|_| (&f).write_all(&segment_header(id)))
                         .map_err(io_err("write", path))?;
                 }
                 f.sync_all().map_err(io_err("sync", path))?;
@@ -495,6 +539,7 @@ impl WriteAheadLog {
             dir: dir.to_path_buf(),
             config,
             state: Mutex::new(State {
+                id,
                 segments,
                 entries,
                 next,
@@ -525,22 +570,35 @@ impl WriteAheadLog {
         self.state.lock().unwrap().segments.len()
     }
 
-    /// Starts a new segment for the records from `first`.
-    fn open_segment(&self, first: u64) -> Result<Current, WalError> {
+    /// Starts a new segment of log `id` for the records from `first` (a
+    /// file left by a failed attempt is removed).
+    fn open_segment(&self, id: u64, first: u64) -> Result<Current, WalError> {
         let path = segment_path(&self.dir, first);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err("create", &path))?;
-        file.write_all(SEGMENT_MAGIC)
-            .map_err(io_err("write", &path))?;
-        file.sync_all().map_err(io_err("sync", &path))?;
-        sync_dir(&self.dir)?;
+        let created = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(io_err("create", &path))?;
+            file.write_all(&segment_header(id))
+                .map_err(io_err("write", &path))?;
+            file.sync_all().map_err(io_err("sync", &path))?;
+            sync_dir(&self.dir)?;
+            Ok(file)
+        })();
+        let file = match created {
+            Ok(f) => f,
+            Err(e) => {
+                if !matches!(&e, WalError::Io { what: "create", .. }) {
+                    let _ = fs::remove_file(&path);
+                }
+                return Err(e);
+            }
+        };
         Ok(Current {
             file,
             first,
-            len: SEGMENT_MAGIC.len() as u64,
+            len: SEGMENT_HEADER as u64,
             opened: Instant::now(),
             used: false,
         })
@@ -572,7 +630,7 @@ impl WriteAheadLog {
             }
         };
         if roll {
-            let current = self.open_segment(first)?;
+            let current = self.open_segment(s.id, first)?;
             s.segments.push_back(first);
             s.current = Some(current);
         }
@@ -727,6 +785,9 @@ impl WriteAheadLog {
 mod tests {
     use super::*;
 
+    /// The log identity of the tests.
+    const ID: u64 = 0x5eed;
+
     fn lines(range: std::ops::Range<u32>) -> Vec<String> {
         range.map(|i| format!("line {i}")).collect()
     }
@@ -762,13 +823,13 @@ mod tests {
     #[test]
     fn blocks_are_numbered_by_record_and_read_back_across_reopens() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         assert_eq!(append_lines(&log, &lines(0..3)), 0);
         assert_eq!(append_lines(&log, &lines(3..10)), 3);
         assert_eq!(log.end(), 10);
         assert_eq!(read_lines(&log, 2, 5), lines(2..5));
         drop(log);
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false).unwrap();
         assert_eq!(log.end(), 10);
         assert_eq!(read_lines(&log, 0, 10), lines(0..10));
         // Appends go on in a new segment.
@@ -782,7 +843,7 @@ mod tests {
     #[test]
     fn segments_roll_and_are_cleaned_up_to_a_record() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), small_segments(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), ID, true).unwrap();
         for k in 0..5u32 {
             append_lines(&log, &lines(k * 10..k * 10 + 10));
         }
@@ -803,7 +864,7 @@ mod tests {
         assert_eq!(log.clean(1000).unwrap(), 2);
         assert_eq!(log.segments(), 1);
         drop(log);
-        let log = WriteAheadLog::open(dir.path(), small_segments(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), ID, false).unwrap();
         assert_eq!((log.start(), log.end()), (40, 50));
     }
 
@@ -817,13 +878,13 @@ mod tests {
     #[test]
     fn a_torn_tail_is_cut_off_at_every_length() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         append_lines(&log, &lines(0..4));
         drop(log);
         let path = only_segment(dir.path());
         let intact = fs::read(&path).unwrap();
         // A second block, cut at every length (a crash while appending).
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false).unwrap();
         append_lines(&log, &lines(4..6));
         drop(log);
         let second = segment_files(dir.path()).unwrap()[1].1.clone();
@@ -831,7 +892,7 @@ mod tests {
         fs::remove_file(&second).unwrap();
         for cut in 0..whole.len() {
             fs::write(&second, &whole[..cut]).unwrap();
-            let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false)
+            let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false)
                 .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
             assert_eq!(
                 log.end(),
@@ -852,7 +913,7 @@ mod tests {
     #[test]
     fn a_bad_frame_with_data_after_it_is_corruption_named_by_file_and_offset() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         append_lines(&log, &lines(0..3));
         append_lines(&log, &lines(3..6));
         drop(log);
@@ -860,20 +921,21 @@ mod tests {
         let whole = fs::read(&path).unwrap();
         // Every byte of the first frame flipped in turn.
         let first_frame_end = {
-            let len = u32::from_le_bytes(whole[8..12].try_into().unwrap()) as usize;
-            8 + FRAME_HEADER + len
+            let h = SEGMENT_HEADER;
+            let len = u32::from_le_bytes(whole[h..h + 4].try_into().unwrap()) as usize;
+            h + FRAME_HEADER + len
         };
         assert!(first_frame_end < whole.len());
-        for i in 8..first_frame_end {
+        for i in SEGMENT_HEADER..first_frame_end {
             let mut bad = whole.clone();
             bad[i] ^= 0x40;
             fs::write(&path, &bad).unwrap();
-            match WriteAheadLog::open(dir.path(), WalConfig::default(), false) {
+            match WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false) {
                 Err(WalError::Corrupt {
                     path: p, offset, ..
                 }) => {
                     assert_eq!(p, path);
-                    assert_eq!(offset, 8, "byte {i}");
+                    assert_eq!(offset, SEGMENT_HEADER as u64, "byte {i}");
                 }
                 Ok(log) => panic!("byte {i}: opened with end {}", log.end()),
                 Err(e) => panic!("byte {i}: {e}"),
@@ -885,7 +947,7 @@ mod tests {
         let last = whole.len() - 2;
         bad[last] ^= 0x40;
         fs::write(&path, &bad).unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false).unwrap();
         assert_eq!(log.end(), 3);
         assert_eq!(read_lines(&log, 0, 3), lines(0..3));
         drop(log);
@@ -895,7 +957,7 @@ mod tests {
         let intact = zeros.len();
         zeros.extend_from_slice(&[0; 100]);
         fs::write(&path, &zeros).unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, false).unwrap();
         assert_eq!(log.end(), 3);
         assert_eq!(fs::metadata(&path).unwrap().len(), intact as u64);
     }
@@ -903,7 +965,7 @@ mod tests {
     #[test]
     fn a_bad_last_frame_is_corruption_when_the_next_segment_goes_on_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), small_segments(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), ID, true).unwrap();
         for k in 0..3u32 {
             append_lines(&log, &lines(k * 10..k * 10 + 10));
         }
@@ -914,14 +976,14 @@ mod tests {
         let n = bytes.len();
         bytes[n - 1] ^= 0x01;
         fs::write(&middle, &bytes).unwrap();
-        match WriteAheadLog::open(dir.path(), small_segments(), false) {
+        match WriteAheadLog::open(dir.path(), small_segments(), ID, false) {
             Err(WalError::Corrupt {
                 path,
                 offset,
                 reason,
             }) => {
                 assert_eq!(path, middle);
-                assert_eq!(offset, 8);
+                assert_eq!(offset, SEGMENT_HEADER as u64);
                 assert!(reason.contains("records are missing"), "{reason}");
             }
             Ok(_) => panic!("opened a log with a damaged block in the middle"),
@@ -930,16 +992,16 @@ mod tests {
         assert_eq!(fs::read(&middle).unwrap(), bytes, "nothing was cut off");
         // Cut short in the last segment, the same frame is a torn append:
         // cut off, and the log ends before it.
-        fs::write(&middle, &bytes[..9]).unwrap();
+        fs::write(&middle, &bytes[..SEGMENT_HEADER + 1]).unwrap();
         fs::remove_file(&files[2].1).unwrap();
-        let log = WriteAheadLog::open(dir.path(), small_segments(), false).unwrap();
+        let log = WriteAheadLog::open(dir.path(), small_segments(), ID, false).unwrap();
         assert_eq!(log.end(), 10);
     }
 
     #[test]
     fn a_block_changed_after_opening_fails_its_read() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         append_lines(&log, &lines(0..3));
         let path = only_segment(dir.path());
         let mut bytes = fs::read(&path).unwrap();
@@ -952,12 +1014,34 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_log_deletes_what_an_earlier_run_left() {
+    fn a_segment_of_another_log_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         append_lines(&log, &lines(0..3));
         drop(log);
-        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), true).unwrap();
+        match WriteAheadLog::open(dir.path(), WalConfig::default(), ID + 1, false) {
+            Err(WalError::Foreign {
+                found, expected, ..
+            }) => assert_eq!((found, expected), (ID, ID + 1)),
+            Ok(_) => panic!("opened another run's log"),
+            Err(e) => panic!("{e}"),
+        }
+        // A new run's log deletes it.
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID + 1, true).unwrap();
+        assert_eq!(log.end(), 0);
+        append_lines(&log, &lines(0..1));
+        drop(log);
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID + 1, false).unwrap();
+        assert_eq!(read_lines(&log, 0, 1), lines(0..1));
+    }
+
+    #[test]
+    fn a_fresh_log_deletes_what_an_earlier_run_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
+        append_lines(&log, &lines(0..3));
+        drop(log);
+        let log = WriteAheadLog::open(dir.path(), WalConfig::default(), ID, true).unwrap();
         assert_eq!((log.start(), log.end(), log.segments()), (0, 0, 0));
         assert!(segment_files(dir.path()).unwrap().is_empty());
     }
