@@ -69,8 +69,9 @@ pub const DEFAULT_MAX_RESTART_DELAY: Duration = Duration::from_secs(5);
 /// longer than this).
 const READ_CHUNK: usize = 256 * 1024;
 /// With the write-ahead log, the input bytes a receiver gathers into one
-/// logged block at most (while more is readable at once; less when its
-/// buffer's byte bound is small): one append and fsync per block.
+/// logged block at most (while more is readable at once; at most a quarter
+/// of its buffer's byte bound): one append and fsync per block. One block
+/// is being logged while the next one is gathered, outside the buffer.
 const WAL_BLOCK_BYTES: usize = 4 << 20;
 /// The directory of the write-ahead logs in the checkpoint directory
 /// (Spark's).
@@ -267,6 +268,7 @@ impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
             decoder: self.decoder.clone(),
             wal: self.wal.get().cloned(),
             wal_buf: Vec::new(),
+            in_flight: None,
             backoff,
             stats,
             ctx: ctx.clone(),
@@ -362,7 +364,9 @@ impl<B: Block + 'static, T: Data> Ingest<T> for BlockIngest<B, T> {
 /// The capacity and the byte bound count everything received and not yet
 /// processed (bytes as read from the socket), so they also bound
 /// throughput: at most that much per batch interval. Memory held by a
-/// receiver is bounded by the byte bound, whatever the input.
+/// receiver is bounded by the byte bound, whatever the input (with the
+/// write-ahead log, by 1.5 times the bound: two blocks of at most a
+/// quarter of it wait outside the buffer, one being logged, one gathered).
 ///
 /// ```no_run
 /// use streaming_core::{SocketSpec, StreamingConf, StreamingContext};
@@ -1004,8 +1008,11 @@ struct ReceiverTask<B> {
     decoder: BlockDecoderFactory<B>,
     /// The write-ahead log every block goes to before the buffer.
     wal: Option<Wal<B>>,
-    /// Reused for encoding blocks for the log.
+    /// Reused for encoding blocks for the log (two alternate: one is with
+    /// the block in flight).
     wal_buf: Vec<u8>,
+    /// The task logging the last block and handing it to the buffer.
+    in_flight: Option<tokio::task::JoinHandle<(Stored, Vec<u8>)>>,
     backoff: (Duration, Duration),
     stats: ReceiverStats,
     ctx: InputContext,
@@ -1027,48 +1034,88 @@ impl<B: Block + 'static> ReceiverTask<B> {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Stores the records of `out`, decoded from `bytes` input bytes: with
-    /// the write-ahead log, appends them to it as one block and fsyncs
-    /// (on a blocking thread), then hands them to the buffer.
+    /// Stores the records of `out`, decoded from `bytes` input bytes. With
+    /// the write-ahead log: encodes them, waits for the block before (one
+    /// block is in flight at most, so blocks are logged and reach the
+    /// buffer in order, and memory stays bounded), then has a task append
+    /// them to the log as one block, fsync (on a blocking thread) and hand
+    /// them to the buffer, while this task reads on. [`finish`](Self::finish)
+    /// waits for that task.
     async fn store(&mut self, out: &mut B, bytes: usize) -> Stored {
         if out.records() == 0 {
             return Stored::Ok;
         }
-        if let Some(wal) = &self.wal {
-            let mut payload = std::mem::take(&mut self.wal_buf);
-            payload.clear();
-            wal.codec.encode(out, &mut payload);
-            let log = wal.log.clone();
-            let records = out.records() as u64;
+        let Some(wal) = self.wal.clone() else {
+            return if self.buffer.push(out, bytes).await {
+                Stored::Ok
+            } else {
+                Stored::Stopped
+            };
+        };
+        let mut payload = std::mem::take(&mut self.wal_buf);
+        payload.clear();
+        wal.codec.encode(out, &mut payload);
+        let mut block = std::mem::take(out);
+        let before = self.finish().await;
+        if let Stored::Failed(e) = before {
+            let n = block.records();
+            self.stats.add_dropped(n);
+            return Stored::Failed(format!("{e}; {n} more records dropped"));
+        }
+        let (log, buffer, stats) = (wal.log.clone(), self.buffer.clone(), self.stats.clone());
+        self.in_flight = Some(tokio::spawn(async move {
+            let records = block.records();
             let appended = tokio::task::spawn_blocking(move || {
-                let r = log.append(records, &payload);
+                let r = log.append(records as u64, &payload);
                 (r, payload)
             })
             .await;
-            let error = match appended {
-                Ok((Ok(_), payload)) => {
-                    self.wal_buf = payload;
-                    None
-                }
-                Ok((Err(e), payload)) => {
-                    self.wal_buf = payload;
-                    Some(e.to_string())
-                }
-                Err(e) => Some(format!("the append did not complete: {e}")),
+            let (error, payload) = match appended {
+                Ok((Ok(_), payload)) => (None, payload),
+                Ok((Err(e), payload)) => (Some(e.to_string()), payload),
+                Err(e) => (
+                    Some(format!("the append did not complete: {e}")),
+                    Vec::new(),
+                ),
             };
             if let Some(e) = error {
-                let n = out.records();
-                *out = B::default();
-                self.stats.add_dropped(n);
-                return Stored::Failed(format!(
-                    "cannot write to the write-ahead log, {n} records dropped: {e}"
-                ));
+                stats.add_dropped(records);
+                let message =
+                    format!("cannot write to the write-ahead log, {records} records dropped: {e}");
+                return (Stored::Failed(message), payload);
             }
+            let stored = if buffer.push(&mut block, bytes).await {
+                Stored::Ok
+            } else {
+                Stored::Stopped
+            };
+            (stored, payload)
+        }));
+        match before {
+            // Stopping: the block is still logged and accepted whole.
+            Stored::Stopped => match self.finish().await {
+                Stored::Failed(e) => Stored::Failed(e),
+                _ => Stored::Stopped,
+            },
+            _ => Stored::Ok,
         }
-        if self.buffer.push(out, bytes).await {
-            Stored::Ok
-        } else {
-            Stored::Stopped
+    }
+
+    /// Waits for the block being logged, if any, to be in the log and the
+    /// buffer. Cancel-safe: dropped before the end, the block is still in
+    /// flight.
+    async fn finish(&mut self) -> Stored {
+        let Some(task) = self.in_flight.as_mut() else {
+            return Stored::Ok;
+        };
+        let done = task.await;
+        self.in_flight = None;
+        match done {
+            Ok((stored, payload)) => {
+                self.wal_buf = payload;
+                stored
+            }
+            Err(e) => Stored::Failed(format!("the write-ahead log append did not complete: {e}")),
         }
     }
 
@@ -1110,6 +1157,20 @@ impl<B: Block + 'static> ReceiverTask<B> {
             self.stats.connected();
             tracing::info!(addr = %self.addr(), "socket receiver connected");
             let end = self.read_connection(stream).await;
+            // The last block read is logged and in the buffer before the
+            // connection counts as ended.
+            let end = match (self.finish().await, end) {
+                (Stored::Ok, end) => end,
+                (Stored::Stopped, _) => ConnectionEnd::Stopped,
+                (Stored::Failed(error), ConnectionEnd::Stopped) => {
+                    self.ctx.report_error(format!("{}: {error}", self.addr()));
+                    ConnectionEnd::Stopped
+                }
+                (
+                    Stored::Failed(error),
+                    ConnectionEnd::Closed { bytes } | ConnectionEnd::Failed { bytes, .. },
+                ) => ConnectionEnd::Failed { bytes, error },
+            };
             let (bytes, what) = match end {
                 ConnectionEnd::Stopped => {
                     self.stats.set_idle();
@@ -1150,7 +1211,7 @@ impl<B: Block + 'static> ReceiverTask<B> {
         // Input bytes of the records in `out`.
         let mut pending = 0usize;
         let logging = self.wal.is_some();
-        let block_bytes = WAL_BLOCK_BYTES.min(self.buffer.max_bytes() / 2).max(1);
+        let block_bytes = WAL_BLOCK_BYTES.min(self.buffer.max_bytes() / 4).max(1);
         loop {
             if end == buf.len() {
                 if start > 0 {
@@ -1163,9 +1224,24 @@ impl<B: Block + 'static> ReceiverTask<B> {
                 }
             }
             let read = if logging && out.records() > 0 && pending < block_bytes {
-                // Gather what is readable at once into one logged block.
+                // Gather what is readable at once into one logged block,
+                // and, while the block before is being logged, what comes
+                // until it is (group commit: one fsync for all of it).
                 match stream.try_read(&mut buf[end..]) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if self.in_flight.is_some() {
+                            tokio::select! {
+                                biased;
+                                stored = self.finish() => match stored {
+                                    Stored::Ok => {}
+                                    Stored::Stopped => return ConnectionEnd::Stopped,
+                                    Stored::Failed(error) => {
+                                        return ConnectionEnd::Failed { bytes, error }
+                                    }
+                                },
+                                _ = stream.readable() => continue,
+                            }
+                        }
                         match self.store(&mut out, std::mem::take(&mut pending)).await {
                             Stored::Ok => continue,
                             Stored::Stopped => return ConnectionEnd::Stopped,
