@@ -530,6 +530,19 @@ impl LineBlock {
         }
     }
 
+    /// Bytes the last segment's text can take without growing.
+    fn room(&self) -> usize {
+        self.segments
+            .last()
+            .map_or(0, |s| s.text.capacity() - s.text.len())
+    }
+
+    /// Makes `seg` (empty) the segment the next lines go to, after the
+    /// others.
+    fn start_segment(&mut self, seg: LineSegment) {
+        self.segments.push(seg);
+    }
+
     /// The segment lines are added to (a new one after a split or append).
     fn tail(&mut self) -> &mut LineSegment {
         if self.segments.is_empty() {
@@ -692,6 +705,12 @@ impl BlockDecoder<LineBlock> for PooledLineDecoder {
     fn decode(&mut self, buf: &[u8], out: &mut LineBlock, bad: &mut BadRecords) -> Result<usize> {
         if out.wants_segment() {
             out.provide_segment(self.pool.get());
+        } else if out.room() < buf.len() {
+            // A segment does not grow past the memory it came with (a
+            // block gathering several reads for the write-ahead log gets
+            // one per read that does not fit): growing would copy its text
+            // into fresh pages the kernel must zero, too large to pool.
+            out.start_segment(self.pool.get());
         }
         Ok(self.decoder.decode_into(buf, out, bad))
     }
@@ -819,6 +838,30 @@ mod tests {
         let rest = Block::split_off(&mut block, 2);
         assert_eq!(rest.segments[0].text, "ccc\n");
         assert_eq!(rest.segments[0].lines, vec![(0, 3)]);
+    }
+
+    #[test]
+    fn a_block_gathering_reads_starts_a_segment_where_one_would_grow() {
+        let mut d = PooledLineDecoder {
+            decoder: LineDecoder::new(),
+            pool: TextPool::default(),
+        };
+        let (mut block, mut bad) = (LineBlock::default(), BadRecords::default());
+        d.decode(b"one\ntwo\n", &mut block, &mut bad).unwrap();
+        let capacity = block.segments[0].text.capacity();
+        let long: Vec<u8> = b"three\n".repeat(capacity / 6 + 1);
+        d.decode(&long, &mut block, &mut bad).unwrap();
+        assert_eq!(block.segments.len(), 2, "a second segment");
+        assert_eq!(block.segments[0].text.capacity(), capacity, "never grown");
+        let lines = block.to_strings();
+        assert_eq!(lines.len(), 2 + capacity / 6 + 1);
+        assert_eq!((lines[0].as_str(), lines[1].as_str()), ("one", "two"));
+        assert!(lines[2..].iter().all(|l| l == "three"));
+        // The log's encoding of a block of several segments is its lines.
+        let mut encoded = Vec::new();
+        block.write_lines(&mut encoded);
+        let back = LineBlock::from_lines(String::from_utf8(encoded).unwrap()).unwrap();
+        assert_eq!(back.to_strings(), lines);
     }
 
     #[test]
