@@ -223,8 +223,8 @@ impl<B: Block> Wal<B> {
         let mut bytes = 0;
         for stored in self.log.read(from, until)? {
             let corrupt = |reason: String| WalError::Corrupt {
-                path: self.log.dir().to_path_buf(),
-                offset: 0,
+                path: stored.path.clone(),
+                offset: stored.offset,
                 reason: format!("the block of records {}..: {reason}", stored.first),
             };
             let mut block = self.codec.decode(&stored.payload).map_err(corrupt)?;
@@ -569,8 +569,8 @@ pub(crate) struct SocketSource<T> {
     host: String,
     port: u16,
     resolved: std::result::Result<Resolved<T>, StreamingError>,
-    /// The context's environment (its checkpoint directory, set until
-    /// `start`).
+    /// The context's environment (its checkpoint directory, which may be
+    /// set after the stream is defined, up to `start`).
     env: Arc<Env>,
     tracking: Mutex<WalTracking>,
     stats: ReceiverStats,

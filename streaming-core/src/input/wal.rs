@@ -231,11 +231,16 @@ pub(crate) struct WriteAheadLog {
     state: Mutex<State>,
 }
 
-/// A block read back: its first record, record count and payload.
+/// A block read back: its first record, record count and payload, and
+/// where it is.
 pub(crate) struct StoredBlock {
     pub(crate) first: u64,
     pub(crate) records: u32,
     pub(crate) payload: Vec<u8>,
+    /// Its segment file.
+    pub(crate) path: PathBuf,
+    /// Where its frame starts in the segment.
+    pub(crate) offset: u64,
 }
 
 fn segment_path(dir: &Path, first: u64) -> PathBuf {
@@ -746,6 +751,8 @@ impl WriteAheadLog {
                 first,
                 records,
                 payload: frame,
+                path,
+                offset: e.offset,
             });
         }
         Ok(out)
