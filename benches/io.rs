@@ -2,7 +2,7 @@
 //! reader measured in the same run, printed as throughput and ratios.
 //!
 //! Run with `cargo bench --bench io` (options after `--`: `--quick`,
-//! `--socket-only`, `--files-only`, `--outputs-only`).
+//! `--socket-only`, `--files-only`, `--outputs-only`, `--wal-only`).
 //!
 //! - Socket ingest: a local sender writes 60-byte lines (59 characters and
 //!   `\n`) over 127.0.0.1 as fast as it can. The baseline is a bare tokio
@@ -14,6 +14,13 @@
 //!   `foreach_batch` count, the figure to compare with the bare reader. For reference,
 //!   the bare reader is also run keeping its lines for 20 ms and dropping
 //!   them on another thread, as any consumer that batches must.
+//! - Receiver write-ahead log: the same socket ingest with a checkpoint
+//!   directory (in the system's temporary directory), with
+//!   `spark.streaming.receiver.writeAheadLog.enable` off and on, runs
+//!   interleaved: the ratio on / off is the price of appending every block
+//!   to the log and fsyncing it before it enters the buffer. For scale, a
+//!   bare loop appending the same bytes to a file in 4 MiB writes, each
+//!   followed by `fdatasync`, runs in the same rounds (the disk's rate).
 //! - Text file stream: a directory of many files, all new for one batch. The
 //!   baseline reads and splits them on one thread with `std::fs` and `str::lines`.
 //!
@@ -163,18 +170,41 @@ fn wait_until(cond: impl Fn() -> bool) {
     }
 }
 
+/// How the socket stream runs: plain, with a checkpoint directory, or
+/// with a checkpoint directory and the write-ahead log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Plain,
+    Checkpointed,
+    Logged,
+}
+
 /// Returns (time until all lines are received, time until all went through batches).
-fn socket_stream(block: &Arc<Vec<u8>>, repeats: usize) -> (Duration, Duration) {
+fn socket_stream(
+    block: &Arc<Vec<u8>>,
+    repeats: usize,
+    durability: Durability,
+) -> (Duration, Duration) {
     let expected = (BLOCK_LINES * repeats) as u64;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let ssc = StreamingContext::new(
-        StreamingConf::new()
-            .app_name("io bench")
-            .master("local[2]")
-            .batch_interval(Duration::from_millis(20)),
-    )
-    .unwrap();
+    let conf = StreamingConf::new()
+        .app_name("io bench")
+        .master("local[2]")
+        .batch_interval(Duration::from_millis(20))
+        .set(
+            "spark.streaming.receiver.writeAheadLog.enable",
+            if durability == Durability::Logged {
+                "true"
+            } else {
+                "false"
+            },
+        );
+    let ssc = StreamingContext::new(conf).unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    if durability != Durability::Plain {
+        ssc.checkpoint(checkpoint.path()).unwrap();
+    }
     let spec = SocketSpec::text("127.0.0.1", port)
         .buffer_capacity(8_000_000)
         .reconnect_backoff(Duration::from_millis(50), Duration::from_secs(1));
@@ -270,9 +300,14 @@ fn main() {
     let (repeats, runs) = if quick { (64, 2) } else { (320, 5) };
     let block = Arc::new(block());
 
-    let only = ["--socket-only", "--files-only", "--outputs-only"]
-        .into_iter()
-        .find(|f| flag(f));
+    let only = [
+        "--socket-only",
+        "--files-only",
+        "--outputs-only",
+        "--wal-only",
+    ]
+    .into_iter()
+    .find(|f| flag(f));
     let run = |f: &str| only.is_none_or(|o| o == f);
     if run("--socket-only") {
         socket_bench(&block, repeats, runs);
@@ -282,6 +317,9 @@ fn main() {
     }
     if run("--outputs-only") {
         outputs_bench(quick, runs);
+    }
+    if run("--wal-only") {
+        wal_bench(&block, repeats, runs);
     }
 }
 
@@ -396,7 +434,7 @@ fn socket_bench(block: &Arc<Vec<u8>>, repeats: usize, runs: usize) {
     for _ in 0..runs {
         base.push(tokio_baseline(block, repeats));
         keep.push(tokio_keeping_baseline(block, repeats));
-        let (r, p) = socket_stream(block, repeats);
+        let (r, p) = socket_stream(block, repeats, Durability::Plain);
         recv.push(r);
         proc_.push(p);
     }
@@ -416,6 +454,74 @@ fn socket_bench(block: &Arc<Vec<u8>>, repeats: usize, runs: usize) {
             k.as_secs_f64() / d.as_secs_f64()
         );
     }
+}
+
+/// Appends `block` `repeats` times to a new file in 4 MiB writes, each
+/// fsynced (`sync_data`): the disk's rate for what the log writes.
+fn bare_append_fsync(block: &[u8], repeats: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = std::fs::File::create(dir.path().join("log")).unwrap();
+    let chunk: Vec<u8> = block.iter().copied().cycle().take(4 << 20).collect();
+    let total = block.len() * repeats;
+    let start = Instant::now();
+    let mut written = 0;
+    while written < total {
+        let n = chunk.len().min(total - written);
+        f.write_all(&chunk[..n]).unwrap();
+        f.sync_data().unwrap();
+        written += n;
+    }
+    start.elapsed()
+}
+
+fn wal_bench(block: &Arc<Vec<u8>>, repeats: usize, runs: usize) {
+    let lines = (BLOCK_LINES * repeats) as u64;
+    let mb = (lines * LINE as u64) as f64 / 1e6;
+    println!(
+        "receiver write-ahead log: socket ingest of {lines} lines of {LINE} bytes ({mb:.0} MB), checkpointed, log off and on, best of {runs}"
+    );
+    let mut results: Vec<(Vec<Duration>, Vec<Duration>)> = vec![Default::default(); 3];
+    let variants = [
+        Durability::Plain,
+        Durability::Checkpointed,
+        Durability::Logged,
+    ];
+    let mut disk = Vec::new();
+    for _ in 0..runs {
+        for (i, &d) in variants.iter().enumerate() {
+            let (r, p) = socket_stream(block, repeats, d);
+            results[i].0.push(r);
+            results[i].1.push(p);
+        }
+        disk.push(bare_append_fsync(block, repeats));
+    }
+    let off = (best(&results[1].0), best(&results[1].1));
+    println!(
+        "  {:<38} {:>15} {:>12}   on / off (received, through batches)",
+        "", "", ""
+    );
+    for (name, (recv, proc_)) in [
+        ("no checkpoint directory", &results[0]),
+        ("checkpointed, log off", &results[1]),
+        ("checkpointed, log on", &results[2]),
+    ] {
+        let (r, p) = (best(recv), best(proc_));
+        println!(
+            "  {name:<38} {:>6.2} M lines/s {:>7.0} MB/s   {:>6.2}x  {:>6.2}x",
+            rate(lines, p) / 1e6,
+            mb / p.as_secs_f64(),
+            off.0.as_secs_f64() / r.as_secs_f64(),
+            off.1.as_secs_f64() / p.as_secs_f64()
+        );
+    }
+    let disk = best(&disk);
+    println!(
+        "  {:<38} {:>15} {:>7.0} MB/s   (log on, through batches: {:.2}x of it)",
+        "bare append + fdatasync, 4 MiB writes",
+        "",
+        mb / disk.as_secs_f64(),
+        disk.as_secs_f64() / best(&results[2].1).as_secs_f64()
+    );
 }
 
 fn files_bench(quick: bool, runs: usize) {

@@ -199,6 +199,16 @@ pub enum CheckpointError {
         /// The input's name.
         input: String,
     },
+    /// A receiver's write-ahead log cannot be opened or read: it is corrupt
+    /// (a bad record with data after it), or lacks records a checkpoint
+    /// needs (the error names the file, offset or records).
+    #[error("receiver write-ahead log in {}: {reason}", dir.display())]
+    WriteAheadLog {
+        /// The log's directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A part of the checkpoint could not be restored into the pipeline.
     #[error("cannot restore {what} from the checkpoint {}: {message}", path.display())]
     Restore {

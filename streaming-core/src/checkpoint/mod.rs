@@ -16,7 +16,8 @@
 //! - the batch times generated but not completed;
 //! - the positions of replayable inputs
 //!   ([`InputSource::checkpoint_data`](crate::InputSource::checkpoint_data):
-//!   the files a file stream read per batch time);
+//!   the files a file stream read per batch time, the records a socket
+//!   stream with the write-ahead log took from it per batch time);
 //! - the data: every stateful operator's state
 //!   ([`StatefulOperator::snapshot`](crate::StatefulOperator::snapshot)),
 //!   incremental windows included (with the panes they still need).

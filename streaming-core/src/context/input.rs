@@ -93,7 +93,11 @@ impl StreamingContext {
     /// # Panics
     /// If the context has already started.
     pub fn socket_stream_with<T: Data>(&self, spec: SocketSpec<T>) -> DStream<T> {
-        self.input_stream(spec.into_source(self.conf(), self.batch_interval()))
+        self.input_stream(spec.into_source(
+            self.conf(),
+            self.batch_interval(),
+            self.inner.env().clone(),
+        ))
     }
 
     /// A stream of the lines of the text files that appear in `dir`

@@ -480,6 +480,38 @@ impl LineBlock {
         out
     }
 
+    /// Appends every line, each followed by `\n`, to `out`: the block as
+    /// the receivers' write-ahead log stores it (a line never holds a
+    /// `\n`, so [`from_lines`](Self::from_lines) gets the same lines back).
+    pub(crate) fn write_lines(&self, out: &mut Vec<u8>) {
+        for seg in &self.segments {
+            for &(s, e) in &seg.lines {
+                out.extend_from_slice(&seg.text.as_bytes()[s as usize..e as usize]);
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// The block of the lines of `text`, each ended by `\n` (what
+    /// [`write_lines`](Self::write_lines) wrote); an error if `text` does
+    /// not end with one.
+    pub(crate) fn from_lines(text: String) -> std::result::Result<LineBlock, String> {
+        if !text.is_empty() && !text.ends_with('\n') {
+            return Err("the last line has no end".into());
+        }
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            lines.push((offset(start), offset(end)));
+            start = end + 1;
+        }
+        let len = lines.len();
+        Ok(LineBlock {
+            segments: vec![LineSegment { text, lines }],
+            len,
+        })
+    }
+
     /// Whether the next lines would go to a segment without any memory
     /// yet (see [`provide_segment`](Self::provide_segment)).
     fn wants_segment(&self) -> bool {
@@ -496,6 +528,19 @@ impl LineBlock {
             self.segments.pop();
             self.segments.push(seg);
         }
+    }
+
+    /// Bytes the last segment's text can take without growing.
+    fn room(&self) -> usize {
+        self.segments
+            .last()
+            .map_or(0, |s| s.text.capacity() - s.text.len())
+    }
+
+    /// Makes `seg` (empty) the segment the next lines go to, after the
+    /// others.
+    fn start_segment(&mut self, seg: LineSegment) {
+        self.segments.push(seg);
     }
 
     /// The segment lines are added to (a new one after a split or append).
@@ -660,6 +705,12 @@ impl BlockDecoder<LineBlock> for PooledLineDecoder {
     fn decode(&mut self, buf: &[u8], out: &mut LineBlock, bad: &mut BadRecords) -> Result<usize> {
         if out.wants_segment() {
             out.provide_segment(self.pool.get());
+        } else if out.room() < buf.len() {
+            // A segment does not grow past the memory it came with (a
+            // block gathering several reads for the write-ahead log gets
+            // one per read that does not fit): growing would copy its text
+            // into fresh pages the kernel must zero, too large to pool.
+            out.start_segment(self.pool.get());
         }
         Ok(self.decoder.decode_into(buf, out, bad))
     }
@@ -787,6 +838,30 @@ mod tests {
         let rest = Block::split_off(&mut block, 2);
         assert_eq!(rest.segments[0].text, "ccc\n");
         assert_eq!(rest.segments[0].lines, vec![(0, 3)]);
+    }
+
+    #[test]
+    fn a_block_gathering_reads_starts_a_segment_where_one_would_grow() {
+        let mut d = PooledLineDecoder {
+            decoder: LineDecoder::new(),
+            pool: TextPool::default(),
+        };
+        let (mut block, mut bad) = (LineBlock::default(), BadRecords::default());
+        d.decode(b"one\ntwo\n", &mut block, &mut bad).unwrap();
+        let capacity = block.segments[0].text.capacity();
+        let long: Vec<u8> = b"three\n".repeat(capacity / 6 + 1);
+        d.decode(&long, &mut block, &mut bad).unwrap();
+        assert_eq!(block.segments.len(), 2, "a second segment");
+        assert_eq!(block.segments[0].text.capacity(), capacity, "never grown");
+        let lines = block.to_strings();
+        assert_eq!(lines.len(), 2 + capacity / 6 + 1);
+        assert_eq!((lines[0].as_str(), lines[1].as_str()), ("one", "two"));
+        assert!(lines[2..].iter().all(|l| l == "three"));
+        // The log's encoding of a block of several segments is its lines.
+        let mut encoded = Vec::new();
+        block.write_lines(&mut encoded);
+        let back = LineBlock::from_lines(String::from_utf8(encoded).unwrap()).unwrap();
+        assert_eq!(back.to_strings(), lines);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) mod receiver;
 pub(crate) mod settings;
 mod socket;
 mod text_split;
+pub(crate) mod wal;
 
 pub use decode::{
     BadRecords, LengthPrefixedDecoder, LineDecoder, RecordDecoder, FRAME_TOO_LONG, INVALID_UTF8,

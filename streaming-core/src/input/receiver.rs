@@ -104,7 +104,8 @@ impl ReceiverStats {
     }
 
     /// Records dropped because no batch ever claimed them (see the module
-    /// documentation of the receiver framework).
+    /// documentation of the receiver framework), or because they could not
+    /// be written to the write-ahead log.
     pub fn records_dropped(&self) -> u64 {
         self.inner.records_dropped.load(Ordering::Relaxed)
     }
@@ -147,6 +148,12 @@ impl ReceiverStats {
     pub(crate) fn add_bytes(&self, n: usize) {
         self.inner
             .bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_dropped(&self, n: usize) {
+        self.inner
+            .records_dropped
             .fetch_add(n as u64, Ordering::Relaxed);
     }
 
@@ -246,6 +253,10 @@ struct BufState<B> {
     /// block grows until it reaches `block_size`.
     blocks: VecDeque<B>,
     unassigned: usize,
+    /// The number of the first unassigned record: records are numbered
+    /// from 0 in the order they are received (continued from a recovered
+    /// write-ahead log), so a batch takes the records `[from, until)`.
+    first_unassigned: u64,
     /// The blocks of each batch time, until the batch takes them.
     assigned: BTreeMap<Time, Vec<B>>,
     held: usize,
@@ -286,6 +297,7 @@ impl<B: Block> BufState<B> {
             out.push(block);
         }
         self.unassigned -= n - left;
+        self.first_unassigned += (n - left) as u64;
         out
     }
 }
@@ -319,6 +331,7 @@ impl<B: Block> ReceiverBuffer<B> {
             state: Mutex::new(BufState {
                 blocks: VecDeque::new(),
                 unassigned: 0,
+                first_unassigned: 0,
                 assigned: BTreeMap::new(),
                 held: 0,
                 held_bytes: 0,
@@ -418,8 +431,9 @@ impl<B: Block> ReceiverBuffer<B> {
     }
 
     /// Assigns the data received so far (at most what the rate allows) to
-    /// batch `time`.
-    pub(crate) fn on_batch_time(&self, time: Time) {
+    /// batch `time`; returns the numbers of the records assigned,
+    /// `[from, until)` (see [`restore`](Self::restore)).
+    pub(crate) fn on_batch_time(&self, time: Time) -> (u64, u64) {
         let mut s = self.state.lock().unwrap();
         let span = match s.last_batch {
             Some(last) => time.saturating_since(last),
@@ -443,11 +457,45 @@ impl<B: Block> ReceiverBuffer<B> {
             }
         };
         s.block_size = (take / self.config.partitions.max(1)).max(MIN_BLOCK);
+        let from = s.first_unassigned;
         if take == 0 {
-            return;
+            return (from, from);
         }
         let blocks = s.take_blocks(take);
         s.assigned.insert(time, blocks);
+        (from, s.first_unassigned)
+    }
+
+    /// Batch `time` takes its records from elsewhere (a recovery replays
+    /// it from the write-ahead log): nothing is assigned to it, and the
+    /// rate limit of the next batch counts from it.
+    pub(crate) fn skip_batch_time(&self, time: Time) {
+        self.state.lock().unwrap().last_batch = Some(time);
+    }
+
+    /// Before the receiver starts: the records from number `first` on are
+    /// `blocks` (received by an earlier run, logged, never assigned to a
+    /// batch), decoded from `bytes` bytes; they wait for the next batches,
+    /// and records received from now on are numbered after them.
+    pub(crate) fn restore(&self, first: u64, blocks: Vec<B>, bytes: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.first_unassigned = first;
+        for block in blocks {
+            let n = block.records();
+            if n == 0 {
+                continue;
+            }
+            s.blocks.push_back(block);
+            s.unassigned += n;
+            s.held += n;
+        }
+        s.held_bytes += bytes;
+        self.stats.set_buffered(s.held, s.held_bytes);
+    }
+
+    /// The bound on the input bytes held.
+    pub(crate) fn max_bytes(&self) -> usize {
+        self.config.max_bytes
     }
 
     /// The blocks assigned to `time` (none if none), which become the
@@ -675,6 +723,25 @@ mod tests {
         // A record larger than the bound still enters an empty buffer.
         assert!(block_on(b.push(&mut vec![42], 1000)));
         assert_eq!(b.stats.buffered(), 1);
+    }
+
+    #[test]
+    fn batches_take_numbered_records_and_restored_ones_come_first() {
+        let b = buffer(100, Some(3.0));
+        // Records 10.. were received by an earlier run and never assigned.
+        b.restore(10, vec![vec![10, 11], vec![12, 13]], 40);
+        assert!(b.has_pending_data());
+        assert_eq!(b.stats.buffered(), 4);
+        assert!(block_on(b.push(&mut vec![14, 15], 0)));
+        let ms = Time::from_millis;
+        assert_eq!(b.on_batch_time(ms(1000)), (10, 13), "the rate takes 3");
+        assert_eq!(b.take_batch(ms(1000)).0.collect(), vec![10, 11, 12]);
+        // A batch computed from elsewhere takes nothing, and the next one's
+        // rate counts from it.
+        b.skip_batch_time(ms(2000));
+        assert_eq!(b.on_batch_time(ms(3000)), (13, 16));
+        assert_eq!(b.take_batch(ms(3000)).0.collect(), vec![13, 14, 15]);
+        assert_eq!(b.on_batch_time(ms(4000)), (16, 16), "nothing left");
     }
 
     #[test]

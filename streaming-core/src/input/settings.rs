@@ -22,3 +22,10 @@ pub(crate) const FILE_MAX_LINE_LENGTH: &str = "streaming.fileStream.maxLineLengt
 pub(crate) const MIN_REMEMBER: &str = "spark.streaming.fileStream.minRememberDuration";
 /// Largest partition a file is split into, in bytes (Spark's).
 pub(crate) const MAX_PARTITION_BYTES: &str = "spark.files.maxPartitionBytes";
+/// Spark's switch of the receivers' write-ahead log (`true`/`false`).
+pub(crate) const WAL_ENABLE: &str = "spark.streaming.receiver.writeAheadLog.enable";
+/// Spark's age at which a write-ahead log segment is rolled (seconds).
+pub(crate) const WAL_ROLLING_INTERVAL: &str =
+    "spark.streaming.receiver.writeAheadLog.rollingIntervalSecs";
+/// The size at which a write-ahead log segment is rolled (bytes: `64m`).
+pub(crate) const WAL_MAX_SEGMENT_BYTES: &str = "streaming.receiver.writeAheadLog.maxSegmentBytes";
