@@ -48,6 +48,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::decode::{split_lines, BadRecords, DEFAULT_MAX_LINE_LENGTH};
+use super::file_stats::FileStreamStats;
 use super::glob::Glob;
 use super::settings;
 use super::text_split::{splits_of, SplitLines, SplitSink};
@@ -232,72 +233,6 @@ impl FileStreamState {
     /// Every remembered file, in batch order.
     pub fn files(&self) -> impl Iterator<Item = &Path> + '_ {
         self.batches.values().flatten().map(PathBuf::as_path)
-    }
-}
-
-/// Counters of a file stream. Cheap to clone; clones share the counters.
-#[derive(Clone, Default)]
-pub struct FileStreamStats {
-    pub(super) inner: Arc<FileStatsInner>,
-}
-
-#[derive(Default)]
-pub(super) struct FileStatsInner {
-    pub(super) files_read: AtomicU64,
-    pub(super) records_read: AtomicU64,
-    pub(super) bytes_read: AtomicU64,
-    pub(super) unreadable_files: AtomicU64,
-    pub(super) listing_errors: AtomicU64,
-    pub(super) bad: Mutex<BadRecords>,
-}
-
-impl std::fmt::Debug for FileStreamStats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileStreamStats")
-            .field("files_read", &self.files_read())
-            .field("records_read", &self.records_read())
-            .field("bytes_read", &self.bytes_read())
-            .field("unreadable_files", &self.unreadable_files())
-            .field("listing_errors", &self.listing_errors())
-            .field("bad_records", &self.bad_records())
-            .finish()
-    }
-}
-
-impl FileStreamStats {
-    /// Files read successfully.
-    pub fn files_read(&self) -> u64 {
-        self.inner.files_read.load(Ordering::Relaxed)
-    }
-
-    /// Records read.
-    pub fn records_read(&self) -> u64 {
-        self.inner.records_read.load(Ordering::Relaxed)
-    }
-
-    /// Bytes of the files read (their sizes when listed).
-    pub fn bytes_read(&self) -> u64 {
-        self.inner.bytes_read.load(Ordering::Relaxed)
-    }
-
-    /// Files that could not be read or examined (each counted once).
-    pub fn unreadable_files(&self) -> u64 {
-        self.inner.unreadable_files.load(Ordering::Relaxed)
-    }
-
-    /// Batches whose directory listing failed.
-    pub fn listing_errors(&self) -> u64 {
-        self.inner.listing_errors.load(Ordering::Relaxed)
-    }
-
-    /// Bad records skipped inside files.
-    pub fn bad_records(&self) -> u64 {
-        self.inner.bad.lock().unwrap().total()
-    }
-
-    /// Bad records of one kind.
-    pub fn bad_records_of(&self, kind: &str) -> u64 {
-        self.inner.bad.lock().unwrap().count(kind)
     }
 }
 

@@ -9,6 +9,7 @@
 mod bad;
 pub(crate) mod decode;
 mod file;
+mod file_stats;
 mod fn_source;
 mod glob;
 mod queue;
@@ -22,9 +23,8 @@ pub use decode::{
     BadRecords, LengthPrefixedDecoder, LineDecoder, RecordDecoder, FRAME_TOO_LONG, INVALID_UTF8,
     LINE_TOO_LONG, TRUNCATED, UNDECODABLE,
 };
-pub use file::{
-    FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, FileStreamStats, TextFileReader,
-};
+pub use file::{FileReader, FileStreamHandle, FileStreamSpec, FileStreamState, TextFileReader};
+pub use file_stats::FileStreamStats;
 pub use fn_source::FnSource;
 pub use queue::{BatchQueue, QueueSource};
 pub use receiver::ReceiverStats;

@@ -22,6 +22,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::decode::{BadRecords, LineDecoder, RecordDecoder};
+use super::file_stats::FileStreamStats;
 use super::InputContext;
 use crate::batch::chunks::Chunks;
 
@@ -53,7 +54,7 @@ pub(crate) fn splits_of(path: PathBuf, len: u64, max_bytes: u64) -> Vec<TextSpli
 /// Where a split reports what it read: the stream's counters and its
 /// listeners.
 pub(crate) struct SplitSink {
-    pub(crate) stats: super::file::FileStreamStats,
+    pub(crate) stats: FileStreamStats,
     pub(crate) ctx: Option<InputContext>,
 }
 
@@ -258,7 +259,6 @@ impl Chunks<String> for SplitLines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::file::FileStreamStats;
 
     fn read_all(
         path: &std::path::Path,
