@@ -23,43 +23,25 @@
 //! of the three window paths (inverse, pane, naive recomputation) for
 //! windows of 10, 100 and 1000 batches (`--quick` skips 1000).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use rustc_hash::{FxBuildHasher, FxHasher};
 use streaming::prelude::*;
 use streaming::testing::TestConfig;
 use streaming::{BatchInfo, ManualClock, StreamingListener};
 
-/// The system allocator, counting live bytes.
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
+/// The system allocator (mimalloc when built with
+/// `BENCH_ALLOCATOR=mimalloc`), counting live bytes for the `--scaling`
+/// table only.
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: alloc::BenchAlloc = alloc::BenchAlloc;
 
 // ------------------------------------------------------------ issue #17 job
 
@@ -329,7 +311,158 @@ fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
     }
 }
 
+/// The inverse job through the plain API on [`SharedStr`] lines (each
+/// partition one received block, as text inputs deliver it): words are
+/// cut from the lines without allocating.
+fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>]) -> JobRun {
+    let dir = tempfile::tempdir().expect("checkpoint directory");
+    let queue = BatchQueue::new();
+    for batch in input {
+        queue.push(Batch::from_partitions(batch.clone()));
+    }
+    let ssc = StreamingContext::new(job_conf()).expect("context");
+    ssc.checkpoint(dir.path()).expect("checkpoint directory");
+    let (w, s) = (Duration::from_secs(WINDOW), Duration::from_secs(1));
+    let counts = ssc
+        .queue_stream(queue, true)
+        .flat_map(|l: SharedStr| l.split(' '))
+        .map(|w| (w, 1i64))
+        .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s);
+    let totals = Arc::new(Mutex::new(Vec::new()));
+    let sink = totals.clone();
+    counts.foreach_batch(move |b, _| {
+        let total: i64 = b.iter().map(|(_, n)| *n).sum();
+        sink.lock().unwrap().push(total);
+    });
+    let times = BatchTimes::default();
+    ssc.add_streaming_listener(times.clone());
+    ssc.start().expect("start");
+    let rows = drive(&ssc, &times, JOB_BATCHES);
+    let totals = totals.lock().unwrap().clone();
+    JobRun {
+        name: SHARED_INVERSE.to_string(),
+        rows,
+        totals,
+    }
+}
+
+const SHARED_INVERSE: &str = "plain inverse SharedStr";
+const HAND_LIMIT: &str = "hand-written limit";
+
+/// Each partition's lines as one block, its lines [`SharedStr`] views.
+fn shared_input(input: &[Vec<Vec<String>>]) -> Vec<Vec<Vec<SharedStr>>> {
+    input
+        .iter()
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|part| SharedStr::from(part.join("\n")).lines().collect())
+                .collect()
+        })
+        .collect()
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The hand-written limit of the inverse windowed count: the same
+/// algorithm with nothing around it, on the same two cores. Per batch,
+/// each input partition is counted by its own thread with borrowed `&str`
+/// keys into one map per key shard; then each shard's thread adds the
+/// batch's counts into its part of the window, subtracts the counts of the
+/// batch that left (kept, per shard, since it entered), and sums its part
+/// (what the streaming variants' output does). Keys stay borrowed from the
+/// input lines, which outlive the run.
+fn hand_limit(input: &[Vec<Vec<String>>]) -> JobRun {
+    const SHARDS: usize = 2;
+    let shard_of = |w: &str| (FxBuildHasher.hash_one(w) >> 60) as usize % SHARDS;
+    let mut window: Vec<FxMap<&str, i64>> = (0..SHARDS).map(|_| FxMap::default()).collect();
+    // Per input partition, per shard: the batch's counts, maps kept from
+    // batch to batch (cleared, so that they keep their capacity).
+    let parts = input.first().map_or(0, Vec::len);
+    let mut counting: Vec<Vec<FxMap<&str, i64>>> = (0..parts)
+        .map(|_| (0..SHARDS).map(|_| FxMap::default()).collect())
+        .collect();
+    // Per batch in the window, per shard: the batch's counts.
+    let mut entered: VecDeque<Vec<Vec<(&str, i64)>>> = VecDeque::new();
+    let (mut rows, mut totals) = (Vec::new(), Vec::new());
+    for batch in input {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for (part, maps) in batch.iter().zip(counting.iter_mut()) {
+                s.spawn(move || {
+                    for line in part {
+                        for w in line.split(' ') {
+                            *maps[shard_of(w)].entry(w).or_insert(0) += 1;
+                        }
+                    }
+                });
+            }
+        });
+        let leaving = if entered.len() == WINDOW as usize {
+            entered.pop_front()
+        } else {
+            None
+        };
+        let mut leaving: Vec<Option<Vec<(&str, i64)>>> = match leaving {
+            Some(l) => l.into_iter().map(Some).collect(),
+            None => (0..SHARDS).map(|_| None).collect(),
+        };
+        // Shard j's maps of every partition, for shard j's thread.
+        let mut by_shard: Vec<Vec<&mut FxMap<&str, i64>>> =
+            (0..SHARDS).map(|_| Vec::new()).collect();
+        for maps in counting.iter_mut() {
+            for (j, m) in maps.iter_mut().enumerate() {
+                by_shard[j].push(m);
+            }
+        }
+        let results: Vec<(Vec<(&str, i64)>, i64)> = std::thread::scope(|s| {
+            let handles: Vec<_> = window
+                .iter_mut()
+                .zip(by_shard)
+                .zip(leaving.iter_mut())
+                .map(|((win, maps), left)| {
+                    s.spawn(move || {
+                        let mut maps = maps.into_iter();
+                        let first = maps.next().expect("a partition");
+                        for m in maps {
+                            for (k, v) in m.drain() {
+                                *first.entry(k).or_insert(0) += v;
+                            }
+                        }
+                        let batch_counts: Vec<(&str, i64)> = first.drain().collect();
+                        for &(k, v) in &batch_counts {
+                            *win.entry(k).or_insert(0) += v;
+                        }
+                        if let Some(left) = left.take() {
+                            for (k, v) in left {
+                                *win.get_mut(k).expect("a key that entered") -= v;
+                            }
+                        }
+                        (batch_counts, win.values().sum::<i64>())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut total = 0;
+        let mut shards = Vec::new();
+        for (counts, t) in results {
+            shards.push(counts);
+            total += t;
+        }
+        entered.push_back(shards);
+        rows.push((start.elapsed().as_secs_f64() * 1e3, 0.0));
+        totals.push(total);
+    }
+    JobRun {
+        name: HAND_LIMIT.to_string(),
+        rows,
+        totals,
+    }
+}
+
 fn job() {
+    println!("allocator: {}", alloc::name());
     println!(
         "issue #17 job: {JOB_BATCHES} batches x {LINES} lines x {WORDS_PER_LINE} words, Zipf(1.0) over {VOCABULARY} words, window {WINDOW} slide 1, local[2], checkpoint dir only"
     );
@@ -340,6 +473,12 @@ fn job() {
     // contains it (e.g. `plain pane`), for profiling.
     let only = std::env::var("WINDOWS_BENCH_VARIANT").unwrap_or_default();
     let mut runs = Vec::new();
+    if HAND_LIMIT.contains(&only) {
+        runs.push(hand_limit(&input));
+    }
+    if SHARED_INVERSE.contains(&only) {
+        runs.push(run_shared_inverse(&shared_input(&input)));
+    }
     for dsl in [false, true] {
         for path in [JobPath::Inverse, JobPath::Pane, JobPath::Sum] {
             if path == JobPath::Sum && !dsl {
@@ -391,6 +530,21 @@ fn job() {
         medians.push((r.name.clone(), fw.p50));
     }
     let median_of = |name: &str| medians.iter().find(|(n, _)| n == name).map(|(_, m)| *m);
+    for name in [
+        SHARED_INVERSE,
+        "plain inverse",
+        "stream! inverse",
+        "stream! sum",
+    ] {
+        if let (Some(hand), Some(x)) = (median_of(HAND_LIMIT), median_of(name)) {
+            println!(
+                "{}{name} vs the hand-written limit (full-window median batch, limit / variant): {:.2}x{}",
+                if name == SHARED_INVERSE { "TARGET (issue #15): " } else { "" },
+                hand / x,
+                if name == SHARED_INVERSE { " (target >= 0.50x)" } else { "" }
+            );
+        }
+    }
     for (a, b) in [
         ("plain inverse", "plain pane"),
         ("stream! inverse", "stream! pane"),
@@ -527,6 +681,7 @@ fn state() {
 
 fn main() {
     if std::env::args().any(|a| a == "--scaling") {
+        alloc::count(true);
         scaling();
         return;
     }
@@ -609,7 +764,7 @@ struct Figures {
 
 fn run(path: Path, window: usize, pool: &Arc<Vec<Vec<u32>>>) -> Figures {
     let dir = tempfile::tempdir().expect("temporary checkpoint directory");
-    let baseline = LIVE.load(Ordering::Relaxed);
+    let baseline = alloc::live_bytes();
     let config = TestConfig::default();
     let ssc = config.context(dir.path()).expect("context");
     let timer = Timer::default();
@@ -638,7 +793,7 @@ fn run(path: Path, window: usize, pool: &Arc<Vec<Vec<u32>>>) -> Figures {
         ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
             .expect("batch");
     }
-    let memory = LIVE.load(Ordering::Relaxed).saturating_sub(baseline);
+    let memory = alloc::live_bytes().saturating_sub(baseline).max(0) as usize;
     ssc.stop(StopMode::Immediate);
     let durations = timer.durations.lock().unwrap();
     let mut measured: Vec<f64> = durations[durations.len() - MEASURED..].to_vec();
