@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use crate::batch::SharedStr;
 use crate::error::Result;
 
 pub use super::bad::{
@@ -275,6 +276,29 @@ impl RecordDecoder<String> for LineDecoder {
     }
 }
 
+/// Lines as [`SharedStr`]s (one per line; the socket's shared-text path
+/// does not go through this, see `LineBlock::into_shared`).
+impl RecordDecoder<SharedStr> for LineDecoder {
+    fn decode(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<SharedStr>,
+        bad: &mut BadRecords,
+    ) -> Result<usize> {
+        Ok(self.decode_into(buf, out, bad))
+    }
+
+    fn decode_eof(
+        &mut self,
+        rest: &[u8],
+        out: &mut Vec<SharedStr>,
+        bad: &mut BadRecords,
+    ) -> Result<()> {
+        self.decode_eof_into(rest, out, bad);
+        Ok(())
+    }
+}
+
 /// Decodes frames made of a 4-byte big-endian length (network byte order, as
 /// Java's `DataOutputStream.writeInt` writes it) followed by that many bytes
 /// of payload, each payload turned into a record by a converter function.
@@ -424,6 +448,18 @@ impl LineOut for Vec<String> {
     }
 }
 
+impl LineOut for Vec<SharedStr> {
+    fn begin_run(&mut self, _run: &str) -> usize {
+        0
+    }
+    fn range(&mut self, run: &str, _token: usize, start: usize, end: usize) {
+        self.push(SharedStr::from(&run[start..end]));
+    }
+    fn line(&mut self, line: &str) {
+        self.push(SharedStr::from(line));
+    }
+}
+
 /// The longest line a [`LineBlock`] holds: line offsets within a segment
 /// are `u32`, and a segment holds at most one read buffer, which grows to
 /// about twice the longest line.
@@ -477,6 +513,23 @@ impl LineBlock {
     pub(crate) fn to_strings(&self) -> Vec<String> {
         let mut out = Vec::with_capacity(self.len);
         out.extend(self.lines().map(str::to_owned));
+        out
+    }
+
+    /// Every line as a [`SharedStr`], in order, without a copy: each
+    /// segment's text becomes a shared buffer and its lines views of it
+    /// (lines of up to 15 bytes are copied inline instead). The segments'
+    /// memory is not pooled then: it lives as long as its lines.
+    pub(crate) fn into_shared(self) -> Vec<SharedStr> {
+        let mut out = Vec::with_capacity(self.len);
+        for seg in self.segments {
+            let text = SharedStr::from(seg.text);
+            out.extend(
+                seg.lines
+                    .iter()
+                    .map(|&(s, e)| text.slice(s as usize..e as usize)),
+            );
+        }
         out
     }
 

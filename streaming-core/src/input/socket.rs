@@ -23,6 +23,7 @@
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -34,7 +35,7 @@ use super::decode::{
 use super::receiver::{Block, BufferConfig, ReceiverBuffer, ReceiverStats, Unclaimed};
 use super::settings;
 use super::{InputContext, InputSource};
-use crate::batch::{Batch, Data};
+use crate::batch::{Batch, Data, SharedStr};
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
 use crate::rate::{BackpressureConf, RateController, RateListener};
@@ -61,7 +62,8 @@ enum DecoderSpec<T> {
     Lines {
         max_line_length: Option<usize>,
         lossy: bool,
-        /// Builds the ingest path of the configured decoder (`T` is `String`).
+        /// Builds the ingest path of the configured decoder (`T` is `String`
+        /// or `SharedStr`).
         make: fn(LineDecoder, BufferConfig, ReceiverStats) -> Arc<dyn Ingest<T>>,
     },
     Custom(DecoderFactory<T>),
@@ -99,6 +101,40 @@ fn line_ingest(
     } else {
         record_ingest(
             Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<String>>),
+            config,
+            stats,
+        )
+    }
+}
+
+/// The ingest path of shared text lines: as [`line_ingest`]'s, but the
+/// batch's lines are [`SharedStr`] views of the text received (no `String`
+/// per line).
+fn shared_line_ingest(
+    decoder: LineDecoder,
+    config: BufferConfig,
+    stats: ReceiverStats,
+) -> Arc<dyn Ingest<SharedStr>> {
+    if decoder.line_limit() <= MAX_BLOCK_LINE_LENGTH {
+        // The pool stays empty: the segments' memory goes with the lines.
+        let decoder = PooledLineDecoder {
+            decoder,
+            pool: TextPool::default(),
+        };
+        Arc::new(BlockIngest {
+            buffer: Arc::new(ReceiverBuffer::new(config, stats)),
+            decoder: Arc::new(move || {
+                Box::new(decoder.clone()) as Box<dyn BlockDecoder<LineBlock>>
+            }),
+            into_batch: Box::new(|blocks: Vec<LineBlock>| {
+                let parts: Vec<Vec<SharedStr>> =
+                    blocks.into_par_iter().map(LineBlock::into_shared).collect();
+                Batch::from_partitions(parts)
+            }),
+        })
+    } else {
+        record_ingest(
+            Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<SharedStr>>),
             config,
             stats,
         )
@@ -277,6 +313,50 @@ impl SocketSpec<String> {
 
     /// Keeps lines that are not valid UTF-8, with U+FFFD replacement
     /// characters (they are still counted as bad records).
+    pub fn lossy_utf8(mut self, keep: bool) -> Self {
+        if let DecoderSpec::Lines { lossy, .. } = &mut self.decoder {
+            *lossy = keep;
+        }
+        self
+    }
+}
+
+impl SocketSpec<SharedStr> {
+    /// Text lines from `host:port`, decoded by a [`LineDecoder`], as
+    /// [`SharedStr`]s: the lines of a received block are views of the text
+    /// read (lines of up to 15 bytes are copied inline), so no `String` is
+    /// made per line, and words split from them
+    /// ([`SharedStr::split`]) need no allocation either. The same rules,
+    /// limits and settings as [`text`](SocketSpec::text).
+    ///
+    /// A line (or a piece of it longer than 15 bytes) keeps the text read
+    /// with it alive (a read is up to 256 KiB); keep
+    /// [`compact`](SharedStr::compact) copies of pieces held for long
+    /// (for example in state), if memory matters.
+    pub fn shared_text(host: impl Into<String>, port: u16) -> Self {
+        Self::with_decoder(
+            host,
+            port,
+            DecoderSpec::Lines {
+                max_line_length: None,
+                lossy: false,
+                make: shared_line_ingest,
+            },
+        )
+    }
+
+    /// As [`SocketSpec::<String>::max_line_length`](SocketSpec::max_line_length).
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        if let DecoderSpec::Lines {
+            max_line_length, ..
+        } = &mut self.decoder
+        {
+            *max_line_length = Some(bytes);
+        }
+        self
+    }
+
+    /// As [`SocketSpec::<String>::lossy_utf8`](SocketSpec::lossy_utf8).
     pub fn lossy_utf8(mut self, keep: bool) -> Self {
         if let DecoderSpec::Lines { lossy, .. } = &mut self.decoder {
             *lossy = keep;
