@@ -276,16 +276,22 @@ impl RecordDecoder<String> for LineDecoder {
     }
 }
 
-/// Lines as [`SharedStr`]s (one per line; the socket's shared-text path
-/// does not go through this, see `LineBlock::into_shared`).
-impl RecordDecoder<SharedStr> for LineDecoder {
+/// A [`LineDecoder`] whose lines are [`SharedStr`]s, one buffer per line:
+/// the record path of shared text lines, for line limits too large for a
+/// [`LineBlock`] (the block path makes no buffer per line). A wrapper
+/// rather than a second `RecordDecoder` impl on `LineDecoder`, so that code
+/// decoding into a `Vec` of inferred type keeps compiling.
+#[derive(Clone)]
+pub(crate) struct SharedLineDecoder(pub(crate) LineDecoder);
+
+impl RecordDecoder<SharedStr> for SharedLineDecoder {
     fn decode(
         &mut self,
         buf: &[u8],
         out: &mut Vec<SharedStr>,
         bad: &mut BadRecords,
     ) -> Result<usize> {
-        Ok(self.decode_into(buf, out, bad))
+        Ok(self.0.decode_into(buf, out, bad))
     }
 
     fn decode_eof(
@@ -294,7 +300,7 @@ impl RecordDecoder<SharedStr> for LineDecoder {
         out: &mut Vec<SharedStr>,
         bad: &mut BadRecords,
     ) -> Result<()> {
-        self.decode_eof_into(rest, out, bad);
+        self.0.decode_eof_into(rest, out, bad);
         Ok(())
     }
 }

@@ -29,8 +29,8 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::decode::{
-    BadRecords, BlockDecoder, LineBlock, LineDecoder, PooledLineDecoder, RecordDecoder, TextPool,
-    MAX_BLOCK_LINE_LENGTH,
+    BadRecords, BlockDecoder, LineBlock, LineDecoder, PooledLineDecoder, RecordDecoder,
+    SharedLineDecoder, TextPool, MAX_BLOCK_LINE_LENGTH,
 };
 use super::receiver::{Block, BufferConfig, ReceiverBuffer, ReceiverStats, Unclaimed};
 use super::settings;
@@ -134,7 +134,9 @@ fn shared_line_ingest(
         })
     } else {
         record_ingest(
-            Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<SharedStr>>),
+            Arc::new(move || {
+                Box::new(SharedLineDecoder(decoder.clone())) as Box<dyn RecordDecoder<SharedStr>>
+            }),
             config,
             stats,
         )

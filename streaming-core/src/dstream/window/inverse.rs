@@ -179,7 +179,10 @@ fn slide_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filt
     entered: &[&[(K, V)]],
     sh: &InvShared<K, V, F, I, P>,
 ) {
-    let mut touched: Touched<'_, K, V> = HashTable::new();
+    // Sized once for every pane entry (an upper bound of the keys touched),
+    // so that the table never grows while it is filled.
+    let entries: usize = left.iter().chain(entered).map(|p| p.len()).sum();
+    let mut touched: Touched<'_, K, V> = HashTable::with_capacity(entries);
     touch(&mut touched, left, true, &sh.f);
     touch(&mut touched, entered, false, &sh.f);
     for (h, k, old, new) in touched {
