@@ -69,7 +69,7 @@ proptest! {
                 3 => (strs(s.clone().split("")), t.split("").map(String::from).collect()),
                 4 => (
                     strs(s.clone().split(|c: char| c == 'a' || c == '本')),
-                    t.split(|c: char| c == 'a' || c == '本').map(String::from).collect(),
+                    t.split(['a', '本']).map(String::from).collect(),
                 ),
                 _ => (strs(s.clone().split('\n')), t.split('\n').map(String::from).collect()),
             };

@@ -180,7 +180,7 @@ pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> 
     n: usize,
     f: &impl ReduceFn<V>,
 ) -> Vec<Vec<(K, V)>> {
-    shuffle::combine_by_key(src, n.max(1), |v| v, |a, v| f(a, v), |a, b| f(a, b)).into_partitions()
+    shuffle::combine_by_key(src, n.max(1), |v| v, f, f).into_partitions()
 }
 
 /// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
