@@ -146,17 +146,20 @@ pub(crate) struct Pane<K, V> {
 
 impl<K: Key, V: Data> Pane<K, V> {
     /// Reads and reduces the parent's batches of the pane ending at `end`
-    /// into `n` partitions (in parallel, combining on the map side).
+    /// into `n` partitions (in parallel, combining on the map side), the
+    /// map side's tables sized for `capacity` keys each (0: grown as
+    /// needed).
     pub(crate) fn build(
         parent: &Node<(K, V)>,
         geo: &Geometry,
         end: Time,
         n: usize,
+        capacity: usize,
         f: &impl ReduceFn<V>,
         env: &Env,
     ) -> Result<Self> {
         let parts = match gather(parent, geo.pane_times(end), env)? {
-            Some(src) => reduce_by_key_partitioned(&src, n, f),
+            Some(src) => reduce_by_key_partitioned(&src, n, capacity, f),
             None => (0..n).map(|_| Vec::new()).collect(),
         };
         Ok(Pane { end, parts })
@@ -175,12 +178,15 @@ impl<K: Key, V: Data> Pane<K, V> {
 /// combine ([`shuffle::combine_by_key`]), which hashes each element once
 /// (for both its partition and its slot) and reuses the hash when merging;
 /// its partitions are `partition_of`'s.
+///
+/// `capacity` sizes each map-side table up front (0: grow as needed).
 pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> + ?Sized>(
     src: &P,
     n: usize,
+    capacity: usize,
     f: &impl ReduceFn<V>,
 ) -> Vec<Vec<(K, V)>> {
-    shuffle::combine_by_key(src, n.max(1), |v| v, f, f).into_partitions()
+    shuffle::combine_by_key_sized(src, n.max(1), capacity, |v| v, f, f).into_partitions()
 }
 
 /// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
