@@ -8,7 +8,11 @@
 //! nothing else configured (so a state checkpoint every 10 batches). Four
 //! variants: the inverse path (`reduce_by_key_and_window_inv(+, -)`) and
 //! the pane path (`reduce_by_key_and_window(+)`), each through the plain
-//! API and through `stream!`. Then `update_state_by_key` and
+//! API and through `stream!`; the inverse path through the plain API on
+//! `SharedStr` lines (issue #15), with the hand-written limit of the same
+//! job interleaved batch by batch (each of its batches just before the
+//! variant's, while the context idles) and the issue #15 target ratio
+//! printed. Then `update_state_by_key` and
 //! `map_with_state` holding 1 M keys with 1 % of them updated per batch.
 //! For each: p50, p99 and max processing time, and the max scheduling
 //! delay (from the clock tick to the batch's start: what a state or
@@ -149,6 +153,17 @@ fn pace() -> Duration {
 /// tick per [`pace`] (or as soon as the previous batch completed, when it
 /// took longer).
 fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64, f64)> {
+    drive_with(ssc, times, batches, &mut |_| {})
+}
+
+/// [`drive`], calling `before(i)` just before ticking batch `i` (while the
+/// context is idle: the previous batch has completed).
+fn drive_with(
+    ssc: &StreamingContext,
+    times: &BatchTimes,
+    batches: usize,
+    before: &mut dyn FnMut(usize),
+) -> Vec<(f64, f64)> {
     let clock = ssc.manual_clock().expect("manual clock");
     let (start, pace) = (Instant::now(), pace());
     for i in 1..=batches {
@@ -156,6 +171,7 @@ fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+        before(i);
         times.tick(&clock);
         ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
             .expect("batch");
@@ -314,7 +330,11 @@ fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
 /// The inverse job through the plain API on [`SharedStr`] lines (each
 /// partition one received block, as text inputs deliver it): words are
 /// cut from the lines without allocating.
-fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>]) -> JobRun {
+///
+/// The hand-written limit runs interleaved with it: its batch `i` just
+/// before batch `i` is ticked (while the context idles), so that both see
+/// the same machine load; returns both runs (the variant's first).
+fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>], text: &[Vec<Vec<String>>]) -> [JobRun; 2] {
     let dir = tempfile::tempdir().expect("checkpoint directory");
     let queue = BatchQueue::new();
     for batch in input {
@@ -337,13 +357,28 @@ fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>]) -> JobRun {
     let times = BatchTimes::default();
     ssc.add_streaming_listener(times.clone());
     ssc.start().expect("start");
-    let rows = drive(&ssc, &times, JOB_BATCHES);
+    let mut hand = HandLimit::new(text.first().map_or(0, Vec::len));
+    let (mut hand_rows, mut hand_totals) = (Vec::new(), Vec::new());
+    let rows = drive_with(&ssc, &times, JOB_BATCHES, &mut |i| {
+        if let Some(batch) = text.get(i - 1) {
+            let (ms, total) = hand.step(batch);
+            hand_rows.push((ms, 0.0));
+            hand_totals.push(total);
+        }
+    });
     let totals = totals.lock().unwrap().clone();
-    JobRun {
-        name: SHARED_INVERSE.to_string(),
-        rows,
-        totals,
-    }
+    [
+        JobRun {
+            name: SHARED_INVERSE.to_string(),
+            rows,
+            totals,
+        },
+        JobRun {
+            name: HAND_LIMIT.to_string(),
+            rows: hand_rows,
+            totals: hand_totals,
+        },
+    ]
 }
 
 const SHARED_INVERSE: &str = "plain inverse SharedStr";
@@ -371,24 +406,38 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// batch's counts into its part of the window, subtracts the counts of the
 /// batch that left (kept, per shard, since it entered), and sums its part
 /// (what the streaming variants' output does). Keys stay borrowed from the
-/// input lines, which outlive the run.
-fn hand_limit(input: &[Vec<Vec<String>>]) -> JobRun {
-    const SHARDS: usize = 2;
-    let shard_of = |w: &str| (FxBuildHasher.hash_one(w) >> 60) as usize % SHARDS;
-    let mut window: Vec<FxMap<&str, i64>> = (0..SHARDS).map(|_| FxMap::default()).collect();
-    // Per input partition, per shard: the batch's counts, maps kept from
-    // batch to batch (cleared, so that they keep their capacity).
-    let parts = input.first().map_or(0, Vec::len);
-    let mut counting: Vec<Vec<FxMap<&str, i64>>> = (0..parts)
-        .map(|_| (0..SHARDS).map(|_| FxMap::default()).collect())
-        .collect();
-    // Per batch in the window, per shard: the batch's counts.
-    let mut entered: VecDeque<Vec<Vec<(&str, i64)>>> = VecDeque::new();
-    let (mut rows, mut totals) = (Vec::new(), Vec::new());
-    for batch in input {
+/// input lines, which outlive the run; maps are kept from batch to batch.
+struct HandLimit<'a> {
+    window: Vec<FxMap<&'a str, i64>>,
+    /// Per input partition, per shard: the batch's counts (cleared, so
+    /// that they keep their capacity).
+    counting: Vec<Vec<FxMap<&'a str, i64>>>,
+    /// Per batch in the window, per shard: the batch's counts.
+    entered: VecDeque<Vec<Vec<(&'a str, i64)>>>,
+}
+
+const SHARDS: usize = 2;
+
+fn shard_of(w: &str) -> usize {
+    (FxBuildHasher.hash_one(w) >> 60) as usize % SHARDS
+}
+
+impl<'a> HandLimit<'a> {
+    fn new(partitions: usize) -> Self {
+        HandLimit {
+            window: (0..SHARDS).map(|_| FxMap::default()).collect(),
+            counting: (0..partitions)
+                .map(|_| (0..SHARDS).map(|_| FxMap::default()).collect())
+                .collect(),
+            entered: VecDeque::new(),
+        }
+    }
+
+    /// Runs one batch: its time in ms and the window's total count.
+    fn step(&mut self, batch: &'a [Vec<String>]) -> (f64, i64) {
         let start = Instant::now();
         std::thread::scope(|s| {
-            for (part, maps) in batch.iter().zip(counting.iter_mut()) {
+            for (part, maps) in batch.iter().zip(self.counting.iter_mut()) {
                 s.spawn(move || {
                     for line in part {
                         for w in line.split(' ') {
@@ -398,8 +447,8 @@ fn hand_limit(input: &[Vec<Vec<String>>]) -> JobRun {
                 });
             }
         });
-        let leaving = if entered.len() == WINDOW as usize {
-            entered.pop_front()
+        let leaving = if self.entered.len() == WINDOW as usize {
+            self.entered.pop_front()
         } else {
             None
         };
@@ -410,13 +459,14 @@ fn hand_limit(input: &[Vec<Vec<String>>]) -> JobRun {
         // Shard j's maps of every partition, for shard j's thread.
         let mut by_shard: Vec<Vec<&mut FxMap<&str, i64>>> =
             (0..SHARDS).map(|_| Vec::new()).collect();
-        for maps in counting.iter_mut() {
+        for maps in self.counting.iter_mut() {
             for (j, m) in maps.iter_mut().enumerate() {
                 by_shard[j].push(m);
             }
         }
         let results: Vec<(Vec<(&str, i64)>, i64)> = std::thread::scope(|s| {
-            let handles: Vec<_> = window
+            let handles: Vec<_> = self
+                .window
                 .iter_mut()
                 .zip(by_shard)
                 .zip(leaving.iter_mut())
@@ -450,14 +500,8 @@ fn hand_limit(input: &[Vec<Vec<String>>]) -> JobRun {
             shards.push(counts);
             total += t;
         }
-        entered.push_back(shards);
-        rows.push((start.elapsed().as_secs_f64() * 1e3, 0.0));
-        totals.push(total);
-    }
-    JobRun {
-        name: HAND_LIMIT.to_string(),
-        rows,
-        totals,
+        self.entered.push_back(shards);
+        (start.elapsed().as_secs_f64() * 1e3, total)
     }
 }
 
@@ -473,11 +517,8 @@ fn job() {
     // contains it (e.g. `plain pane`), for profiling.
     let only = std::env::var("WINDOWS_BENCH_VARIANT").unwrap_or_default();
     let mut runs = Vec::new();
-    if HAND_LIMIT.contains(&only) {
-        runs.push(hand_limit(&input));
-    }
-    if SHARED_INVERSE.contains(&only) {
-        runs.push(run_shared_inverse(&shared_input(&input)));
+    if SHARED_INVERSE.contains(&only) || HAND_LIMIT.contains(&only) {
+        runs.extend(run_shared_inverse(&shared_input(&input), &input));
     }
     for dsl in [false, true] {
         for path in [JobPath::Inverse, JobPath::Pane, JobPath::Sum] {
