@@ -8,7 +8,11 @@
 //! nothing else configured (so a state checkpoint every 10 batches). Four
 //! variants: the inverse path (`reduce_by_key_and_window_inv(+, -)`) and
 //! the pane path (`reduce_by_key_and_window(+)`), each through the plain
-//! API and through `stream!`. Then `update_state_by_key` and
+//! API and through `stream!`; the inverse path through the plain API on
+//! `SharedStr` lines (issue #15), with the hand-written limit of the same
+//! job interleaved batch by batch (each of its batches just before the
+//! variant's, while the context idles) and the issue #15 target ratio
+//! printed. Then `update_state_by_key` and
 //! `map_with_state` holding 1 M keys with 1 % of them updated per batch.
 //! For each: p50, p99 and max processing time, and the max scheduling
 //! delay (from the clock tick to the batch's start: what a state or
@@ -23,43 +27,25 @@
 //! of the three window paths (inverse, pane, naive recomputation) for
 //! windows of 10, 100 and 1000 batches (`--quick` skips 1000).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use rustc_hash::{FxBuildHasher, FxHasher};
 use streaming::prelude::*;
 use streaming::testing::TestConfig;
 use streaming::{BatchInfo, ManualClock, StreamingListener};
 
-/// The system allocator, counting live bytes.
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
+/// The system allocator (mimalloc when built with
+/// `BENCH_ALLOCATOR=mimalloc`), counting live bytes for the `--scaling`
+/// table only.
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: alloc::BenchAlloc = alloc::BenchAlloc;
 
 // ------------------------------------------------------------ issue #17 job
 
@@ -167,6 +153,17 @@ fn pace() -> Duration {
 /// tick per [`pace`] (or as soon as the previous batch completed, when it
 /// took longer).
 fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64, f64)> {
+    drive_with(ssc, times, batches, &mut |_| {})
+}
+
+/// [`drive`], calling `before(i)` just before ticking batch `i` (while the
+/// context is idle: the previous batch has completed).
+fn drive_with(
+    ssc: &StreamingContext,
+    times: &BatchTimes,
+    batches: usize,
+    before: &mut dyn FnMut(usize),
+) -> Vec<(f64, f64)> {
     let clock = ssc.manual_clock().expect("manual clock");
     let (start, pace) = (Instant::now(), pace());
     for i in 1..=batches {
@@ -174,6 +171,7 @@ fn drive(ssc: &StreamingContext, times: &BatchTimes, batches: usize) -> Vec<(f64
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+        before(i);
         times.tick(&clock);
         ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
             .expect("batch");
@@ -329,7 +327,186 @@ fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
     }
 }
 
+/// The inverse job through the plain API on [`SharedStr`] lines (each
+/// partition one received block, as text inputs deliver it): words are
+/// cut from the lines without allocating.
+///
+/// The hand-written limit runs interleaved with it: its batch `i` just
+/// before batch `i` is ticked (while the context idles), so that both see
+/// the same machine load; returns both runs (the variant's first).
+fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>], text: &[Vec<Vec<String>>]) -> [JobRun; 2] {
+    let dir = tempfile::tempdir().expect("checkpoint directory");
+    let queue = BatchQueue::new();
+    for batch in input {
+        queue.push(Batch::from_partitions(batch.clone()));
+    }
+    let ssc = StreamingContext::new(job_conf()).expect("context");
+    ssc.checkpoint(dir.path()).expect("checkpoint directory");
+    let (w, s) = (Duration::from_secs(WINDOW), Duration::from_secs(1));
+    let counts = ssc
+        .queue_stream(queue, true)
+        .flat_map(|l: SharedStr| l.split(' '))
+        .map(|w| (w, 1i64))
+        .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s);
+    let totals = Arc::new(Mutex::new(Vec::new()));
+    let sink = totals.clone();
+    counts.foreach_batch(move |b, _| {
+        let total: i64 = b.iter().map(|(_, n)| *n).sum();
+        sink.lock().unwrap().push(total);
+    });
+    let times = BatchTimes::default();
+    ssc.add_streaming_listener(times.clone());
+    ssc.start().expect("start");
+    let mut hand = HandLimit::new(text.first().map_or(0, Vec::len));
+    let (mut hand_rows, mut hand_totals) = (Vec::new(), Vec::new());
+    let rows = drive_with(&ssc, &times, JOB_BATCHES, &mut |i| {
+        if let Some(batch) = text.get(i - 1) {
+            let (ms, total) = hand.step(batch);
+            hand_rows.push((ms, 0.0));
+            hand_totals.push(total);
+        }
+    });
+    let totals = totals.lock().unwrap().clone();
+    [
+        JobRun {
+            name: SHARED_INVERSE.to_string(),
+            rows,
+            totals,
+        },
+        JobRun {
+            name: HAND_LIMIT.to_string(),
+            rows: hand_rows,
+            totals: hand_totals,
+        },
+    ]
+}
+
+const SHARED_INVERSE: &str = "plain inverse SharedStr";
+const HAND_LIMIT: &str = "hand-written limit";
+
+/// Each partition's lines as one block, its lines [`SharedStr`] views.
+fn shared_input(input: &[Vec<Vec<String>>]) -> Vec<Vec<Vec<SharedStr>>> {
+    input
+        .iter()
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|part| SharedStr::from(part.join("\n")).lines().collect())
+                .collect()
+        })
+        .collect()
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The hand-written limit of the inverse windowed count: the same
+/// algorithm with nothing around it, on the same two cores. Per batch,
+/// each input partition is counted by its own thread with borrowed `&str`
+/// keys into one map per key shard; then each shard's thread adds the
+/// batch's counts into its part of the window, subtracts the counts of the
+/// batch that left (kept, per shard, since it entered), and sums its part
+/// (what the streaming variants' output does). Keys stay borrowed from the
+/// input lines, which outlive the run; maps are kept from batch to batch.
+struct HandLimit<'a> {
+    window: Vec<FxMap<&'a str, i64>>,
+    /// Per input partition, per shard: the batch's counts (cleared, so
+    /// that they keep their capacity).
+    counting: Vec<Vec<FxMap<&'a str, i64>>>,
+    /// Per batch in the window, per shard: the batch's counts.
+    entered: VecDeque<Vec<Vec<(&'a str, i64)>>>,
+}
+
+const SHARDS: usize = 2;
+
+fn shard_of(w: &str) -> usize {
+    (FxBuildHasher.hash_one(w) >> 60) as usize % SHARDS
+}
+
+impl<'a> HandLimit<'a> {
+    fn new(partitions: usize) -> Self {
+        HandLimit {
+            window: (0..SHARDS).map(|_| FxMap::default()).collect(),
+            counting: (0..partitions)
+                .map(|_| (0..SHARDS).map(|_| FxMap::default()).collect())
+                .collect(),
+            entered: VecDeque::new(),
+        }
+    }
+
+    /// Runs one batch: its time in ms and the window's total count.
+    fn step(&mut self, batch: &'a [Vec<String>]) -> (f64, i64) {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for (part, maps) in batch.iter().zip(self.counting.iter_mut()) {
+                s.spawn(move || {
+                    for line in part {
+                        for w in line.split(' ') {
+                            *maps[shard_of(w)].entry(w).or_insert(0) += 1;
+                        }
+                    }
+                });
+            }
+        });
+        let leaving = if self.entered.len() == WINDOW as usize {
+            self.entered.pop_front()
+        } else {
+            None
+        };
+        let mut leaving: Vec<Option<Vec<(&str, i64)>>> = match leaving {
+            Some(l) => l.into_iter().map(Some).collect(),
+            None => (0..SHARDS).map(|_| None).collect(),
+        };
+        // Shard j's maps of every partition, for shard j's thread.
+        let mut by_shard: Vec<Vec<&mut FxMap<&str, i64>>> =
+            (0..SHARDS).map(|_| Vec::new()).collect();
+        for maps in self.counting.iter_mut() {
+            for (j, m) in maps.iter_mut().enumerate() {
+                by_shard[j].push(m);
+            }
+        }
+        let results: Vec<(Vec<(&str, i64)>, i64)> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .window
+                .iter_mut()
+                .zip(by_shard)
+                .zip(leaving.iter_mut())
+                .map(|((win, maps), left)| {
+                    s.spawn(move || {
+                        let mut maps = maps.into_iter();
+                        let first = maps.next().expect("a partition");
+                        for m in maps {
+                            for (k, v) in m.drain() {
+                                *first.entry(k).or_insert(0) += v;
+                            }
+                        }
+                        let batch_counts: Vec<(&str, i64)> = first.drain().collect();
+                        for &(k, v) in &batch_counts {
+                            *win.entry(k).or_insert(0) += v;
+                        }
+                        if let Some(left) = left.take() {
+                            for (k, v) in left {
+                                *win.get_mut(k).expect("a key that entered") -= v;
+                            }
+                        }
+                        (batch_counts, win.values().sum::<i64>())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut total = 0;
+        let mut shards = Vec::new();
+        for (counts, t) in results {
+            shards.push(counts);
+            total += t;
+        }
+        self.entered.push_back(shards);
+        (start.elapsed().as_secs_f64() * 1e3, total)
+    }
+}
+
 fn job() {
+    println!("allocator: {}", alloc::name());
     println!(
         "issue #17 job: {JOB_BATCHES} batches x {LINES} lines x {WORDS_PER_LINE} words, Zipf(1.0) over {VOCABULARY} words, window {WINDOW} slide 1, local[2], checkpoint dir only"
     );
@@ -340,6 +517,9 @@ fn job() {
     // contains it (e.g. `plain pane`), for profiling.
     let only = std::env::var("WINDOWS_BENCH_VARIANT").unwrap_or_default();
     let mut runs = Vec::new();
+    if SHARED_INVERSE.contains(&only) || HAND_LIMIT.contains(&only) {
+        runs.extend(run_shared_inverse(&shared_input(&input), &input));
+    }
     for dsl in [false, true] {
         for path in [JobPath::Inverse, JobPath::Pane, JobPath::Sum] {
             if path == JobPath::Sum && !dsl {
@@ -391,6 +571,21 @@ fn job() {
         medians.push((r.name.clone(), fw.p50));
     }
     let median_of = |name: &str| medians.iter().find(|(n, _)| n == name).map(|(_, m)| *m);
+    for name in [
+        SHARED_INVERSE,
+        "plain inverse",
+        "stream! inverse",
+        "stream! sum",
+    ] {
+        if let (Some(hand), Some(x)) = (median_of(HAND_LIMIT), median_of(name)) {
+            println!(
+                "{}{name} vs the hand-written limit (full-window median batch, limit / variant): {:.2}x{}",
+                if name == SHARED_INVERSE { "TARGET (issue #15): " } else { "" },
+                hand / x,
+                if name == SHARED_INVERSE { " (target >= 0.50x)" } else { "" }
+            );
+        }
+    }
     for (a, b) in [
         ("plain inverse", "plain pane"),
         ("stream! inverse", "stream! pane"),
@@ -527,6 +722,7 @@ fn state() {
 
 fn main() {
     if std::env::args().any(|a| a == "--scaling") {
+        alloc::count(true);
         scaling();
         return;
     }
@@ -609,7 +805,7 @@ struct Figures {
 
 fn run(path: Path, window: usize, pool: &Arc<Vec<Vec<u32>>>) -> Figures {
     let dir = tempfile::tempdir().expect("temporary checkpoint directory");
-    let baseline = LIVE.load(Ordering::Relaxed);
+    let baseline = alloc::live_bytes();
     let config = TestConfig::default();
     let ssc = config.context(dir.path()).expect("context");
     let timer = Timer::default();
@@ -638,7 +834,7 @@ fn run(path: Path, window: usize, pool: &Arc<Vec<Vec<u32>>>) -> Figures {
         ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
             .expect("batch");
     }
-    let memory = LIVE.load(Ordering::Relaxed).saturating_sub(baseline);
+    let memory = alloc::live_bytes().saturating_sub(baseline).max(0) as usize;
     ssc.stop(StopMode::Immediate);
     let durations = timer.durations.lock().unwrap();
     let mut measured: Vec<f64> = durations[durations.len() - MEASURED..].to_vec();

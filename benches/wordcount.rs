@@ -16,18 +16,21 @@ use rustc_hash::FxHasher;
 use streaming::prelude::*;
 use streaming::ManualClock;
 
-/// Every variant, the baselines included, runs on mimalloc: with owned
-/// elements the system allocator dominates otherwise (see the README).
-/// `WORDCOUNT_SYSTEM_ALLOC=1` is not possible at run time, so the figures with
-/// glibc malloc come from building with `--features` off: see the README.
+#[path = "support/alloc.rs"]
+mod alloc;
+
+/// Every variant, the baselines included, runs on the system allocator, or
+/// on mimalloc when built with `BENCH_ALLOCATOR=mimalloc` (see the README).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::BenchAlloc = alloc::BenchAlloc;
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 const WORDS_PER_LINE: usize = 10;
 const VOCABULARY: u64 = 10_000;
 const RUNS: usize = 5;
+const BASELINE: &str = "hand-written loop, &str keys (baseline)";
+const PLAIN_SHARED: &str = "plain API on SharedStr lines: flat_map(split) -> map -> reduce_by_key";
 
 fn corpus(lines: usize) -> Vec<String> {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -140,17 +143,17 @@ fn hand_written_owned(lines: &[String], threads: usize) -> u64 {
 
 /// A streaming context under a manual clock that runs one batch of `lines`
 /// through the pipeline `build` makes, once per call of the returned closure.
-struct Pipeline {
+struct Pipeline<I = String> {
     ssc: StreamingContext,
     clock: ManualClock,
-    queue: BatchQueue<String>,
+    queue: BatchQueue<I>,
     total: Arc<Mutex<u64>>,
     batch: u64,
 }
 
-impl Pipeline {
+impl<I: Data> Pipeline<I> {
     /// A pipeline built with the plain API by `build`.
-    fn new(threads: usize, build: Build) -> Pipeline {
+    fn new<K: Key>(threads: usize, build: Build<I, K>) -> Pipeline<I> {
         Self::with(threads, |conf, queue| {
             let ssc = StreamingContext::new(conf)?;
             let counts = build(ssc.queue_stream(queue, true));
@@ -160,13 +163,13 @@ impl Pipeline {
 
     /// A pipeline whose context and counts stream `make` creates from a
     /// configuration (manual clock, 1 s batches) and the input queue.
-    fn with(
+    fn with<K: Key>(
         threads: usize,
         make: impl FnOnce(
             StreamingConf,
-            BatchQueue<String>,
-        ) -> streaming::Result<(StreamingContext, DStream<(String, u64)>)>,
-    ) -> Pipeline {
+            BatchQueue<I>,
+        ) -> streaming::Result<(StreamingContext, DStream<(K, u64)>)>,
+    ) -> Pipeline<I> {
         let clock = ManualClock::new();
         let conf = StreamingConf::new()
             .master(format!("local[{threads}]"))
@@ -191,7 +194,7 @@ impl Pipeline {
 
     /// Runs one batch. The batch is handed over (as data arriving in a
     /// stream is), so the input is read without a copy.
-    fn run(&mut self, input: Batch<String>) -> u64 {
+    fn run(&mut self, input: Batch<I>) -> u64 {
         self.queue.push(input);
         self.batch += 1;
         self.clock.advance(Duration::from_secs(1));
@@ -206,13 +209,31 @@ impl Pipeline {
 }
 
 /// Builds a word count pipeline on a stream of lines.
-type Build = fn(DStream<String>) -> DStream<(String, u64)>;
+type Build<I = String, K = String> = fn(DStream<I>) -> DStream<(K, u64)>;
 
 fn plain(lines: DStream<String>) -> DStream<(String, u64)> {
     lines
         .flat_map(|l: String| l.split(' ').map(str::to_string).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
+}
+
+/// The plain API on shared text: lines are [`SharedStr`]s of a received
+/// block, and `split` cuts words from them without allocating.
+fn plain_shared(lines: DStream<SharedStr>) -> DStream<(SharedStr, u64)> {
+    lines
+        .flat_map(|l: SharedStr| l.split(' '))
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+}
+
+/// The input as a text input delivers it: per partition, one received
+/// block, its lines [`SharedStr`] views of it.
+fn shared_lines(lines: &[String], n: usize) -> Vec<Vec<SharedStr>> {
+    chunks(lines, n)
+        .into_iter()
+        .map(|part| SharedStr::from(part.join("\n")).lines().collect())
+        .collect()
 }
 
 fn fused(lines: DStream<String>) -> DStream<(String, u64)> {
@@ -236,14 +257,16 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     let words = (lines * WORDS_PER_LINE) as u64;
-    println!("word count: {lines} lines, {words} words, vocabulary {VOCABULARY}, {threads} threads, median of {RUNS} runs");
+    println!("word count: {lines} lines, {words} words, vocabulary {VOCABULARY}, {threads} threads, median of {RUNS} runs, allocator: {}", alloc::name());
     let text = corpus(lines);
+    let shared = shared_lines(&text, threads);
+    let shared = &shared;
 
     let wanted = |name: &str| only.is_empty() || name.contains(only.as_str());
     let text = &text;
     let fresh_batch = move || Batch::split(text.clone(), threads);
     let mut variants: Vec<Variant<'_>> = vec![(
-        "hand-written loop, &str keys (baseline)",
+        BASELINE,
         Box::new(move || Box::new(move || hand_written_borrowed(text, threads))),
     )];
     variants.push((
@@ -257,7 +280,7 @@ fn main() {
             fused,
         ),
     ];
-    let dsl = Pipeline::with(threads, |conf, queue| {
+    let dsl = Pipeline::<String>::with(threads, |conf, queue| {
         stream! {
             context(conf = conf);
             let counts = queue_stream(queue, true)
@@ -267,7 +290,7 @@ fn main() {
             counts
         }
     });
-    let dsl_borrowed = Pipeline::with(threads, |conf, queue| {
+    let dsl_borrowed = Pipeline::<String>::with(threads, |conf, queue| {
         stream! {
             context(conf = conf);
             let counts = queue_stream(queue, true)
@@ -277,6 +300,21 @@ fn main() {
             counts
         }
     });
+    let plain_shared = Arc::new(Mutex::new(Pipeline::new(
+        threads,
+        plain_shared as Build<_, _>,
+    )));
+    {
+        let p = plain_shared.clone();
+        variants.push((
+            PLAIN_SHARED,
+            Box::new(move || {
+                let batch = Batch::from_partitions(shared.clone());
+                let p = p.clone();
+                Box::new(move || p.lock().unwrap().run(batch))
+            }),
+        ));
+    }
     let built = pipelines
         .into_iter()
         .map(|(name, build)| (name, Pipeline::new(threads, build)))
@@ -302,9 +340,26 @@ fn main() {
     }
     variants.retain(|(name, _)| name.contains("baseline") || wanted(name));
     let times = measure_all(words, &mut variants);
+    // WORDCOUNT_COUNT_ALLOCS=1: one more run of each variant, counting its
+    // allocations (not timed: counting adds a shared atomic per allocation).
+    let allocs = std::env::var_os("WORDCOUNT_COUNT_ALLOCS").map(|_| {
+        variants
+            .iter_mut()
+            .map(|(_, prepare)| {
+                let run = prepare();
+                alloc::count(true);
+                let before = alloc::allocations();
+                run();
+                let n = alloc::allocations() - before;
+                alloc::count(false);
+                n
+            })
+            .collect::<Vec<u64>>()
+    });
     for p in contexts {
         p.lock().unwrap().ssc.stop(StopMode::Immediate);
     }
+    plain_shared.lock().unwrap().ssc.stop(StopMode::Immediate);
     let results: Vec<(&str, Duration)> = variants.iter().map(|(n, _)| *n).zip(times).collect();
 
     let base = results[0].1.as_secs_f64();
@@ -312,5 +367,18 @@ fn main() {
     for (name, t) in &results {
         let rate = words as f64 / t.as_secs_f64();
         println!("{name:<62} {rate:>14.0} {:>9.2}x", base / t.as_secs_f64());
+    }
+    if let Some((_, t)) = results.iter().find(|(n, _)| *n == PLAIN_SHARED) {
+        println!(
+            "TARGET (issue #15): plain-API word count / borrowed hand-written loop = {:.2}x (target >= 0.50x, allocator: {})",
+            base / t.as_secs_f64(),
+            alloc::name()
+        );
+    }
+    if let Some(allocs) = &allocs {
+        println!("{:<62} {:>14}", "variant", "allocs/word");
+        for ((name, _), a) in results.iter().zip(allocs) {
+            println!("{name:<62} {:>14.3}", *a as f64 / words as f64);
+        }
     }
 }

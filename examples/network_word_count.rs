@@ -1,5 +1,7 @@
 //! Spark's NetworkWordCount: count the words of the lines a TCP server sends,
-//! per 1 s batch, with `socket_text_stream`.
+//! per 1 s batch, from a socket text stream whose lines are `SharedStr`s
+//! (`SocketSpec::shared_text`): the words are cut from the received text
+//! without allocating one `String` per word.
 //!
 //! ```text
 //! cargo run --example network_word_count -- [--serve] [HOST] [PORT] [--seconds N]
@@ -102,14 +104,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .master("local[2]")
             .batch_interval(Duration::from_secs(1)),
     )?;
-    let spec = SocketSpec::text(args.host.clone(), args.port);
+    // Lines as `SharedStr`s (views of the text received), so that neither
+    // the lines nor the words split from them are allocated one by one;
+    // `SocketSpec::text` gives `String` lines, as Spark's socketTextStream.
+    let spec = SocketSpec::shared_text(args.host.clone(), args.port);
     let stats = spec.stats();
     let lines = ssc.socket_stream_with(spec);
-    let words = lines.flat_map(|line: String| {
-        line.split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    });
+    let words = lines.flat_map(|line: SharedStr| line.split_whitespace());
     let counts = words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
     counts.print();
     ssc.start()?;

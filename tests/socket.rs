@@ -388,3 +388,69 @@ fn text_lines_are_checked_when_read_and_become_strings_when_their_batch_runs() {
     );
     assert_eq!(stats.buffered(), 0);
 }
+
+/// `SocketSpec::shared_text` delivers the lines `text` does (the same
+/// rules: CRLF, a last line at close, invalid UTF-8 and over-long lines
+/// counted and skipped), as `SharedStr` views of the text received; also
+/// through the record path a line limit beyond a block's offsets takes.
+#[test]
+fn shared_text_lines_are_the_text_lines() {
+    let long = "w".repeat(30);
+    let pieces: Vec<Vec<u8>> = vec![
+        b"hel".to_vec(),
+        format!("lo {long}\r\nwor").into_bytes(),
+        b"ld\n\nbad \xff line\n".to_vec(),
+        "x".repeat(50).into_bytes(),
+        b"\n\xc3\xa9t\xc3\xa9 two\r".to_vec(),
+        b"\nlast".to_vec(),
+    ];
+    let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+    let want: Vec<String> = vec![
+        format!("hello {long}"),
+        "world".into(),
+        "".into(),
+        "été two".into(),
+        "last".into(),
+    ];
+    for limit in [40usize, 3 << 30] {
+        let spec = move |port| SocketSpec::shared_text("127.0.0.1", port).max_line_length(limit);
+        let (mut conn, (ssc, clock, _events, stats, out)) = start_connected(&[], spec);
+        send_in_pieces(&mut conn, &stats, &pieces);
+        drop(conn);
+        let good = if limit == 40 { 5 } else { 6 };
+        wait_for("the lines", || stats.records_received() == good);
+        run_batch(&ssc, &clock, 1);
+        ssc.stop(StopMode::Immediate);
+        let got: Vec<String> = out
+            .lock()
+            .unwrap()
+            .concat()
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        if limit == 40 {
+            assert_eq!(got, want);
+            assert_eq!(stats.bad_records_of(LINE_TOO_LONG), 1);
+        } else {
+            let mut with_long = want.clone();
+            with_long.insert(3, "x".repeat(50));
+            assert_eq!(got, with_long);
+        }
+        assert_eq!(stats.bad_records_of(INVALID_UTF8), 1);
+        // Words split from the lines are the words of the text.
+        let words: Vec<String> = out
+            .lock()
+            .unwrap()
+            .concat()
+            .into_iter()
+            .flat_map(|l| l.split(' '))
+            .map(|w| w.to_string())
+            .collect();
+        let text_words: Vec<String> = got
+            .iter()
+            .flat_map(|l| l.split(' '))
+            .map(String::from)
+            .collect();
+        assert_eq!(words, text_words);
+    }
+}

@@ -56,7 +56,10 @@ mod time;
 #[cfg(feature = "ui")]
 mod ui;
 
-pub use batch::{Batch, Combiner, Data, Key, KeyRef, PartitionIter, Partitioned};
+pub use batch::{
+    Batch, Combiner, Data, Key, KeyRef, Lines, PartitionIter, Partitioned, Separator, SharedStr,
+    Split, SplitWhitespace,
+};
 pub use checkpoint::{CheckpointError, RecoverOptions};
 pub use clock::{Clock, ManualClock};
 pub use conf::StreamingConf;
@@ -96,8 +99,8 @@ pub use ui::{
 /// Everything a pipeline needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Batch, BatchQueue, DStream, Data, Key, StopMode, StreamingConf, StreamingContext,
-        StreamingError, StreamingListener, Time, Window,
+        Batch, BatchQueue, DStream, Data, Key, SharedStr, StopMode, StreamingConf,
+        StreamingContext, StreamingError, StreamingListener, Time, Window,
     };
     pub use crate::{FileStreamSpec, OutputFormat, SocketSpec, TextOutputFormat};
     pub use crate::{MapWithStateDStream, State, StateSpec};

@@ -165,20 +165,63 @@ impl<T: Send, F: Fn(&T) -> bool + Send> Chunks<T> for FilterChunks<T, F> {
 }
 
 /// `flat_map` over a chunk source.
-pub(crate) struct FlatMapChunks<T, F> {
-    pub(crate) src: BoxChunks<T>,
-    pub(crate) f: F,
-    pub(crate) buf: Vec<T>,
+///
+/// Each `fill` appends about [`CHUNK`] results, keeping the input element
+/// whose results it stopped in and the rest of the input chunk for the
+/// next call: a chunk of lines split into words stays a chunk of words,
+/// small enough to stay in cache, rather than ten times a chunk.
+pub(crate) struct FlatMapChunks<T, F, It> {
+    src: BoxChunks<T>,
+    f: F,
+    buf: Vec<T>,
+    pending: std::vec::IntoIter<T>,
+    cur: Option<It>,
 }
 
-impl<T: Send, I: IntoIterator, F: Fn(T) -> I + Send> Chunks<I::Item> for FlatMapChunks<T, F> {
-    fn fill(&mut self, out: &mut Vec<I::Item>) -> bool {
-        let f = &self.f;
-        pull(&mut self.src, &mut self.buf, out, |d, out| {
-            for x in d {
-                out.extend(f(x));
+impl<T, F, It> FlatMapChunks<T, F, It> {
+    pub(crate) fn new(src: BoxChunks<T>, f: F) -> Self {
+        FlatMapChunks {
+            src,
+            f,
+            buf: Vec::with_capacity(CHUNK),
+            pending: Vec::new().into_iter(),
+            cur: None,
+        }
+    }
+}
+
+impl<T, I, F, It> Chunks<It::Item> for FlatMapChunks<T, F, It>
+where
+    T: Send,
+    I: IntoIterator<IntoIter = It>,
+    It: Iterator + Send,
+    F: Fn(T) -> I + Send,
+{
+    fn fill(&mut self, out: &mut Vec<It::Item>) -> bool {
+        let before = out.len();
+        loop {
+            if let Some(it) = &mut self.cur {
+                for x in it.by_ref() {
+                    out.push(x);
+                    if out.len() - before >= CHUNK {
+                        return true;
+                    }
+                }
+                self.cur = None;
             }
-        })
+            match self.pending.next() {
+                Some(x) => self.cur = Some((self.f)(x).into_iter()),
+                None => {
+                    if self.buf.capacity() == 0 {
+                        self.buf.reserve(CHUNK);
+                    }
+                    if !self.src.fill(&mut self.buf) {
+                        return out.len() > before;
+                    }
+                    self.pending = std::mem::take(&mut self.buf).into_iter();
+                }
+            }
+        }
     }
 }
 

@@ -33,10 +33,26 @@ where
     P: Partitioned<T> + ?Sized,
     I: Fn(&mut [M], T) + Send + Sync,
 {
+    map_side_with(src, n, M::default, insert)
+}
+
+/// [`map_side`] with the maps made by `make` (e.g. pre-sized).
+fn map_side_with<T, M, P, I>(
+    src: &P,
+    n: usize,
+    make: impl Fn() -> M + Send + Sync,
+    insert: I,
+) -> Vec<Vec<M>>
+where
+    T: Data,
+    M: Send,
+    P: Partitioned<T> + ?Sized,
+    I: Fn(&mut [M], T) + Send + Sync,
+{
     (0..src.num_partitions())
         .into_par_iter()
         .map(|i| {
-            let mut buckets: Vec<M> = (0..n).map(|_| M::default()).collect();
+            let mut buckets: Vec<M> = (0..n).map(|_| make()).collect();
             for x in src.partition_iter(i) {
                 insert(&mut buckets, x);
             }
@@ -104,6 +120,7 @@ fn upsert<K: Eq, V, C>(
 pub(crate) fn combine_kernel<T, K, V, C, P>(
     src: &P,
     n: usize,
+    capacity: usize,
     split: impl Fn(T) -> (K, V) + Send + Sync,
     create: impl Fn(V) -> C + Send + Sync,
     merge_value: impl Fn(C, V) -> C + Send + Sync,
@@ -117,7 +134,8 @@ where
     P: Partitioned<T> + ?Sized,
 {
     let n = n.max(1);
-    let map_out = map_side(src, n, |tables: &mut [Table<K, C>], x| {
+    let make = || Table::with_capacity(capacity);
+    let map_out = map_side_with(src, n, make, |tables: &mut [Table<K, C>], x| {
         let (k, v) = split(x);
         let h = FxBuildHasher.hash_one(&k);
         upsert(&mut tables[bucket_of(h, n)], h, k, v, &create, &merge_value);
@@ -220,6 +238,35 @@ where
     Batch::from_partitions(parts)
 }
 
+/// [`combine_by_key`] with each map-side table (one per input and output
+/// partition) sized for `capacity` keys up front, so that a caller that
+/// knows about how many keys to expect (a stream's previous batch) saves
+/// the tables' growth.
+pub(crate) fn combine_by_key_sized<K, V, C, P>(
+    src: &P,
+    n: usize,
+    capacity: usize,
+    create: impl Fn(V) -> C + Send + Sync,
+    merge_value: impl Fn(C, V) -> C + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+) -> Batch<(K, C)>
+where
+    K: Key,
+    V: Data,
+    C: Data,
+    P: Partitioned<(K, V)> + ?Sized,
+{
+    combine_kernel(
+        src,
+        n,
+        capacity,
+        |kv| kv,
+        create,
+        merge_value,
+        merge_combiners,
+    )
+}
+
 /// Spark's `combineByKey` on key-value elements.
 pub(crate) fn combine_by_key<K, V, C, P>(
     src: &P,
@@ -234,7 +281,7 @@ where
     C: Data,
     P: Partitioned<(K, V)> + ?Sized,
 {
-    combine_kernel(src, n, |kv| kv, create, merge_value, merge_combiners)
+    combine_kernel(src, n, 0, |kv| kv, create, merge_value, merge_combiners)
 }
 
 /// Spark's `countByValue`.
@@ -243,7 +290,15 @@ where
     T: Key,
     P: Partitioned<T> + ?Sized,
 {
-    combine_kernel(src, n, |x| (x, ()), |()| 1u64, |c, ()| c + 1, |a, b| a + b)
+    combine_kernel(
+        src,
+        n,
+        0,
+        |x| (x, ()),
+        |()| 1u64,
+        |c, ()| c + 1,
+        |a, b| a + b,
+    )
 }
 
 /// Spark's `groupByKey`: values of each key in input order.

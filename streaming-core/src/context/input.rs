@@ -67,6 +67,22 @@ impl StreamingContext {
         self.socket_stream_with(SocketSpec::text(host, port))
     }
 
+    /// [`socket_text_stream`](Self::socket_text_stream) with the lines as
+    /// [`SharedStr`](crate::SharedStr)s: views of the text received, so
+    /// that neither the lines nor the words split from them
+    /// ([`SharedStr::split`](crate::SharedStr::split)) are allocated one by
+    /// one. See [`SocketSpec::shared_text`].
+    ///
+    /// # Panics
+    /// If the context has already started.
+    pub fn socket_shared_text_stream(
+        &self,
+        host: impl Into<String>,
+        port: u16,
+    ) -> DStream<crate::SharedStr> {
+        self.socket_stream_with(SocketSpec::shared_text(host, port))
+    }
+
     /// A stream of the records a TCP server at `host:port` sends, decoded by
     /// `converter` (Spark's `socketStream`), e.g. a
     /// [`LengthPrefixedDecoder`](crate::LengthPrefixedDecoder).

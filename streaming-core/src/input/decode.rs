@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use crate::batch::SharedStr;
 use crate::error::Result;
 
 pub use super::bad::{
@@ -275,6 +276,35 @@ impl RecordDecoder<String> for LineDecoder {
     }
 }
 
+/// A [`LineDecoder`] whose lines are [`SharedStr`]s, one buffer per line:
+/// the record path of shared text lines, for line limits too large for a
+/// [`LineBlock`] (the block path makes no buffer per line). A wrapper
+/// rather than a second `RecordDecoder` impl on `LineDecoder`, so that code
+/// decoding into a `Vec` of inferred type keeps compiling.
+#[derive(Clone)]
+pub(crate) struct SharedLineDecoder(pub(crate) LineDecoder);
+
+impl RecordDecoder<SharedStr> for SharedLineDecoder {
+    fn decode(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<SharedStr>,
+        bad: &mut BadRecords,
+    ) -> Result<usize> {
+        Ok(self.0.decode_into(buf, out, bad))
+    }
+
+    fn decode_eof(
+        &mut self,
+        rest: &[u8],
+        out: &mut Vec<SharedStr>,
+        bad: &mut BadRecords,
+    ) -> Result<()> {
+        self.0.decode_eof_into(rest, out, bad);
+        Ok(())
+    }
+}
+
 /// Decodes frames made of a 4-byte big-endian length (network byte order, as
 /// Java's `DataOutputStream.writeInt` writes it) followed by that many bytes
 /// of payload, each payload turned into a record by a converter function.
@@ -424,6 +454,18 @@ impl LineOut for Vec<String> {
     }
 }
 
+impl LineOut for Vec<SharedStr> {
+    fn begin_run(&mut self, _run: &str) -> usize {
+        0
+    }
+    fn range(&mut self, run: &str, _token: usize, start: usize, end: usize) {
+        self.push(SharedStr::from(&run[start..end]));
+    }
+    fn line(&mut self, line: &str) {
+        self.push(SharedStr::from(line));
+    }
+}
+
 /// The longest line a [`LineBlock`] holds: line offsets within a segment
 /// are `u32`, and a segment holds at most one read buffer, which grows to
 /// about twice the longest line.
@@ -510,6 +552,23 @@ impl LineBlock {
             segments: vec![LineSegment { text, lines }],
             len,
         })
+    }
+
+    /// Every line as a [`SharedStr`], in order, without a copy: each
+    /// segment's text becomes a shared buffer and its lines views of it
+    /// (lines of up to 15 bytes are copied inline instead). The segments'
+    /// memory is not pooled then: it lives as long as its lines.
+    pub(crate) fn into_shared(self) -> Vec<SharedStr> {
+        let mut out = Vec::with_capacity(self.len);
+        for seg in self.segments {
+            let text = SharedStr::from(seg.text);
+            out.extend(
+                seg.lines
+                    .iter()
+                    .map(|&(s, e)| text.slice(s as usize..e as usize)),
+            );
+        }
+        out
     }
 
     /// Whether the next lines would go to a segment without any memory

@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use tokio::io::AsyncReadExt;
@@ -41,14 +42,14 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::decode::{
-    BadRecords, BlockDecoder, LineBlock, LineDecoder, PooledLineDecoder, RecordDecoder, TextPool,
-    MAX_BLOCK_LINE_LENGTH,
+    BadRecords, BlockDecoder, LineBlock, LineDecoder, PooledLineDecoder, RecordDecoder,
+    SharedLineDecoder, TextPool, MAX_BLOCK_LINE_LENGTH,
 };
 use super::receiver::{Block, BufferConfig, ReceiverBuffer, ReceiverStats, Unclaimed};
 use super::settings;
 use super::wal::{LinesCodec, WalCodec, WalConfig, WalError, WriteAheadLog};
 use super::{InputContext, InputSource};
-use crate::batch::{Batch, Data};
+use crate::batch::{Batch, Data, SharedStr};
 use crate::checkpoint::CheckpointError;
 use crate::conf::StreamingConf;
 use crate::error::{Result, StreamingError};
@@ -85,7 +86,8 @@ enum DecoderSpec<T> {
     Lines {
         max_line_length: Option<usize>,
         lossy: bool,
-        /// Builds the ingest path of the configured decoder (`T` is `String`).
+        /// Builds the ingest path of the configured decoder (`T` is `String`
+        /// or `SharedStr`).
         make: fn(LineDecoder, BufferConfig, ReceiverStats) -> Arc<dyn Ingest<T>>,
     },
     Custom(DecoderFactory<T>),
@@ -126,6 +128,46 @@ fn line_ingest(
         record_ingest(
             Arc::new(move || Box::new(decoder.clone()) as Box<dyn RecordDecoder<String>>),
             Some(Arc::new(LinesCodec)),
+            config,
+            stats,
+        )
+    }
+}
+
+/// The ingest path of shared text lines: as [`line_ingest`]'s, but the
+/// batch's lines are [`SharedStr`] views of the text received (no `String`
+/// per line).
+fn shared_line_ingest(
+    decoder: LineDecoder,
+    config: BufferConfig,
+    stats: ReceiverStats,
+) -> Arc<dyn Ingest<SharedStr>> {
+    if decoder.line_limit() <= MAX_BLOCK_LINE_LENGTH {
+        // The pool stays empty: the segments' memory goes with the lines.
+        let decoder = PooledLineDecoder {
+            decoder,
+            pool: TextPool::default(),
+        };
+        Arc::new(BlockIngest {
+            buffer: Arc::new(ReceiverBuffer::new(config, stats)),
+            decoder: Arc::new(move || {
+                Box::new(decoder.clone()) as Box<dyn BlockDecoder<LineBlock>>
+            }),
+            codec: Some(Arc::new(LinesCodec)),
+            wal: OnceLock::new(),
+            into_batch: Box::new(|blocks: Vec<LineBlock>| {
+                let parts: Vec<Vec<SharedStr>> =
+                    blocks.into_par_iter().map(LineBlock::into_shared).collect();
+                Batch::from_partitions(parts)
+            }),
+        })
+    } else {
+        record_ingest(
+            Arc::new(move || {
+                Box::new(SharedLineDecoder(decoder.clone())) as Box<dyn RecordDecoder<SharedStr>>
+            }),
+            // Lines past the block limit are not logged (see `LinesCodec`).
+            None,
             config,
             stats,
         )
@@ -420,6 +462,50 @@ impl SocketSpec<String> {
 
     /// Keeps lines that are not valid UTF-8, with U+FFFD replacement
     /// characters (they are still counted as bad records).
+    pub fn lossy_utf8(mut self, keep: bool) -> Self {
+        if let DecoderSpec::Lines { lossy, .. } = &mut self.decoder {
+            *lossy = keep;
+        }
+        self
+    }
+}
+
+impl SocketSpec<SharedStr> {
+    /// Text lines from `host:port`, decoded by a [`LineDecoder`], as
+    /// [`SharedStr`]s: the lines of a received block are views of the text
+    /// read (lines of up to 15 bytes are copied inline), so no `String` is
+    /// made per line, and words split from them
+    /// ([`SharedStr::split`]) need no allocation either. The same rules,
+    /// limits and settings as [`text`](SocketSpec::text).
+    ///
+    /// A line (or a piece of it longer than 15 bytes) keeps the text read
+    /// with it alive (a read is up to 256 KiB); keep
+    /// [`compact`](SharedStr::compact) copies of pieces held for long
+    /// (for example in state), if memory matters.
+    pub fn shared_text(host: impl Into<String>, port: u16) -> Self {
+        Self::with_decoder(
+            host,
+            port,
+            DecoderSpec::Lines {
+                max_line_length: None,
+                lossy: false,
+                make: shared_line_ingest,
+            },
+        )
+    }
+
+    /// As [`SocketSpec::<String>::max_line_length`](SocketSpec::max_line_length).
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        if let DecoderSpec::Lines {
+            max_line_length, ..
+        } = &mut self.decoder
+        {
+            *max_line_length = Some(bytes);
+        }
+        self
+    }
+
+    /// As [`SocketSpec::<String>::lossy_utf8`](SocketSpec::lossy_utf8).
     pub fn lossy_utf8(mut self, keep: bool) -> Self {
         if let DecoderSpec::Lines { lossy, .. } = &mut self.decoder {
             *lossy = keep;

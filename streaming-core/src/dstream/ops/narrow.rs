@@ -68,11 +68,7 @@ impl<T: Data> DStream<T> {
         let f = Arc::new(f);
         self.narrow_chunks("flat_map", move |_, src| {
             let f = f.clone();
-            Box::new(FlatMapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |x| f(x),
-            })
+            Box::new(FlatMapChunks::new(src, move |x| f(x)))
         })
     }
 
@@ -281,11 +277,9 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         let f = Arc::new(f);
         self.narrow_chunks("flat_map_values", move |_, src| {
             let f = f.clone();
-            Box::new(FlatMapChunks {
-                src,
-                buf: Vec::with_capacity(CHUNK),
-                f: move |(k, v): (K, V)| f(v).into_iter().map(move |u| (k.clone(), u)),
-            })
+            Box::new(FlatMapChunks::new(src, move |(k, v): (K, V)| {
+                f(v).into_iter().map(move |u| (k.clone(), u))
+            }))
         })
     }
 }

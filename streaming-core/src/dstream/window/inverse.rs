@@ -194,11 +194,20 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
         }
         let n = st.window.len();
         let covered = st.covered.unwrap_or(zero);
+        // The newest pane's keys per partition: about what the next pane's
+        // map-side tables will hold, so they are sized for it up front
+        // rather than grown (a pre-sized combine table).
+        let capacity = st
+            .panes
+            .back()
+            .map_or(0, |p| p.parts.iter().map(Vec::len).max().unwrap_or(0));
         let entering = sh
             .geo
             .entering(covered, time)
             .into_iter()
-            .map(|end| Pane::build(&self.parent, &sh.geo, end, n, &sh.f, env).map(Arc::new))
+            .map(|end| {
+                Pane::build(&self.parent, &sh.geo, end, n, capacity, &sh.f, env).map(Arc::new)
+            })
             .collect::<Result<Vec<_>>>()?;
         let limit = sh.geo.window_start(time);
         let mut leaving = Vec::new();
@@ -283,7 +292,10 @@ fn slide_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filt
     entered: &[&[(K, V)]],
     sh: &InvShared<K, V, F, I, P>,
 ) {
-    let mut touched: Touched<'_, K, V> = HashTable::new();
+    // Sized once for every pane entry (an upper bound of the keys touched),
+    // so that the table never grows while it is filled.
+    let entries: usize = left.iter().chain(entered).map(|p| p.len()).sum();
+    let mut touched: Touched<'_, K, V> = HashTable::with_capacity(entries);
     touch(&mut touched, left, true, &sh.f);
     touch(&mut touched, entered, false, &sh.f);
     for (h, k, old, new) in touched {

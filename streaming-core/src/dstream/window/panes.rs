@@ -7,20 +7,20 @@
 
 use std::time::Duration;
 
+#[cfg(test)]
 use hashbrown::hash_map::Entry;
-use rayon::prelude::*;
+#[cfg(test)]
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{Data, Key, Lazy, Partitioned};
-use crate::dstream::state::partition_of;
+use crate::batch::{shuffle, Data, Key, Lazy, Partitioned};
 use crate::error::Result;
 use crate::graph::env::Env;
 use crate::graph::node::Node;
 use crate::time::{duration_ms, Time};
 
-/// A per-key aggregate of panes: hashbrown's map, whose entries can be
-/// replaced in place (one hash per merge).
+/// A per-key map the tests compute expected panes with.
+#[cfg(test)]
 pub(crate) type PaneMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
 /// A reduce function of the window operators: any `Fn(V, V) -> V`, taken
@@ -146,17 +146,20 @@ pub(crate) struct Pane<K, V> {
 
 impl<K: Key, V: Data> Pane<K, V> {
     /// Reads and reduces the parent's batches of the pane ending at `end`
-    /// into `n` partitions (in parallel, combining on the map side).
+    /// into `n` partitions (in parallel, combining on the map side), the
+    /// map side's tables sized for `capacity` keys each (0: grown as
+    /// needed).
     pub(crate) fn build(
         parent: &Node<(K, V)>,
         geo: &Geometry,
         end: Time,
         n: usize,
+        capacity: usize,
         f: &impl ReduceFn<V>,
         env: &Env,
     ) -> Result<Self> {
         let parts = match gather(parent, geo.pane_times(end), env)? {
-            Some(src) => reduce_by_key_partitioned(&src, n, f),
+            Some(src) => reduce_by_key_partitioned(&src, n, capacity, f),
             None => (0..n).map(|_| Vec::new()).collect(),
         };
         Ok(Pane { end, parts })
@@ -169,48 +172,25 @@ impl<K: Key, V: Data> Pane<K, V> {
 }
 
 /// Reduces `src` by key with `f` into `n` partitions laid out by the state
-/// partitioning ([`partition_of`]): in parallel, combining within each
+/// partitioning ([`partition_of`](shuffle::partition_of)): in parallel, combining within each
 /// input partition first, then merging, per output partition, what every
-/// input partition produced for it (in input order).
+/// input partition produced for it (in input order). This is the shuffle's
+/// combine ([`shuffle::combine_by_key`]), which hashes each element once
+/// (for both its partition and its slot) and reuses the hash when merging;
+/// its partitions are `partition_of`'s.
+///
+/// `capacity` sizes each map-side table up front (0: grow as needed).
 pub(crate) fn reduce_by_key_partitioned<K: Key, V: Data, P: Partitioned<(K, V)> + ?Sized>(
     src: &P,
     n: usize,
+    capacity: usize,
     f: &impl ReduceFn<V>,
 ) -> Vec<Vec<(K, V)>> {
-    let map_side: Vec<Vec<PaneMap<K, V>>> = (0..src.num_partitions())
-        .into_par_iter()
-        .map(|i| {
-            let mut buckets: Vec<PaneMap<K, V>> = (0..n).map(|_| PaneMap::default()).collect();
-            for (k, v) in src.partition_iter(i) {
-                let j = partition_of(&k, n);
-                merge_newer(&mut buckets[j], k, v, f);
-            }
-            buckets
-        })
-        .collect();
-    let mut columns: Vec<Vec<PaneMap<K, V>>> = (0..n).map(|_| Vec::new()).collect();
-    for row in map_side {
-        for (j, m) in row.into_iter().enumerate() {
-            columns[j].push(m);
-        }
-    }
-    columns
-        .into_par_iter()
-        .map(|maps| {
-            let mut maps = maps.into_iter();
-            let mut acc = maps.next().unwrap_or_default();
-            for m in maps {
-                for (k, v) in m {
-                    merge_newer(&mut acc, k, v, f);
-                }
-            }
-            acc.into_iter().collect()
-        })
-        .collect()
+    shuffle::combine_by_key_sized(src, n.max(1), capacity, |v| v, f, f).into_partitions()
 }
 
 /// Merges `v` into the value of `k` with `f(current, v)`, or inserts it.
-#[inline]
+#[cfg(test)]
 pub(crate) fn merge_newer<K: Key, V>(map: &mut PaneMap<K, V>, k: K, v: V, f: &impl ReduceFn<V>) {
     match map.entry(k) {
         Entry::Vacant(e) => {

@@ -426,7 +426,7 @@ impl<K: Key, V: Data, F: ReduceFn<V>> PaneReduceOp<K, V, F> {
         let covered = st.covered.unwrap_or(zero);
         let mut incoming: Vec<PanesOf<K, V>> = (0..n).map(|_| Vec::new()).collect();
         for end in self.geo.entering(covered, time) {
-            let pane = Pane::build(&self.parent, &self.geo, end, n, &self.f, env)?;
+            let pane = Pane::build(&self.parent, &self.geo, end, n, 0, &self.f, env)?;
             for (j, part) in pane.parts.into_iter().enumerate() {
                 incoming[j].push((end, part));
             }
