@@ -11,6 +11,7 @@ mod support;
 mod kafka {
     pub mod support;
 
+    mod broker_features;
     mod direct;
     mod dsl;
     mod examples;
