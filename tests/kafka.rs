@@ -16,5 +16,6 @@ mod kafka {
     mod dsl;
     mod examples;
     mod failures;
+    mod group;
     mod recovery;
 }

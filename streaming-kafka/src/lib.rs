@@ -74,8 +74,11 @@ mod client;
 mod commit;
 mod config;
 mod deser;
+mod group;
 mod record;
+mod sink;
 mod source;
+mod state;
 mod stats;
 mod strategy;
 mod stream;
@@ -92,7 +95,10 @@ pub use rdkafka;
 pub use client::{close_consumer, kafka_error, CLOSE_TIMEOUT};
 pub use config::DirectStreamConfig;
 pub use deser::{DeserializeError, Json, KafkaDeserialize};
+pub use group::Rebalance;
 pub use record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
+pub use sink::{KafkaSerialize, KafkaSink, ToKafkaRecord};
+pub use state::{PartitionStateError, PartitionedState};
 pub use stats::KafkaStreamStats;
 pub use strategy::{ConsumerStrategy, LocationStrategy, OffsetReset};
 
@@ -276,5 +282,36 @@ impl KafkaOffsets {
     /// The stream's counters.
     pub fn stats(&self) -> KafkaStreamStats {
         self.shared.info.stats.clone()
+    }
+
+    /// Group mode: the partitions this process owns (those of the latest
+    /// planned batch); empty for a stream not in group mode.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.shared
+            .group_member()
+            .map(|g| g.assignment())
+            .unwrap_or_default()
+    }
+
+    /// Group mode: every change of the partitions this process owns, with
+    /// the first batch that read the new assignment.
+    pub fn rebalances(&self) -> Vec<Rebalance> {
+        self.shared
+            .group_member()
+            .map(|g| g.rebalances())
+            .unwrap_or_default()
+    }
+
+    /// Group mode: the offsets this process last committed, per partition.
+    pub fn group_committed(&self) -> BTreeMap<TopicPartition, i64> {
+        self.shared
+            .group_member()
+            .map(|g| g.committed())
+            .unwrap_or_default()
+    }
+
+    /// Whether the stream is in group mode.
+    pub fn is_group_member(&self) -> bool {
+        self.shared.group_member().is_some()
     }
 }

@@ -120,6 +120,8 @@ pub struct ConsumerStrategy {
     pub(crate) selection: Selection,
     pub(crate) params: BTreeMap<String, String>,
     pub(crate) offsets: BTreeMap<TopicPartition, i64>,
+    /// Group mode (see [`join_group`](Self::join_group)).
+    pub(crate) group: bool,
 }
 
 fn collect_params<I, PK, PV>(params: I) -> BTreeMap<String, String>
@@ -149,6 +151,7 @@ impl ConsumerStrategy {
             selection: Selection::Topics(topics.into_iter().map(Into::into).collect()),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         }
     }
 
@@ -170,6 +173,7 @@ impl ConsumerStrategy {
             selection: Selection::Pattern(regex),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         })
     }
 
@@ -188,6 +192,7 @@ impl ConsumerStrategy {
             selection: Selection::Partitions(partitions),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         }
     }
 
@@ -199,6 +204,40 @@ impl ConsumerStrategy {
         offsets: impl IntoIterator<Item = (TopicPartition, i64)>,
     ) -> Self {
         self.offsets.extend(offsets);
+        self
+    }
+
+    /// Group mode: the stream joins the consumer group `group.id` and each
+    /// batch reads only the partitions the group protocol assigns to this
+    /// process, so N processes running the same job share the partitions
+    /// (Kafka Streams' deployment model; see the README's "Scaling out").
+    ///
+    /// - Partitions are rebalanced when a process joins, leaves, or dies
+    ///   (after the group's `session.timeout.ms`); a rebalance takes effect
+    ///   between two batches, never inside one.
+    /// - A newly assigned partition starts at the group's committed
+    ///   offset (else `auto.offset.reset`).
+    /// - Offsets are committed automatically, through the group member,
+    ///   when a batch completes; [`commit_async`](super::KafkaOffsets::commit_async)
+    ///   is not needed.
+    /// - Batch times are multiples of the batch interval since the epoch,
+    ///   so they are aligned on every process.
+    ///
+    /// The assignor is `cooperative-sticky` unless
+    /// `partition.assignment.strategy` says otherwise: partitions that
+    /// stay with their owner are not revoked, and the test broker (tansu
+    /// 0.6) only starts a new group generation when a member's
+    /// subscription changes, which the sticky assignor's owned-partitions
+    /// data does after a rebalance; with an eager assignor (`range`,
+    /// `roundrobin`) on tansu, the survivors of a dead member never learn
+    /// of its partitions.
+    ///
+    /// Needs [`subscribe`](Self::subscribe) or
+    /// [`subscribe_pattern`](Self::subscribe_pattern) and a `group.id`;
+    /// anything else is a [`Config`](StreamingError::Config) error when the
+    /// stream is created.
+    pub fn join_group(mut self) -> Self {
+        self.group = true;
         self
     }
 

@@ -1,0 +1,400 @@
+//! Keyed state that follows its input partition ([`PartitionedState`]):
+//! state kept per Kafka partition of a group-mode direct stream, saved as
+//! per-partition snapshots in a directory every process of the group
+//! shares, and restored by a partition's next owner at the partition's
+//! committed offset.
+//!
+//! A snapshot is named by the offset it reflects: `<dir>/<name>/<topic>-<partition>/<offset>.snap`
+//! holds the state after every record of the partition before `offset`
+//! was applied. A partition that starts at offset `o` (its committed
+//! offset, in group mode) loads exactly the snapshot `o`, so state and
+//! input always agree: nothing is counted twice, nothing is lost, whatever
+//! happened between the last snapshot and the last commit. Since a
+//! snapshot at offset `o` is a function of the partition's records before
+//! `o` only, two processes that own a partition for a moment (a rebalance
+//! without barrier) write the same snapshots: ownership overlaps cannot
+//! corrupt the state. Snapshots well below the committed offset are
+//! deleted (see [`KEEP_BELOW`]).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::record::TopicPartition;
+use super::KafkaOffsets;
+use streaming_core::{Batch, DStream, Data, Time};
+
+/// Why a partition's state cannot be loaded or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum PartitionStateError {
+    /// Reading or writing the snapshot directory failed.
+    #[error("partition state {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A snapshot does not decode.
+    #[error("partition state {path}: cannot decode the snapshot: {message}")]
+    Decode {
+        /// The snapshot file.
+        path: PathBuf,
+        /// The decoder's message.
+        message: String,
+    },
+    /// The partition has snapshots, but none at the offset it starts from.
+    #[error("no snapshot of {partition} at offset {offset} in {dir} (snapshots at {available:?}): the state and the committed offsets disagree")]
+    Missing {
+        /// The partition.
+        partition: TopicPartition,
+        /// The offset the partition starts from.
+        offset: i64,
+        /// The partition's snapshot directory.
+        dir: PathBuf,
+        /// The offsets of the snapshots present.
+        available: Vec<i64>,
+    },
+    /// The stream given to the operator does not have one batch partition
+    /// per Kafka partition of the direct stream.
+    #[error("batch {time}: the stream has {partitions} partitions but the direct stream read {ranges} Kafka partitions; keep the direct stream's partitions (narrow operators only), or re-key through Kafka first")]
+    Misaligned {
+        /// The batch.
+        time: Time,
+        /// The stream's partitions.
+        partitions: usize,
+        /// The direct stream's ranges.
+        ranges: usize,
+    },
+    /// The direct stream did not plan the batch.
+    #[error("batch {0}: the direct stream has no offset ranges for it")]
+    NoRanges(Time),
+}
+
+/// The snapshots of one stateful operator.
+#[derive(Clone, Debug)]
+struct SnapshotStore {
+    root: PathBuf,
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> PartitionStateError {
+    PartitionStateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl SnapshotStore {
+    fn dir(&self, tp: &TopicPartition) -> PathBuf {
+        self.root.join(format!("{}-{}", tp.topic, tp.partition))
+    }
+
+    fn file(&self, tp: &TopicPartition, offset: i64) -> PathBuf {
+        self.dir(tp).join(format!("{offset:020}.snap"))
+    }
+
+    /// The offsets of the partition's snapshots, ascending.
+    fn offsets(&self, tp: &TopicPartition) -> Result<Vec<i64>, PartitionStateError> {
+        let dir = self.dir(tp);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_err(&dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(o) = name
+                .strip_suffix(".snap")
+                .and_then(|n| n.parse::<i64>().ok())
+            {
+                out.push(o);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The state of `tp` before `offset`: the snapshot at `offset`, or
+    /// empty if the partition has no snapshot at all (its first owner);
+    /// whether the snapshot existed.
+    fn load<K, S>(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(Vec<(K, S)>, bool), PartitionStateError>
+    where
+        K: DeserializeOwned,
+        S: DeserializeOwned,
+    {
+        let path = self.file(tp, offset);
+        match std::fs::read(&path) {
+            Ok(bytes) => postcard::from_bytes(&bytes)
+                .map(|entries| (entries, true))
+                .map_err(|e| PartitionStateError::Decode {
+                    path,
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let available = self.offsets(tp)?;
+                if available.is_empty() {
+                    Ok((Vec::new(), false))
+                } else {
+                    Err(PartitionStateError::Missing {
+                        partition: tp.clone(),
+                        offset,
+                        dir: self.dir(tp),
+                        available,
+                    })
+                }
+            }
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
+    /// Writes the snapshot of `tp` at `offset` atomically (temporary file,
+    /// fsync, rename).
+    fn save<K, S>(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+        entries: &HashMap<K, S>,
+    ) -> Result<(), PartitionStateError>
+    where
+        K: Serialize,
+        S: Serialize,
+    {
+        let dir = self.dir(tp);
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let pairs: Vec<(&K, &S)> = entries.iter().collect();
+        let bytes = postcard::to_allocvec(&pairs).map_err(|e| PartitionStateError::Decode {
+            path: dir.clone(),
+            message: format!("encoding: {e}"),
+        })?;
+        let tmp = dir.join(format!(".{offset:020}.{}.tmp", std::process::id()));
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+        f.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
+        f.sync_all().map_err(|e| io_err(&tmp, e))?;
+        drop(f);
+        let path = self.file(tp, offset);
+        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        Ok(())
+    }
+
+    /// Deletes the snapshots of `tp` below `offset`, except the
+    /// [`KEEP_BELOW`] newest of them.
+    fn prune(&self, tp: &TopicPartition, offset: i64) -> Result<(), PartitionStateError> {
+        let below: Vec<i64> = self
+            .offsets(tp)?
+            .into_iter()
+            .filter(|&o| o < offset)
+            .collect();
+        for o in &below[..below.len().saturating_sub(KEEP_BELOW)] {
+            let path = self.file(tp, *o);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many snapshots below a partition's committed offset are kept. A
+/// broker whose group protocol lets two processes own a partition for a
+/// moment (tansu has no rebalance barrier) may see the committed offset
+/// move back by a few batches; the snapshots it moves back to are kept.
+const KEEP_BELOW: usize = 16;
+
+/// The in-memory state of one owned partition.
+struct PartitionSlot<K, S> {
+    /// The offset the state reflects (every record before it applied).
+    offset: i64,
+    map: HashMap<K, S>,
+}
+
+/// Keyed state kept per Kafka partition of a group-mode direct stream (see
+/// the [module documentation](self) and the README's "Scaling out").
+///
+/// Made by [`KafkaOffsets::partitioned_state`]. Its operators take a
+/// stream derived from the direct stream by narrow operators only (`map`,
+/// `flat_map`, `filter`, ...: one batch partition per Kafka partition,
+/// in the direct stream's order), so each key's state lives with the
+/// Kafka partition its records come from. For the state of a key to be
+/// whole, all of its records must be in one partition: records keyed by it
+/// in Kafka, or re-keyed through a topic first
+/// ([`repartition_through`](super::KafkaSink::repartition_through)).
+#[derive(Clone)]
+pub struct PartitionedState {
+    offsets: KafkaOffsets,
+    store: SnapshotStore,
+}
+
+impl std::fmt::Debug for PartitionedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionedState")
+            .field("dir", &self.store.root)
+            .finish()
+    }
+}
+
+impl KafkaOffsets {
+    /// Per-partition keyed state for this group-mode stream, with the
+    /// snapshots of the operator `name` under `dir`, a directory every
+    /// process of the group can reach (a local directory for processes on
+    /// one host, a shared file system otherwise). `name` must be unique
+    /// among the job's stateful operators and stable across runs.
+    pub fn partitioned_state(&self, dir: impl AsRef<Path>, name: &str) -> PartitionedState {
+        PartitionedState {
+            offsets: self.clone(),
+            store: SnapshotStore {
+                root: dir.as_ref().join(name),
+            },
+        }
+    }
+}
+
+impl PartitionedState {
+    /// Spark's `updateStateByKey`, per input partition: for every key with
+    /// new values in a batch, `f(new_values, state)` gives the key's new
+    /// state (`None` removes it); the result holds every key's state of the
+    /// partitions this process owns, one batch partition per Kafka
+    /// partition.
+    ///
+    /// Unlike [`DStream::update_state_by_key`], `f` is not called for keys
+    /// without new values: a partition's state is then a function of its
+    /// records up to an offset, which is what lets the partition's next
+    /// owner restore it exactly from the snapshot at that offset.
+    ///
+    /// A partition's state is loaded from its snapshot at the offset the
+    /// batch starts reading it from when the partition is new to this
+    /// process, and saved after every batch that read records of it; a
+    /// batch fails (loudly) when the snapshot it needs is not there.
+    pub fn update_state_by_key<K, V, S>(
+        &self,
+        pairs: &DStream<(K, V)>,
+        f: impl Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: Hash + Eq + Data + Serialize + DeserializeOwned,
+        V: Data,
+        S: Data + Serialize + DeserializeOwned,
+    {
+        let offsets = self.offsets.clone();
+        let store = self.store.clone();
+        let slots: Arc<Mutex<HashMap<TopicPartition, PartitionSlot<K, S>>>> = Arc::default();
+        let last: Arc<Mutex<Option<(Time, Batch<(K, S)>)>>> = Arc::default();
+        pairs.transform(move |batch, time| {
+            let mut last = last.lock().unwrap();
+            if let Some((t, b)) = last.as_ref() {
+                if *t == time {
+                    // Computed again (a second consumer without caching):
+                    // the state must not be applied twice.
+                    return b.clone();
+                }
+            }
+            let out = apply_batch(
+                &offsets,
+                &store,
+                &mut slots.lock().unwrap(),
+                batch,
+                time,
+                &f,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            *last = Some((time, out.clone()));
+            out
+        })
+    }
+}
+
+fn apply_batch<K, V, S>(
+    offsets: &KafkaOffsets,
+    store: &SnapshotStore,
+    slots: &mut HashMap<TopicPartition, PartitionSlot<K, S>>,
+    batch: Batch<(K, V)>,
+    time: Time,
+    f: &impl Fn(&[V], Option<S>) -> Option<S>,
+) -> Result<Batch<(K, S)>, PartitionStateError>
+where
+    K: Hash + Eq + Data + Serialize + DeserializeOwned,
+    V: Data,
+    S: Data + Serialize + DeserializeOwned,
+{
+    let ranges = offsets
+        .offset_ranges(time)
+        .ok_or(PartitionStateError::NoRanges(time))?;
+    if batch.num_partitions() != ranges.len()
+        && !(batch.is_empty() && ranges.iter().all(|r| r.count() == 0))
+    {
+        return Err(PartitionStateError::Misaligned {
+            time,
+            partitions: batch.num_partitions(),
+            ranges: ranges.len(),
+        });
+    }
+    // Partitions no longer owned: their next owner restores them.
+    slots.retain(|tp, _| ranges.iter().any(|r| r.topic_partition() == *tp));
+    let committed = offsets.group_committed();
+    let mut out = Vec::with_capacity(ranges.len());
+    for (i, range) in ranges.iter().enumerate() {
+        let tp = range.topic_partition();
+        let fresh = slots
+            .get(&tp)
+            .is_none_or(|slot| slot.offset != range.from_offset);
+        if fresh {
+            let (entries, existed) = store.load::<K, S>(&tp, range.from_offset)?;
+            tracing::info!(partition = %tp, offset = range.from_offset, keys = entries.len(), existed, "partition state restored");
+            let map: HashMap<K, S> = entries.into_iter().collect();
+            if !existed {
+                // The first owner's starting point is a snapshot too, so
+                // the partition always has one at its committed offset.
+                store.save(&tp, range.from_offset, &map)?;
+            }
+            slots.insert(
+                tp.clone(),
+                PartitionSlot {
+                    offset: range.from_offset,
+                    map,
+                },
+            );
+        }
+        let slot = slots.get_mut(&tp).expect("inserted above");
+        if let Some(&c) = committed.get(&tp) {
+            store.prune(&tp, c.min(slot.offset))?;
+        }
+        if let Some(part) = batch.partitions().get(i) {
+            if !part.is_empty() {
+                let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
+                for (k, v) in part.iter().cloned() {
+                    grouped.entry(k).or_default().push(v);
+                }
+                for (k, values) in grouped {
+                    let previous = slot.map.remove(&k);
+                    if let Some(s) = f(&values, previous) {
+                        slot.map.insert(k, s);
+                    }
+                }
+            }
+        }
+        if range.until_offset != slot.offset {
+            slot.offset = range.until_offset;
+            store.save(&tp, slot.offset, &slot.map)?;
+        }
+        out.push(
+            slot.map
+                .iter()
+                .map(|(k, s)| (k.clone(), s.clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(Batch::from_partitions(out))
+}

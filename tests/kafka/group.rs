@@ -1,0 +1,313 @@
+//! Group mode with real worker processes on loopback: copies of
+//! `examples/kafka_group_word_count` share a topic's partitions through
+//! the consumer group of a real tansu broker, keep each partition's counts
+//! with the partition (snapshots in a shared directory), and survive a
+//! SIGKILLed worker and a worker joining later with exact counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use streaming::testing::kafka::{KafkaTestBroker, TestRecord};
+
+use super::support::*;
+
+const PARTITIONS: i32 = 8;
+const GROUP: &str = "word-count";
+
+/// The worker example, built if missing.
+fn worker_binary() -> PathBuf {
+    crate::support::example_binary("kafka_group_word_count", &["--features", "kafka"])
+}
+
+/// One worker process.
+struct Worker {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(broker: &KafkaTestBroker, dir: &Path, name: &str, extra: &[&str]) -> Worker {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(worker_binary())
+            .args(["--bootstrap", &broker.bootstrap_servers()])
+            .args(["--group", GROUP])
+            .args(["--state-dir", dir.join("state").to_str().unwrap()])
+            .args(["--report-dir", dir.join("reports").to_str().unwrap()])
+            .args(["--worker", name])
+            .args(["--interval-ms", "500"])
+            .args(["--session-timeout-ms", "6000"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start a worker");
+        Worker {
+            name: name.to_string(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// SIGKILL: no graceful leave; the group notices by session timeout.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL a worker");
+            let _ = c.wait();
+        }
+    }
+
+    /// Fails the test if the worker exited.
+    fn assert_running(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                panic!(
+                    "worker {} exited with {status}; its log ends with:\n{}",
+                    self.name,
+                    tail(&self.log)
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// What a worker reported after its latest batch.
+#[derive(Debug, Default, Clone)]
+struct Report {
+    /// Owned partition → the offset its state reflects.
+    ranges: BTreeMap<i32, i64>,
+    /// (partition, key) → count.
+    counts: BTreeMap<(i32, String), i64>,
+}
+
+fn read_report(dir: &Path, name: &str) -> Option<Report> {
+    let text = std::fs::read_to_string(dir.join("reports").join(format!("{name}.tsv"))).ok()?;
+    let mut r = Report::default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f[0] {
+            "range" => {
+                r.ranges
+                    .insert(f[2].parse().unwrap(), f[3].parse().unwrap());
+            }
+            "count" => {
+                r.counts.insert(
+                    (f[1].parse().unwrap(), f[2].to_string()),
+                    f[3].parse().unwrap(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// The latest reports of `workers` if their partitions are disjoint and
+/// cover the topic.
+fn covering(dir: &Path, workers: &[&str]) -> Option<Vec<Report>> {
+    let reports: Vec<Report> = workers
+        .iter()
+        .map(|w| read_report(dir, w))
+        .collect::<Option<_>>()?;
+    let mut seen = BTreeSet::new();
+    for r in &reports {
+        for p in r.ranges.keys() {
+            if !seen.insert(*p) {
+                return None;
+            }
+        }
+    }
+    (seen.len() == PARTITIONS as usize).then_some(reports)
+}
+
+/// Polls `cond` every 100 ms until it holds, failing after `secs`
+/// seconds with `what` and the workers' logs.
+fn wait_for<T>(
+    secs: u64,
+    what: &str,
+    workers: &mut [&mut Worker],
+    mut cond: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        for w in workers.iter_mut() {
+            w.assert_running();
+        }
+        if let Some(v) = cond() {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            let logs: Vec<String> = workers
+                .iter()
+                .map(|w| format!("--- {} ---\n{}", w.name, tail(&w.log)))
+                .collect();
+            panic!("{what}: not reached within {secs} s\n{}", logs.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Writes round `round`: `per_partition` records to each partition, each
+/// a word keyed by itself; word `w{i}` always lives in partition `i % 8`.
+fn produce_round(
+    broker: &KafkaTestBroker,
+    topic: &str,
+    round: usize,
+    per_partition: usize,
+    expected: &mut BTreeMap<String, i64>,
+) {
+    let mut records = Vec::new();
+    for p in 0..PARTITIONS as usize {
+        for i in 0..per_partition {
+            // Five words per partition: w{p}, w{p+8}, ..., w{p+32}.
+            let word = format!("w{}", p + 8 * ((i * 3 + round) % 5));
+            *expected.entry(word.clone()).or_default() += 1;
+            records.push(
+                TestRecord::value(word.as_bytes())
+                    .key(word.as_bytes())
+                    .partition(p as i32),
+            );
+        }
+    }
+    broker.produce(topic, records).unwrap();
+}
+
+fn high_watermarks(broker: &KafkaTestBroker, topic: &str) -> BTreeMap<i32, i64> {
+    broker
+        .watermarks(topic, PARTITIONS)
+        .unwrap()
+        .into_iter()
+        .map(|(p, (_, high))| (p, high))
+        .collect()
+}
+
+/// The union of the reports' counts; fails if a word is counted in two
+/// partitions.
+fn union_counts(reports: &[Report]) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    let mut home: BTreeMap<String, i32> = BTreeMap::new();
+    for r in reports {
+        for ((p, word), n) in &r.counts {
+            if let Some(q) = home.insert(word.clone(), *p) {
+                panic!("{word} has state in partitions {q} and {p}");
+            }
+            out.insert(word.clone(), *n);
+        }
+    }
+    out
+}
+
+#[test]
+fn three_workers_one_killed_and_one_joining_count_exactly() {
+    with_timeout(400, || {
+        let broker = broker();
+        broker.create_topic("words", PARTITIONS).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let mut expected = BTreeMap::new();
+        produce_round(&broker, "words", 1, 300, &mut expected);
+
+        // 100 records/s per partition: a round of 300 per partition takes
+        // at least 3 s to drain, so the kill below lands mid-run.
+        let opts = ["--topic", "words", "--max-rate", "100"];
+        let mut w1 = Worker::start(&broker, dir, "w1", &opts);
+        let mut w2 = Worker::start(&broker, dir, "w2", &opts);
+        let mut w3 = Worker::start(&broker, dir, "w3", &opts);
+        // The three share the eight partitions.
+        wait_for(
+            120,
+            "3 workers own all partitions",
+            &mut [&mut w1, &mut w2, &mut w3],
+            || {
+                covering(dir, &["w1", "w2", "w3"])
+                    .filter(|rs| rs.iter().all(|r| !r.ranges.is_empty()))
+            },
+        );
+        let owned_by_w2 = read_report(dir, "w2").unwrap().ranges;
+
+        // Mid-run: w2 has processed part of its partitions, not all.
+        produce_round(&broker, "words", 2, 300, &mut expected);
+        let high = high_watermarks(&broker, "words");
+        wait_for(
+            120,
+            "w2 processes records",
+            &mut [&mut w1, &mut w2, &mut w3],
+            || {
+                let r = read_report(dir, "w2")?;
+                r.ranges
+                    .iter()
+                    .any(|(p, &o)| o > 0 && o < high[p])
+                    .then_some(())
+            },
+        );
+        let before_kill = read_report(dir, "w2").unwrap();
+        assert!(
+            before_kill.ranges.iter().any(|(p, &o)| o < high[p]),
+            "w2 was killed after it drained its partitions: {before_kill:?}"
+        );
+        w2.kill();
+        produce_round(&broker, "words", 3, 300, &mut expected);
+
+        // The survivors take w2's partitions over after the session timeout.
+        wait_for(
+            120,
+            "w1 and w3 own all partitions",
+            &mut [&mut w1, &mut w3],
+            || covering(dir, &["w1", "w3"]),
+        );
+        let mut w4 = Worker::start(&broker, dir, "w4", &opts);
+        produce_round(&broker, "words", 4, 300, &mut expected);
+        wait_for(
+            120,
+            "w4 owns partitions",
+            &mut [&mut w1, &mut w3, &mut w4],
+            || read_report(dir, "w4").filter(|r| !r.ranges.is_empty()),
+        );
+
+        // Drained: the live workers' states cover every partition at its
+        // end, and the group committed those ends.
+        let high = high_watermarks(&broker, "words");
+        let reports = wait_for(
+            180,
+            "the input is drained",
+            &mut [&mut w1, &mut w3, &mut w4],
+            || {
+                let rs = covering(dir, &["w1", "w3", "w4"])?;
+                let at_end = rs
+                    .iter()
+                    .all(|r| r.ranges.iter().all(|(p, &o)| o == high[p]));
+                let committed = broker.committed_offsets(GROUP, "words", PARTITIONS).ok()?;
+                (at_end && committed == high).then_some(rs)
+            },
+        );
+        let counts = union_counts(&reports);
+        assert_eq!(counts, expected, "nothing lost, nothing counted twice");
+        assert_eq!(expected.values().sum::<i64>(), 4 * 300 * PARTITIONS as i64);
+        // w2's partitions really moved, and w4 took some over.
+        let now_owned: BTreeSet<i32> = reports
+            .iter()
+            .flat_map(|r| r.ranges.keys().copied())
+            .collect();
+        assert!(owned_by_w2.keys().all(|p| now_owned.contains(p)));
+        for w in [&mut w1, &mut w3, &mut w4] {
+            w.assert_running();
+            w.kill();
+        }
+    });
+}
