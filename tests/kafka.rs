@@ -18,4 +18,5 @@ mod kafka {
     mod failures;
     mod group;
     mod recovery;
+    mod sink;
 }

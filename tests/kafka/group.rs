@@ -121,6 +121,11 @@ fn read_report(dir: &Path, name: &str) -> Option<Report> {
 /// The latest reports of `workers` if their partitions are disjoint and
 /// cover the topic.
 fn covering(dir: &Path, workers: &[&str]) -> Option<Vec<Report>> {
+    covering_n(dir, workers, PARTITIONS)
+}
+
+/// [`covering`] for a topic of `partitions` partitions.
+fn covering_n(dir: &Path, workers: &[&str], partitions: i32) -> Option<Vec<Report>> {
     let reports: Vec<Report> = workers
         .iter()
         .map(|w| read_report(dir, w))
@@ -133,7 +138,7 @@ fn covering(dir: &Path, workers: &[&str]) -> Option<Vec<Report>> {
             }
         }
     }
-    (seen.len() == PARTITIONS as usize).then_some(reports)
+    (seen.len() == partitions as usize).then_some(reports)
 }
 
 /// Polls `cond` every 100 ms until it holds, failing after `secs`
@@ -310,4 +315,70 @@ fn three_workers_one_killed_and_one_joining_count_exactly() {
             w.kill();
         }
     });
+}
+
+#[test]
+fn re_keying_through_a_topic_co_partitions_the_counts_with_the_words() {
+    with_timeout(300, || {
+        let broker = broker();
+        broker.create_topic("lines", 3).unwrap();
+        broker.create_topic("by-word", PARTITIONS).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        // Lines spread over the input partitions without keys: a word's
+        // occurrences are in every input partition.
+        let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+        let mut words = 0;
+        let mut records = Vec::new();
+        for i in 0..600usize {
+            let line: Vec<String> = (0..4)
+                .map(|j| format!("x{}", (i * 5 + j * 11) % 37))
+                .collect();
+            for w in &line {
+                *expected.entry(w.clone()).or_default() += 1;
+                words += 1;
+            }
+            records.push(TestRecord::value(line.join(" ").as_bytes()).partition((i % 3) as i32));
+        }
+        broker.produce("lines", records).unwrap();
+        let opts = ["--topic", "lines", "--rekey", "by-word"];
+        let mut w1 = Worker::start(&broker, dir, "r1", &opts);
+        let mut w2 = Worker::start(&broker, dir, "r2", &opts);
+        let reports = wait_for(
+            180,
+            "the re-keyed input is drained",
+            &mut [&mut w1, &mut w2],
+            || {
+                let rs = covering_n(dir, &["r1", "r2"], PARTITIONS)?;
+                let lines_high = high_watermarks_n(&broker, "lines", 3);
+                let committed = broker.committed_offsets(GROUP, "lines", 3).ok()?;
+                if committed != lines_high {
+                    return None;
+                }
+                let high = high_watermarks(&broker, "by-word");
+                let at_end = rs
+                    .iter()
+                    .all(|r| r.ranges.iter().all(|(p, &o)| o == high[p]));
+                at_end.then_some(rs)
+            },
+        );
+        // Each word's count lives in one partition of the re-keying topic
+        // (union_counts checks) and is exact.
+        assert_eq!(union_counts(&reports), expected);
+        // Without a crash, the sink wrote every word once.
+        let written: i64 = high_watermarks(&broker, "by-word").values().sum();
+        assert_eq!(written, words);
+        for w in [&mut w1, &mut w2] {
+            w.assert_running();
+        }
+    });
+}
+
+fn high_watermarks_n(broker: &KafkaTestBroker, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+    broker
+        .watermarks(topic, partitions)
+        .unwrap()
+        .into_iter()
+        .map(|(p, (_, high))| (p, high))
+        .collect()
 }
