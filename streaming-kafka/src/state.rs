@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::record::TopicPartition;
 use super::KafkaOffsets;
-use streaming_core::{Batch, DStream, Data, Time};
+use streaming_core::{Batch, DStream, Data, State, Time};
 
 /// Why a partition's state cannot be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -288,10 +288,74 @@ impl PartitionedState {
         V: Data,
         S: Data + Serialize + DeserializeOwned,
     {
+        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)]| {
+            let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
+            for (k, v) in part.iter().cloned() {
+                grouped.entry(k).or_default().push(v);
+            }
+            for (k, values) in grouped {
+                let previous = map.remove(&k);
+                if let Some(s) = f(&values, previous) {
+                    map.insert(k, s);
+                }
+            }
+            map.iter().map(|(k, s)| (k.clone(), s.clone())).collect()
+        })
+    }
+
+    /// Spark's `mapWithState`, per input partition: for each pair, in the
+    /// partition's order, `f(key, Some(value), state)` reads and updates
+    /// the key's state (as [`DStream::map_with_state`]'s function) and
+    /// returns an output element; the result holds the outputs, one batch
+    /// partition per Kafka partition. State is kept, saved and restored as
+    /// by [`update_state_by_key`](Self::update_state_by_key).
+    ///
+    /// There are no timeouts: a key's state changes only with its
+    /// partition's records, so that the partition's next owner restores it
+    /// exactly.
+    pub fn map_with_state<K, V, S, U>(
+        &self,
+        pairs: &DStream<(K, V)>,
+        f: impl Fn(&K, Option<V>, &mut State<S>) -> U + Send + Sync + 'static,
+    ) -> DStream<U>
+    where
+        K: Hash + Eq + Data + Serialize + DeserializeOwned,
+        V: Data,
+        S: Data + Serialize + DeserializeOwned,
+        U: Data,
+    {
+        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)]| {
+            part.iter()
+                .cloned()
+                .map(|(k, v)| {
+                    let mut state = State::detached(map.remove(&k));
+                    let out = f(&k, Some(v), &mut state);
+                    if let Some(s) = state.into_state() {
+                        map.insert(k, s);
+                    }
+                    out
+                })
+                .collect()
+        })
+    }
+
+    /// The operator: `apply(state, records)` updates one partition's state
+    /// with its records of a batch and gives the partition's output.
+    fn operator<K, V, S, O>(
+        &self,
+        pairs: &DStream<(K, V)>,
+        apply: impl Fn(&mut HashMap<K, S>, &[(K, V)]) -> Vec<O> + Send + Sync + 'static,
+    ) -> DStream<O>
+    where
+        K: Hash + Eq + Data + Serialize + DeserializeOwned,
+        V: Data,
+        S: Data + Serialize + DeserializeOwned,
+        O: Data,
+    {
         let offsets = self.offsets.clone();
         let store = self.store.clone();
         let slots: Arc<Mutex<HashMap<TopicPartition, PartitionSlot<K, S>>>> = Arc::default();
-        let last: Arc<Mutex<Option<(Time, Batch<(K, S)>)>>> = Arc::default();
+        let last: Arc<Mutex<Option<(Time, Batch<O>)>>> = Arc::default();
         pairs.transform(move |batch, time| {
             let mut last = last.lock().unwrap();
             if let Some((t, b)) = last.as_ref() {
@@ -307,7 +371,7 @@ impl PartitionedState {
                 &mut slots.lock().unwrap(),
                 batch,
                 time,
-                &f,
+                &apply,
             )
             .unwrap_or_else(|e| panic!("{e}"));
             *last = Some((time, out.clone()));
@@ -316,18 +380,19 @@ impl PartitionedState {
     }
 }
 
-fn apply_batch<K, V, S>(
+fn apply_batch<K, V, S, O>(
     offsets: &KafkaOffsets,
     store: &SnapshotStore,
     slots: &mut HashMap<TopicPartition, PartitionSlot<K, S>>,
     batch: Batch<(K, V)>,
     time: Time,
-    f: &impl Fn(&[V], Option<S>) -> Option<S>,
-) -> Result<Batch<(K, S)>, PartitionStateError>
+    apply: &impl Fn(&mut HashMap<K, S>, &[(K, V)]) -> Vec<O>,
+) -> Result<Batch<O>, PartitionStateError>
 where
     K: Hash + Eq + Data + Serialize + DeserializeOwned,
     V: Data,
     S: Data + Serialize + DeserializeOwned,
+    O: Data,
 {
     let ranges = offsets
         .offset_ranges(time)
@@ -371,30 +436,12 @@ where
         if let Some(&c) = committed.get(&tp) {
             store.prune(&tp, c.min(slot.offset))?;
         }
-        if let Some(part) = batch.partitions().get(i) {
-            if !part.is_empty() {
-                let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
-                for (k, v) in part.iter().cloned() {
-                    grouped.entry(k).or_default().push(v);
-                }
-                for (k, values) in grouped {
-                    let previous = slot.map.remove(&k);
-                    if let Some(s) = f(&values, previous) {
-                        slot.map.insert(k, s);
-                    }
-                }
-            }
-        }
+        let part: &[(K, V)] = batch.partitions().get(i).map_or(&[], |p| p.as_slice());
+        out.push(apply(&mut slot.map, part));
         if range.until_offset != slot.offset {
             slot.offset = range.until_offset;
             store.save(&tp, slot.offset, &slot.map)?;
         }
-        out.push(
-            slot.map
-                .iter()
-                .map(|(k, s)| (k.clone(), s.clone()))
-                .collect::<Vec<_>>(),
-        );
     }
     Ok(Batch::from_partitions(out))
 }

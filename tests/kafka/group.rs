@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use streaming::testing::kafka::{KafkaTestBroker, TestRecord};
 
+use streaming::prelude::StopMode;
+
 use super::support::*;
 
 const PARTITIONS: i32 = 8;
@@ -381,4 +383,101 @@ fn high_watermarks_n(broker: &KafkaTestBroker, topic: &str, partitions: i32) -> 
         .into_iter()
         .map(|(p, (_, high))| (p, high))
         .collect()
+}
+
+/// A running count per key with `PartitionedState::map_with_state` in
+/// group mode: each record's count, by key.
+fn running_counts(
+    ssc: &streaming::prelude::StreamingContext,
+    broker: &KafkaTestBroker,
+    dir: &Path,
+) -> (
+    streaming::kafka::KafkaOffsets,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, i64)>>>,
+) {
+    use streaming::kafka::ConsumerStrategy;
+    use streaming::prelude::State;
+    let mut p = params(broker, "restore", "earliest");
+    p.push(("session.timeout.ms".into(), "6000".into()));
+    let stream = direct(ssc, ConsumerStrategy::subscribe(["keyed"], p).join_group());
+    let offsets = stream.offsets();
+    let counts = offsets.partitioned_state(dir, "running").map_with_state(
+        &stream.map(|r| (r.key.unwrap_or_default(), r.value)),
+        |k: &String, _v: Option<String>, state: &mut State<i64>| {
+            let n = state.get().copied().unwrap_or(0) + 1;
+            state.update(n);
+            (k.clone(), n)
+        },
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    counts.foreach_batch(move |b, _| sink.lock().unwrap().extend(b.iter().cloned()));
+    (offsets, seen)
+}
+
+fn produce_keyed(broker: &KafkaTestBroker, from: usize, count: usize) {
+    let records = (from..from + count).map(|i| {
+        let key = format!("k{}", i % 5);
+        TestRecord::value("1")
+            .key(key.as_bytes())
+            .partition((i % 5 % 2) as i32)
+    });
+    broker.produce("keyed", records).unwrap();
+}
+
+#[test]
+fn a_new_owner_restores_partition_state_at_the_committed_offsets() {
+    with_timeout(240, || {
+        let broker = broker();
+        broker.create_topic("keyed", 2).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        produce_keyed(&broker, 0, 50);
+
+        let ssc = context("owner-a");
+        let (offsets, seen) = running_counts(&ssc, &broker, dir.path());
+        ssc.start().unwrap();
+        step_until(&ssc, 1, Duration::from_secs(120), || {
+            seen.lock().unwrap().len() == 50
+        });
+        assert_eq!(
+            offsets.assignment().len(),
+            2,
+            "one member owns both partitions"
+        );
+        assert!(!offsets.rebalances().is_empty());
+        let first: Vec<(String, i64)> = seen.lock().unwrap().clone();
+        ssc.stop(StopMode::Immediate);
+        // The group holds the ends of what A processed.
+        assert_eq!(
+            broker.committed_offsets("restore", "keyed", 2).unwrap(),
+            BTreeMap::from([(0, 30), (1, 20)])
+        );
+
+        produce_keyed(&broker, 50, 30);
+        let ssc = context("owner-b");
+        let (_, seen) = running_counts(&ssc, &broker, dir.path());
+        ssc.start().unwrap();
+        step_until(&ssc, 1, Duration::from_secs(120), || {
+            seen.lock().unwrap().len() == 30
+        });
+        let second: Vec<(String, i64)> = seen.lock().unwrap().clone();
+        ssc.stop(StopMode::Immediate);
+        // B continues each key's count where A left it: nothing lost,
+        // nothing counted twice.
+        for k in 0..5 {
+            let key = format!("k{k}");
+            let a: Vec<i64> = first
+                .iter()
+                .filter(|(x, _)| *x == key)
+                .map(|(_, n)| *n)
+                .collect();
+            let b: Vec<i64> = second
+                .iter()
+                .filter(|(x, _)| *x == key)
+                .map(|(_, n)| *n)
+                .collect();
+            assert_eq!(a, (1..=10).collect::<Vec<_>>(), "{key} under A");
+            assert_eq!(b, (11..=16).collect::<Vec<_>>(), "{key} under B");
+        }
+    });
 }
