@@ -21,6 +21,7 @@ use std::hash::Hash;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -123,29 +124,26 @@ impl SnapshotStore {
     }
 
     /// The state of `tp` before `offset`: the snapshot at `offset`, or
-    /// empty if the partition has no snapshot at all (its first owner);
-    /// whether the snapshot existed.
-    fn load<K, S>(
+    /// `None` if the partition has no snapshot at all (its first owner).
+    fn load<T: DeserializeOwned>(
         &self,
         tp: &TopicPartition,
         offset: i64,
-    ) -> Result<(Vec<(K, S)>, bool), PartitionStateError>
-    where
-        K: DeserializeOwned,
-        S: DeserializeOwned,
-    {
+    ) -> Result<Option<T>, PartitionStateError> {
         let path = self.file(tp, offset);
         match std::fs::read(&path) {
-            Ok(bytes) => postcard::from_bytes(&bytes)
-                .map(|entries| (entries, true))
-                .map_err(|e| PartitionStateError::Decode {
-                    path,
-                    message: e.to_string(),
-                }),
+            Ok(bytes) => {
+                postcard::from_bytes(&bytes)
+                    .map(Some)
+                    .map_err(|e| PartitionStateError::Decode {
+                        path,
+                        message: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let available = self.offsets(tp)?;
                 if available.is_empty() {
-                    Ok((Vec::new(), false))
+                    Ok(None)
                 } else {
                     Err(PartitionStateError::Missing {
                         partition: tp.clone(),
@@ -161,20 +159,15 @@ impl SnapshotStore {
 
     /// Writes the snapshot of `tp` at `offset` atomically (temporary file,
     /// fsync, rename).
-    fn save<K, S>(
+    fn save<T: Serialize>(
         &self,
         tp: &TopicPartition,
         offset: i64,
-        entries: &HashMap<K, S>,
-    ) -> Result<(), PartitionStateError>
-    where
-        K: Serialize,
-        S: Serialize,
-    {
+        state: &T,
+    ) -> Result<(), PartitionStateError> {
         let dir = self.dir(tp);
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-        let pairs: Vec<(&K, &S)> = entries.iter().collect();
-        let bytes = postcard::to_allocvec(&pairs).map_err(|e| PartitionStateError::Decode {
+        let bytes = postcard::to_allocvec(state).map_err(|e| PartitionStateError::Decode {
             path: dir.clone(),
             message: format!("encoding: {e}"),
         })?;
@@ -208,6 +201,30 @@ impl SnapshotStore {
     }
 }
 
+/// A partition's incremental window: the batches in the window (time and
+/// per-key value), the window's per-key totals, and in how many of the
+/// batches each key has values.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize + Hash + Eq, V: Serialize",
+    deserialize = "K: DeserializeOwned + Hash + Eq, V: DeserializeOwned"
+))]
+struct WindowState<K, V> {
+    panes: Vec<(Time, Vec<(K, V)>)>,
+    totals: HashMap<K, V>,
+    panes_with: HashMap<K, usize>,
+}
+
+impl<K, V> Default for WindowState<K, V> {
+    fn default() -> Self {
+        WindowState {
+            panes: Vec::new(),
+            totals: HashMap::new(),
+            panes_with: HashMap::new(),
+        }
+    }
+}
+
 /// How many snapshots below a partition's committed offset are kept. A
 /// broker whose group protocol lets two processes own a partition for a
 /// moment (tansu has no rebalance barrier) may see the committed offset
@@ -215,10 +232,10 @@ impl SnapshotStore {
 const KEEP_BELOW: usize = 16;
 
 /// The in-memory state of one owned partition.
-struct PartitionSlot<K, S> {
+struct PartitionSlot<T> {
     /// The offset the state reflects (every record before it applied).
     offset: i64,
-    map: HashMap<K, S>,
+    data: T,
 }
 
 /// Keyed state kept per Kafka partition of a group-mode direct stream (see
@@ -288,7 +305,7 @@ impl PartitionedState {
         V: Data,
         S: Data + Serialize + DeserializeOwned,
     {
-        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)]| {
+        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)], _| {
             let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
             for (k, v) in part.iter().cloned() {
                 grouped.entry(k).or_default().push(v);
@@ -324,7 +341,7 @@ impl PartitionedState {
         S: Data + Serialize + DeserializeOwned,
         U: Data,
     {
-        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)]| {
+        self.operator(pairs, move |map: &mut HashMap<K, S>, part: &[(K, V)], _| {
             part.iter()
                 .cloned()
                 .map(|(k, v)| {
@@ -339,22 +356,102 @@ impl PartitionedState {
         })
     }
 
-    /// The operator: `apply(state, records)` updates one partition's state
-    /// with its records of a batch and gives the partition's output.
-    fn operator<K, V, S, O>(
+    /// Spark's `reduceByKeyAndWindow` with an inverse function, per input
+    /// partition, sliding every batch: the result holds, for each key of
+    /// each owned partition, `reduce` over the values of the batches in
+    /// the last `window`, kept incrementally (each batch's values added
+    /// with `reduce` as it enters, taken out with `inv_reduce` as it
+    /// leaves). A key leaves the result when no batch in the window has
+    /// values of it.
+    ///
+    /// The window's per-batch contributions are part of the partition's
+    /// snapshot, with their batch times, so a partition's next owner
+    /// continues the window (batch times are aligned on every process):
+    /// every record is in exactly the windows of the batch that read it.
+    ///
+    /// `window` must be a multiple of the stream's slide (its batch
+    /// interval); otherwise a [`Config`](streaming_core::StreamingError::Config)
+    /// error naming both.
+    pub fn reduce_by_key_and_window_inv<K, V>(
         &self,
         pairs: &DStream<(K, V)>,
-        apply: impl Fn(&mut HashMap<K, S>, &[(K, V)]) -> Vec<O> + Send + Sync + 'static,
-    ) -> DStream<O>
+        reduce: impl Fn(V, V) -> V + Send + Sync + 'static,
+        inv_reduce: impl Fn(V, V) -> V + Send + Sync + 'static,
+        window: Duration,
+    ) -> streaming_core::Result<DStream<(K, V)>>
     where
         K: Hash + Eq + Data + Serialize + DeserializeOwned,
+        V: Data + Serialize + DeserializeOwned,
+    {
+        let slide = pairs.slide_duration();
+        if window.is_zero() || !window.as_millis().is_multiple_of(slide.as_millis().max(1)) {
+            return Err(streaming_core::StreamingError::Config(format!(
+                "the window ({window:?}) must be a positive multiple of the stream's slide ({slide:?})"
+            )));
+        }
+        Ok(self.operator(
+            pairs,
+            move |w: &mut WindowState<K, V>, part: &[(K, V)], time: Time| {
+                // Batches that left the window: `time - window` and before.
+                let horizon = time.saturating_sub(window);
+                while w.panes.first().is_some_and(|(t, _)| *t <= horizon) {
+                    let (_, pane) = w.panes.remove(0);
+                    for (k, v) in pane {
+                        let n = w.panes_with.get_mut(&k).expect("counted");
+                        *n -= 1;
+                        if *n == 0 {
+                            w.panes_with.remove(&k);
+                            w.totals.remove(&k);
+                        } else {
+                            let total = w.totals.remove(&k).expect("a total");
+                            w.totals.insert(k, inv_reduce(total, v));
+                        }
+                    }
+                }
+                let mut pane: HashMap<K, V> = HashMap::new();
+                for (k, v) in part.iter().cloned() {
+                    let merged = match pane.remove(&k) {
+                        Some(acc) => reduce(acc, v),
+                        None => v,
+                    };
+                    pane.insert(k, merged);
+                }
+                if !pane.is_empty() {
+                    for (k, v) in &pane {
+                        *w.panes_with.entry(k.clone()).or_default() += 1;
+                        let total = match w.totals.remove(k) {
+                            Some(t) => reduce(t, v.clone()),
+                            None => v.clone(),
+                        };
+                        w.totals.insert(k.clone(), total);
+                    }
+                    w.panes.push((time, pane.into_iter().collect()));
+                }
+                w.totals
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            },
+        ))
+    }
+
+    /// The operator: `apply(state, records, time)` updates one partition's
+    /// state `T` with its records of batch `time` and gives the
+    /// partition's output.
+    fn operator<K, V, T, O>(
+        &self,
+        pairs: &DStream<(K, V)>,
+        apply: impl Fn(&mut T, &[(K, V)], Time) -> Vec<O> + Send + Sync + 'static,
+    ) -> DStream<O>
+    where
+        K: Data,
         V: Data,
-        S: Data + Serialize + DeserializeOwned,
+        T: Default + Serialize + DeserializeOwned + Send + 'static,
         O: Data,
     {
         let offsets = self.offsets.clone();
         let store = self.store.clone();
-        let slots: Arc<Mutex<HashMap<TopicPartition, PartitionSlot<K, S>>>> = Arc::default();
+        let slots: Arc<Mutex<HashMap<TopicPartition, PartitionSlot<T>>>> = Arc::default();
         let last: Arc<Mutex<Option<(Time, Batch<O>)>>> = Arc::default();
         pairs.transform(move |batch, time| {
             let mut last = last.lock().unwrap();
@@ -380,18 +477,18 @@ impl PartitionedState {
     }
 }
 
-fn apply_batch<K, V, S, O>(
+fn apply_batch<K, V, T, O>(
     offsets: &KafkaOffsets,
     store: &SnapshotStore,
-    slots: &mut HashMap<TopicPartition, PartitionSlot<K, S>>,
+    slots: &mut HashMap<TopicPartition, PartitionSlot<T>>,
     batch: Batch<(K, V)>,
     time: Time,
-    apply: &impl Fn(&mut HashMap<K, S>, &[(K, V)]) -> Vec<O>,
+    apply: &impl Fn(&mut T, &[(K, V)], Time) -> Vec<O>,
 ) -> Result<Batch<O>, PartitionStateError>
 where
-    K: Hash + Eq + Data + Serialize + DeserializeOwned,
+    K: Data,
     V: Data,
-    S: Data + Serialize + DeserializeOwned,
+    T: Default + Serialize + DeserializeOwned,
     O: Data,
 {
     let ranges = offsets
@@ -416,19 +513,20 @@ where
             .get(&tp)
             .is_none_or(|slot| slot.offset != range.from_offset);
         if fresh {
-            let (entries, existed) = store.load::<K, S>(&tp, range.from_offset)?;
-            tracing::info!(partition = %tp, offset = range.from_offset, keys = entries.len(), existed, "partition state restored");
-            let map: HashMap<K, S> = entries.into_iter().collect();
+            let loaded = store.load::<T>(&tp, range.from_offset)?;
+            let existed = loaded.is_some();
+            tracing::info!(partition = %tp, offset = range.from_offset, existed, "partition state restored");
+            let data = loaded.unwrap_or_default();
             if !existed {
                 // The first owner's starting point is a snapshot too, so
                 // the partition always has one at its committed offset.
-                store.save(&tp, range.from_offset, &map)?;
+                store.save(&tp, range.from_offset, &data)?;
             }
             slots.insert(
                 tp.clone(),
                 PartitionSlot {
                     offset: range.from_offset,
-                    map,
+                    data,
                 },
             );
         }
@@ -437,10 +535,10 @@ where
             store.prune(&tp, c.min(slot.offset))?;
         }
         let part: &[(K, V)] = batch.partitions().get(i).map_or(&[], |p| p.as_slice());
-        out.push(apply(&mut slot.map, part));
+        out.push(apply(&mut slot.data, part, time));
         if range.until_offset != slot.offset {
             slot.offset = range.until_offset;
-            store.save(&tp, slot.offset, &slot.map)?;
+            store.save(&tp, slot.offset, &slot.data)?;
         }
     }
     Ok(Batch::from_partitions(out))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use streaming::testing::kafka::{KafkaTestBroker, TestRecord};
 
-use streaming::prelude::StopMode;
+use streaming::prelude::{StopMode, StreamingConf, StreamingContext};
 
 use super::support::*;
 
@@ -388,7 +388,7 @@ fn high_watermarks_n(broker: &KafkaTestBroker, topic: &str, partitions: i32) -> 
 /// A running count per key with `PartitionedState::map_with_state` in
 /// group mode: each record's count, by key.
 fn running_counts(
-    ssc: &streaming::prelude::StreamingContext,
+    ssc: &StreamingContext,
     broker: &KafkaTestBroker,
     dir: &Path,
 ) -> (
@@ -479,5 +479,105 @@ fn a_new_owner_restores_partition_state_at_the_committed_offsets() {
             assert_eq!(a, (1..=10).collect::<Vec<_>>(), "{key} under A");
             assert_eq!(b, (11..=16).collect::<Vec<_>>(), "{key} under B");
         }
+    });
+}
+
+type Windows = std::sync::Arc<std::sync::Mutex<BTreeMap<u64, BTreeMap<String, i64>>>>;
+
+/// A 30 s window of counts per key with
+/// `PartitionedState::reduce_by_key_and_window_inv`, by batch number.
+fn windowed_counts(
+    ssc: &StreamingContext,
+    broker: &KafkaTestBroker,
+    dir: &Path,
+) -> (streaming::kafka::KafkaOffsets, Windows) {
+    use streaming::kafka::ConsumerStrategy;
+    let mut p = params(broker, "window", "earliest");
+    p.push(("session.timeout.ms".into(), "6000".into()));
+    let stream = direct(ssc, ConsumerStrategy::subscribe(["keyed"], p).join_group());
+    let offsets = stream.offsets();
+    let windows = offsets
+        .partitioned_state(dir, "window")
+        .reduce_by_key_and_window_inv(
+            &stream.map(|r| (r.key.unwrap_or_default(), 1i64)),
+            |a, b| a + b,
+            |a, b| a - b,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+    let seen: Windows = Default::default();
+    let sink = seen.clone();
+    windows.foreach_batch(move |b, t| {
+        let n = t.as_millis() / INTERVAL.as_millis() as u64;
+        sink.lock().unwrap().insert(n, b.iter().cloned().collect());
+    });
+    (offsets, seen)
+}
+
+fn produce_to(broker: &KafkaTestBroker, key: &str, partition: i32, count: usize) {
+    let records = (0..count).map(|_| {
+        TestRecord::value("1")
+            .key(key.as_bytes())
+            .partition(partition)
+    });
+    broker.produce("keyed", records).unwrap();
+}
+
+fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
+
+#[test]
+fn an_incremental_window_continues_on_the_partitions_next_owner() {
+    with_timeout(240, || {
+        let broker = broker();
+        broker.create_topic("keyed", 2).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+
+        let ssc = context("window-a");
+        let (offsets, seen) = windowed_counts(&ssc, &broker, dir.path());
+        ssc.start().unwrap();
+        let a = step_until(&ssc, 1, Duration::from_secs(120), || {
+            offsets.assignment().len() == 2
+        });
+        produce_to(&broker, "k0", 0, 2);
+        produce_to(&broker, "k1", 1, 1);
+        step(&ssc, a + 1);
+        produce_to(&broker, "k0", 0, 1);
+        step(&ssc, a + 2);
+        ssc.stop(StopMode::Immediate);
+        let w = seen.lock().unwrap().clone();
+        assert_eq!(w[&(a + 1)], counts(&[("k0", 2), ("k1", 1)]));
+        assert_eq!(w[&(a + 2)], counts(&[("k0", 3), ("k1", 1)]));
+
+        // B starts where A's clock stopped, as a process started later
+        // would on the wall clock.
+        let clock = streaming::ManualClock::new();
+        clock.set_time(batch_time(a + 2));
+        let ssc =
+            StreamingContext::new(manual_conf("window-b", StreamingConf::new(), clock)).unwrap();
+        let (offsets, seen) = windowed_counts(&ssc, &broker, dir.path());
+        ssc.start().unwrap();
+        let b = step_until(&ssc, a + 3, Duration::from_secs(120), || {
+            offsets.assignment().len() == 2
+        });
+        assert!(b + 1 < a + 31, "B owned the partitions within the window");
+        // The window A left, restored from the partitions' snapshots.
+        assert_eq!(seen.lock().unwrap()[&b], counts(&[("k0", 3), ("k1", 1)]));
+        produce_to(&broker, "k1", 1, 2);
+        step(&ssc, b + 1);
+        assert_eq!(
+            seen.lock().unwrap()[&(b + 1)],
+            counts(&[("k0", 3), ("k1", 3)])
+        );
+        // A's batches leave the window 30 s after they entered it.
+        for n in b + 2..=a + 32 {
+            step(&ssc, n);
+        }
+        let w = seen.lock().unwrap().clone();
+        ssc.stop(StopMode::Immediate);
+        assert_eq!(w[&(a + 30)], counts(&[("k0", 3), ("k1", 3)]));
+        assert_eq!(w[&(a + 31)], counts(&[("k0", 1), ("k1", 2)]));
+        assert_eq!(w[&(a + 32)], counts(&[("k1", 2)]));
     });
 }
