@@ -543,3 +543,63 @@ where
     }
     Ok(Batch::from_partitions(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SnapshotStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore {
+            root: dir.path().join("op"),
+        };
+        (dir, store)
+    }
+
+    #[test]
+    fn a_partition_without_snapshots_starts_empty() {
+        let (_dir, store) = store();
+        let tp = TopicPartition::new("t", 0);
+        assert!(store
+            .load::<HashMap<String, i64>>(&tp, 7)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn snapshots_load_at_their_exact_offset_only() {
+        let (_dir, store) = store();
+        let tp = TopicPartition::new("t", 1);
+        let state: HashMap<String, i64> = HashMap::from([("a".to_string(), 3)]);
+        store.save(&tp, 0, &HashMap::<String, i64>::new()).unwrap();
+        store.save(&tp, 10, &state).unwrap();
+        assert_eq!(
+            store.load::<HashMap<String, i64>>(&tp, 10).unwrap(),
+            Some(state)
+        );
+        let e = store.load::<HashMap<String, i64>>(&tp, 5).unwrap_err();
+        assert!(
+            matches!(&e, PartitionStateError::Missing { offset: 5, available, .. } if available == &vec![0, 10]),
+            "{e}"
+        );
+        // Another partition's snapshots are its own.
+        assert!(store
+            .load::<HashMap<String, i64>>(&TopicPartition::new("t", 2), 10)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn pruning_keeps_the_committed_snapshot_and_the_newest_below_it() {
+        let (_dir, store) = store();
+        let tp = TopicPartition::new("t", 0);
+        for o in 0..30 {
+            store.save(&tp, o, &o).unwrap();
+        }
+        store.prune(&tp, 25).unwrap();
+        let left = store.offsets(&tp).unwrap();
+        let expected: Vec<i64> = (25 - KEEP_BELOW as i64..30).collect();
+        assert_eq!(left, expected);
+        assert_eq!(store.load::<i64>(&tp, 25).unwrap(), Some(25));
+    }
+}
