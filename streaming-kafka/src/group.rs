@@ -1,4 +1,4 @@
-//! Group mode ([`ConsumerStrategy::join_group`](super::ConsumerStrategy::join_group)):
+//! Group mode (`ConsumerStrategy::join_group`):
 //! the stream's driver consumer is a member of the consumer group
 //! `group.id`, and each batch reads only the partitions the group protocol
 //! assigned to this process.
@@ -17,15 +17,14 @@
 //! rejects the commits of a process that was thrown out of the group.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Condvar, Mutex, Weak};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
 
 use super::client::{commit_list, kafka_error, KafkaConsumer};
 use super::record::{OffsetRange, TopicPartition};
-use super::source::Shared;
-use streaming_core::{BatchInfo, Result, StreamingListener, Time};
+use streaming_core::{Result, Time};
 
 /// One change of the partitions a process owns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +85,7 @@ impl GroupMember {
         }
     }
 
-    fn finished(&self, time: Time, committed: Option<&BTreeMap<TopicPartition, i64>>) {
+    pub(crate) fn finished(&self, time: Time, committed: Option<&BTreeMap<TopicPartition, i64>>) {
         let mut p = self.progress.lock().unwrap();
         p.pending.remove(&time);
         if let Some(c) = committed {
@@ -166,41 +165,4 @@ pub(crate) fn commit_ranges(
         .commit(&tpl, CommitMode::Sync)
         .map_err(|e| kafka_error(format!("commit to group {group:?}"), e))?;
     Ok(offsets)
-}
-
-/// Commits each completed batch's offsets (group mode), then lets the
-/// next batch be planned.
-pub(crate) struct GroupCommitListener {
-    pub(crate) shared: Weak<Shared>,
-}
-
-impl StreamingListener for GroupCommitListener {
-    fn on_batch_completed(&self, info: &BatchInfo) {
-        let Some(shared) = self.shared.upgrade() else {
-            return;
-        };
-        let Some(member) = shared.group_member() else {
-            return;
-        };
-        let time = info.batch_time;
-        if info.failure.is_some() {
-            shared.report(format!(
-                "batch {time} failed: its offsets are not committed (the partitions' next owner re-reads them)"
-            ));
-            member.finished(time, None);
-            return;
-        }
-        match shared.commit_group_batch(time) {
-            Ok(c) => {
-                tracing::debug!(%time, offsets = ?c, "group mode: batch committed");
-                shared.info.stats.committed();
-                member.finished(time, Some(&c));
-            }
-            Err(e) => {
-                shared.info.stats.commit_failed();
-                shared.report(format!("committing batch {time}: {e}"));
-                member.finished(time, None);
-            }
-        }
-    }
 }

@@ -1,5 +1,5 @@
-//! Writing streams to Kafka ([`KafkaSink::save_to_kafka`]) and re-keying
-//! through a topic ([`KafkaSink::repartition_through`]).
+//! Writing streams to Kafka (`KafkaSink::save_to_kafka`) and re-keying
+//! through a topic (`KafkaSink::repartition_through`).
 //!
 //! The sink uses librdkafka's idempotent producer (`enable.idempotence`,
 //! `acks=all`): a record retried after a lost acknowledgement is written
@@ -28,16 +28,13 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use super::client::kafka_error;
-use super::config::DirectStreamConfig;
-use super::deser::{Json, KafkaDeserialize};
-use super::strategy::ConsumerStrategy;
-use super::{DirectKafkaStream, KafkaUtils, LocationStrategy};
-use streaming_core::{DStream, Data, Result, StreamingContext, StreamingError};
+use super::deser::Json;
+use streaming_core::{DStream, Data, Result, StreamingError};
 
 /// How a value is written as a record's key or value (Kafka's
-/// `Serializer`s; the inverse of [`KafkaDeserialize`]): strings as UTF-8,
+/// `Serializer`s; the inverse of `KafkaDeserialize`): strings as UTF-8,
 /// bytes as they are, `i32`, `i64` and `f64` big-endian (Kafka's
-/// `IntegerSerializer`, `LongSerializer`, `DoubleSerializer`), [`Json`]
+/// `IntegerSerializer`, `LongSerializer`, `DoubleSerializer`), `Json`
 /// with serde.
 pub trait KafkaSerialize {
     /// The record bytes.
@@ -251,60 +248,9 @@ impl BatchWriter {
     }
 }
 
-/// Kafka outputs of a stream.
-pub trait KafkaSink<T> {
-    /// Writes every batch to `topic` with the idempotent producer
-    /// configured by `params` (Kafka producer settings; `bootstrap.servers`
-    /// is required; `key.serializer`, `value.serializer` and `group.id`
-    /// are ignored): plain values as records without key, `(key, value)`
-    /// pairs with the key as the record's key (Java's partitioner picks
-    /// the partition). A batch's output ends when all its records are
-    /// acknowledged; an undeliverable record fails the batch. Exactly-once
-    /// while the process runs, at-least-once across a crash (see the
-    /// [module documentation](self)).
-    ///
-    /// Invalid producer settings are a [`Config`](StreamingError::Config)
-    /// error; the broker is first contacted by the first batch.
-    fn save_to_kafka<I, PK, PV>(&self, topic: &str, params: I) -> Result<()>
-    where
-        I: IntoIterator<Item = (PK, PV)>,
-        PK: Into<String>,
-        PV: Into<String>;
-
-    /// Re-keys pairs through Kafka (Kafka Streams' `repartition`): writes
-    /// each batch's pairs to `topic`, keyed by their key, and returns a
-    /// group-mode direct stream of `topic` as the next stage's input, in
-    /// the consumer group of `params` (`group.id` is required). The
-    /// records of one key are then all in one partition of `topic`, so
-    /// [`PartitionedState`](super::PartitionedState) downstream is
-    /// co-partitioned with the new key.
-    ///
-    /// Latency: one batch; what batch `t` writes is read by batch `t + 1`
-    /// (or later, under a rate limit). Ordering: the records of a key keep
-    /// the order in which they were written, which within one process is
-    /// batch order, then input partition order; records of one key
-    /// written by different processes in the same batch interleave in no
-    /// defined order. Delivery: as [`save_to_kafka`](Self::save_to_kafka),
-    /// at-least-once across a crash of a writer.
-    ///
-    /// `topic` must exist (create it with as many partitions as the state
-    /// downstream needs).
-    fn repartition_through<K, V>(
-        &self,
-        ssc: &StreamingContext,
-        topic: &str,
-        params: Vec<(String, String)>,
-        config: DirectStreamConfig,
-    ) -> Result<DirectKafkaStream<K, V>>
-    where
-        T: ToKafkaRecord,
-        K: KafkaDeserialize + Data,
-        V: KafkaDeserialize + Data;
-}
-
 /// Producer settings among consumer parameters: the connection settings a
 /// re-keying stage's producer shares with its consumers.
-fn producer_params(params: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn producer_params(params: &[(String, String)]) -> Vec<(String, String)> {
     params
         .iter()
         .filter(|(k, _)| {
@@ -318,50 +264,19 @@ fn producer_params(params: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-impl<T: ToKafkaRecord + Data> KafkaSink<T> for DStream<T> {
-    fn save_to_kafka<I, PK, PV>(&self, topic: &str, params: I) -> Result<()>
-    where
-        I: IntoIterator<Item = (PK, PV)>,
-        PK: Into<String>,
-        PV: Into<String>,
-    {
-        let writer = Arc::new(BatchWriter::new(topic, params)?);
-        self.try_foreach_batch(move |batch, time| {
-            let sent = writer.write(batch.iter())?;
-            tracing::debug!(topic = %writer.topic, %time, records = sent, "batch written to Kafka");
-            Ok(())
-        });
+/// Writes every batch of `stream` to `topic` (see `KafkaSink::save_to_kafka`).
+pub(crate) fn save_to_kafka<T, I, PK, PV>(stream: &DStream<T>, topic: &str, params: I) -> Result<()>
+where
+    T: ToKafkaRecord + Data,
+    I: IntoIterator<Item = (PK, PV)>,
+    PK: Into<String>,
+    PV: Into<String>,
+{
+    let writer = Arc::new(BatchWriter::new(topic, params)?);
+    stream.try_foreach_batch(move |batch, time| {
+        let sent = writer.write(batch.iter())?;
+        tracing::debug!(topic = %writer.topic, %time, records = sent, "batch written to Kafka");
         Ok(())
-    }
-
-    fn repartition_through<K, V>(
-        &self,
-        ssc: &StreamingContext,
-        topic: &str,
-        params: Vec<(String, String)>,
-        config: DirectStreamConfig,
-    ) -> Result<DirectKafkaStream<K, V>>
-    where
-        T: ToKafkaRecord,
-        K: KafkaDeserialize + Data,
-        V: KafkaDeserialize + Data,
-    {
-        if !params.iter().any(|(k, v)| k == "group.id" && !v.is_empty()) {
-            return Err(StreamingError::Config(
-                "repartition_through needs the Kafka parameter group.id".into(),
-            ));
-        }
-        self.save_to_kafka(topic, producer_params(&params))?;
-        // Everything written to the topic is read: a partition without a
-        // committed offset starts at its beginning.
-        let mut params = params;
-        params.retain(|(k, _)| k != "auto.offset.reset");
-        params.push(("auto.offset.reset".into(), "earliest".into()));
-        KafkaUtils::create_direct_stream_with_config(
-            ssc,
-            LocationStrategy::PreferConsistent,
-            ConsumerStrategy::subscribe([topic.to_string()], params).join_group(),
-            config,
-        )
-    }
+    });
+    Ok(())
 }

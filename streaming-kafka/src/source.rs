@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
@@ -14,14 +14,17 @@ use super::client::{self, close_consumer, create_consumer, End, KafkaConsumer};
 use super::commit::{CommitCallback, Committer};
 use super::config::Settings;
 use super::deser::KafkaDeserialize;
-use super::group::{self, GroupCommitListener, GroupMember};
+use super::group::{self, GroupMember};
 use super::record::{ConsumerRecord, OffsetRange, TopicPartition};
 use super::stats::KafkaStreamStats;
 use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
 use super::stream::StreamInfo;
 use super::worker::{ReadTask, Workers};
 use streaming_core::rate::{max_messages_per_partition, RateController, RateListener};
-use streaming_core::{Batch, Data, InputContext, InputSource, Result, StreamingError, Time};
+use streaming_core::{
+    Batch, BatchInfo, Data, InputContext, InputSource, Result, StreamingError, StreamingListener,
+    Time,
+};
 
 /// The ranges of one batch time.
 #[derive(Clone, Debug)]
@@ -808,6 +811,43 @@ impl Drop for Shared {
         self.committer.shutdown();
         if let Some(d) = self.driver.get_mut().ok().and_then(Option::take) {
             close_consumer(d, &format!("{}/driver", self.info.name));
+        }
+    }
+}
+
+/// Commits each completed batch's offsets (group mode), then lets the
+/// next batch be planned.
+struct GroupCommitListener {
+    shared: Weak<Shared>,
+}
+
+impl StreamingListener for GroupCommitListener {
+    fn on_batch_completed(&self, info: &BatchInfo) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let Some(member) = shared.group_member() else {
+            return;
+        };
+        let time = info.batch_time;
+        if info.failure.is_some() {
+            shared.report(format!(
+                "batch {time} failed: its offsets are not committed (the partitions' next owner re-reads them)"
+            ));
+            member.finished(time, None);
+            return;
+        }
+        match shared.commit_group_batch(time) {
+            Ok(c) => {
+                tracing::debug!(%time, offsets = ?c, "group mode: batch committed");
+                shared.info.stats.committed();
+                member.finished(time, Some(&c));
+            }
+            Err(e) => {
+                shared.info.stats.commit_failed();
+                shared.report(format!("committing batch {time}: {e}"));
+                member.finished(time, None);
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::record::TopicPartition;
-use super::KafkaOffsets;
+use super::source::Shared;
 use streaming_core::{Batch, DStream, Data, State, Time};
 
 /// Why a partition's state cannot be loaded or saved.
@@ -239,19 +239,29 @@ struct PartitionSlot<T> {
 }
 
 /// Keyed state kept per Kafka partition of a group-mode direct stream (see
-/// the [module documentation](self) and the README's "Scaling out").
+/// the README's "Scaling out").
 ///
-/// Made by [`KafkaOffsets::partitioned_state`]. Its operators take a
+/// Each partition's state is saved, after every batch that read records
+/// of it, as a snapshot named by the offset it reflects
+/// (`<dir>/<name>/<topic>-<partition>/<offset>.snap`: the state after
+/// every record before `offset`). A process that starts a partition at
+/// offset `o` (its committed offset, in group mode) loads exactly the
+/// snapshot at `o`, so state and input always agree: nothing is counted
+/// twice and nothing is lost, whatever happened between a snapshot and a
+/// commit, and two processes that briefly own one partition write the same
+/// snapshots.
+///
+/// Made by [`KafkaOffsets::partitioned_state`](crate::KafkaOffsets::partitioned_state). Its operators take a
 /// stream derived from the direct stream by narrow operators only (`map`,
 /// `flat_map`, `filter`, ...: one batch partition per Kafka partition,
 /// in the direct stream's order), so each key's state lives with the
 /// Kafka partition its records come from. For the state of a key to be
 /// whole, all of its records must be in one partition: records keyed by it
 /// in Kafka, or re-keyed through a topic first
-/// ([`repartition_through`](super::KafkaSink::repartition_through)).
+/// (`KafkaSink::repartition_through`).
 #[derive(Clone)]
 pub struct PartitionedState {
-    offsets: KafkaOffsets,
+    shared: Arc<Shared>,
     store: SnapshotStore,
 }
 
@@ -263,23 +273,17 @@ impl std::fmt::Debug for PartitionedState {
     }
 }
 
-impl KafkaOffsets {
-    /// Per-partition keyed state for this group-mode stream, with the
-    /// snapshots of the operator `name` under `dir`, a directory every
-    /// process of the group can reach (a local directory for processes on
-    /// one host, a shared file system otherwise). `name` must be unique
-    /// among the job's stateful operators and stable across runs.
-    pub fn partitioned_state(&self, dir: impl AsRef<Path>, name: &str) -> PartitionedState {
+impl PartitionedState {
+    /// The state of operator `name` of the stream `shared`, under `dir`.
+    pub(crate) fn new(shared: Arc<Shared>, dir: &Path, name: &str) -> Self {
         PartitionedState {
-            offsets: self.clone(),
+            shared,
             store: SnapshotStore {
-                root: dir.as_ref().join(name),
+                root: dir.join(name),
             },
         }
     }
-}
 
-impl PartitionedState {
     /// Spark's `updateStateByKey`, per input partition: for every key with
     /// new values in a batch, `f(new_values, state)` gives the key's new
     /// state (`None` removes it); the result holds every key's state of the
@@ -449,7 +453,7 @@ impl PartitionedState {
         T: Default + Serialize + DeserializeOwned + Send + 'static,
         O: Data,
     {
-        let offsets = self.offsets.clone();
+        let shared = self.shared.clone();
         let store = self.store.clone();
         let slots: Arc<Mutex<HashMap<TopicPartition, PartitionSlot<T>>>> = Arc::default();
         let last: Arc<Mutex<Option<(Time, Batch<O>)>>> = Arc::default();
@@ -463,7 +467,7 @@ impl PartitionedState {
                 }
             }
             let out = apply_batch(
-                &offsets,
+                &shared,
                 &store,
                 &mut slots.lock().unwrap(),
                 batch,
@@ -478,7 +482,7 @@ impl PartitionedState {
 }
 
 fn apply_batch<K, V, T, O>(
-    offsets: &KafkaOffsets,
+    shared: &Shared,
     store: &SnapshotStore,
     slots: &mut HashMap<TopicPartition, PartitionSlot<T>>,
     batch: Batch<(K, V)>,
@@ -491,7 +495,7 @@ where
     T: Default + Serialize + DeserializeOwned,
     O: Data,
 {
-    let ranges = offsets
+    let ranges = shared
         .offset_ranges(time)
         .ok_or(PartitionStateError::NoRanges(time))?;
     if batch.num_partitions() != ranges.len()
@@ -505,7 +509,10 @@ where
     }
     // Partitions no longer owned: their next owner restores them.
     slots.retain(|tp, _| ranges.iter().any(|r| r.topic_partition() == *tp));
-    let committed = offsets.group_committed();
+    let committed = shared
+        .group_member()
+        .map(|g| g.committed())
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(ranges.len());
     for (i, range) in ranges.iter().enumerate() {
         let tp = range.topic_partition();
