@@ -134,6 +134,11 @@ fn main() -> Result<(), StreamingError> {
     if print {
         counts.print_n(20);
     }
+    // The counts are computed (and the partitions' snapshots written) by
+    // an output: this one logs how many keys each batch holds.
+    counts.foreach_batch(|batch, time| {
+        tracing::debug!(%time, keys = batch.len(), "counts");
+    });
     if let Some(dir) = opts.get("report-dir") {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir)
