@@ -40,10 +40,12 @@ fi
 mkdir -p "$OUT/reports"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
+  # Workers first (a graceful stop leaves the group and needs the broker),
+  # then the broker.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill "${PIDS[i]}" 2>/dev/null || true
+    wait "${PIDS[i]}" 2>/dev/null || true
   done
-  wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
