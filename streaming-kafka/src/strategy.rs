@@ -236,6 +236,43 @@ impl ConsumerStrategy {
     /// [`subscribe_pattern`](Self::subscribe_pattern) and a `group.id`;
     /// anything else is a [`Config`](StreamingError::Config) error when the
     /// stream is created.
+    ///
+    /// A word count scaled out over N processes: lines re-keyed by word
+    /// through a topic, each word's count kept with its partition.
+    ///
+    /// ```no_run
+    /// use streaming_core::{StreamingConf, StreamingContext};
+    /// use streaming_kafka::{ConsumerStrategy, DirectStreamConfig, KafkaSink, KafkaUtils, LocationStrategy};
+    /// use std::time::Duration;
+    ///
+    /// let ssc = StreamingContext::new(
+    ///     StreamingConf::new().master("local[*]").batch_interval(Duration::from_secs(1)),
+    /// )?;
+    /// let params: Vec<(String, String)> = vec![
+    ///     ("bootstrap.servers".into(), "broker:9092".into()),
+    ///     ("group.id".into(), "word-count".into()),
+    ///     ("auto.offset.reset".into(), "earliest".into()),
+    /// ];
+    /// let input = KafkaUtils::create_direct_stream::<String, String>(
+    ///     &ssc,
+    ///     LocationStrategy::PreferConsistent,
+    ///     ConsumerStrategy::subscribe(["lines"], params.clone()).join_group(),
+    /// )?;
+    /// let words = input
+    ///     .flat_map(|r| r.value.split_whitespace().map(|w| (w.to_string(), 1i64)).collect::<Vec<_>>())
+    ///     .repartition_through::<String, i64>(&ssc, "words-by-key", params, DirectStreamConfig::new())?;
+    /// let counts = words
+    ///     .offsets()
+    ///     .partitioned_state("/shared/state", "counts")
+    ///     .update_state_by_key(
+    ///         &words.map(|r| (r.key.unwrap_or_default(), r.value)),
+    ///         |new: &[i64], count: Option<i64>| Some(count.unwrap_or(0) + new.iter().sum::<i64>()),
+    ///     );
+    /// counts.save_to_kafka("word-counts", [("bootstrap.servers", "broker:9092")])?;
+    /// ssc.start()?;
+    /// ssc.await_termination()?;
+    /// # Ok::<(), streaming_core::StreamingError>(())
+    /// ```
     pub fn join_group(mut self) -> Self {
         self.group = true;
         self
