@@ -92,8 +92,9 @@ pub(crate) enum Selection {
 ///   is applied by the stream: to partitions without a committed offset at
 ///   start and to offsets out of the range the broker holds;
 /// - `group.id` is the group whose committed offsets the stream starts from
-///   and to which it commits; the stream never joins the group (it reads
-///   every selected partition itself).
+///   and to which it commits; the stream does not join the group (it reads
+///   every selected partition itself), unless in group mode
+///   ([`join_group`](Self::join_group)).
 ///
 /// A partition's first offset is, in this order: the one given with
 /// [`with_offsets`](Self::with_offsets), the group's committed offset, and
