@@ -581,3 +581,39 @@ fn an_incremental_window_continues_on_the_partitions_next_owner() {
         assert_eq!(w[&(a + 32)], counts(&[("k1", 2)]));
     });
 }
+
+#[test]
+fn group_mode_needs_a_group_and_subscribed_topics() {
+    use streaming::kafka::{ConsumerStrategy, KafkaUtils, LocationStrategy, TopicPartition};
+    let ssc = context("group-config");
+    let create = |strategy: ConsumerStrategy| {
+        KafkaUtils::create_direct_stream::<String, String>(
+            &ssc,
+            LocationStrategy::PreferConsistent,
+            strategy,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    let e = create(
+        ConsumerStrategy::subscribe(["t"], [("bootstrap.servers", "127.0.0.1:1")]).join_group(),
+    );
+    assert!(
+        e.contains("join_group needs the Kafka parameter group.id"),
+        "{e}"
+    );
+    let with_group = [("bootstrap.servers", "127.0.0.1:1"), ("group.id", "g")];
+    let e =
+        create(ConsumerStrategy::assign([TopicPartition::new("t", 0)], with_group).join_group());
+    assert!(
+        e.contains("join_group needs subscribe or subscribe_pattern"),
+        "{e}"
+    );
+    let e = create(
+        ConsumerStrategy::subscribe(["t"], with_group)
+            .with_offsets([(TopicPartition::new("t", 0), 5)])
+            .join_group(),
+    );
+    assert!(e.contains("with_offsets cannot be combined"), "{e}");
+}
