@@ -139,3 +139,31 @@ fn save_to_kafka_rejects_a_producer_without_idempotence() {
         "{e}"
     );
 }
+
+#[test]
+fn an_undeliverable_record_fails_its_batch() {
+    with_timeout(120, || {
+        let broker = broker();
+        let ssc = context("sink-undeliverable");
+        let queue = BatchQueue::new();
+        queue.push(vec!["lost".to_string()]);
+        ssc.queue_stream(queue, true)
+            .save_to_kafka(
+                "no-such-topic",
+                [
+                    ("bootstrap.servers", broker.bootstrap_servers().as_str()),
+                    ("message.timeout.ms", "2000"),
+                ],
+            )
+            .unwrap();
+        ssc.start().unwrap();
+        ssc.manual_clock().unwrap().set_time(batch_time(1));
+        let e = ssc
+            .await_batch_completion(batch_time(1), Duration::from_secs(60))
+            .unwrap_err()
+            .to_string();
+        ssc.stop(StopMode::Immediate);
+        assert!(e.contains("producing to no-such-topic"), "{e}");
+        assert!(e.contains("1 of 1 records were not delivered"), "{e}");
+    });
+}
