@@ -610,6 +610,29 @@ where
         self.shared.info.stats.undecodable_records()
     }
 
+    fn status(&self) -> Option<String> {
+        let member = self.shared.group.as_ref()?;
+        let owned = member.assignment();
+        let rebalances = member.rebalances();
+        let owned = if owned.is_empty() {
+            "none".to_string()
+        } else {
+            owned
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let last = rebalances.last().map_or(String::new(), |r| {
+            format!(", the last from batch {}", r.batch_time)
+        });
+        Some(format!(
+            "group {}: owns {owned}; {} rebalance(s){last}",
+            self.shared.info.params.group_id.as_deref().unwrap_or(""),
+            rebalances.len()
+        ))
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         self.shared.info.set_context(ctx);
         if let Some(bp) = &self.shared.info.settings.backpressure {

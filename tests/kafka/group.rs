@@ -445,6 +445,19 @@ fn a_new_owner_restores_partition_state_at_the_committed_offsets() {
             "one member owns both partitions"
         );
         assert!(!offsets.rebalances().is_empty());
+        // The Streaming page shows what the member owns.
+        let url = format!("{}/streaming/", ssc.ui_web_url().expect("the UI runs"));
+        let page = ureq::get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        assert!(
+            page.contains("group restore: owns keyed-0, keyed-1;")
+                && page.contains("rebalance(s), the last from batch"),
+            "{page}"
+        );
         let first: Vec<(String, i64)> = seen.lock().unwrap().clone();
         ssc.stop(StopMode::Immediate);
         // The group holds the ends of what A processed.
