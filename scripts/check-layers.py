@@ -39,8 +39,9 @@ CRATES = {
         ["record", "deser", "stats", "strategy", "config"],
         ["client"],
         ["stream"],
-        ["commit", "worker"],
+        ["commit", "worker", "group", "sink"],
         ["source"],
+        ["state"],
     ],
     "streaming-testkit/src": [["kafka"]],
     "streaming-dsl/src": [

@@ -11,9 +11,12 @@ mod support;
 mod kafka {
     pub mod support;
 
+    mod broker_features;
     mod direct;
     mod dsl;
     mod examples;
     mod failures;
+    mod group;
     mod recovery;
+    mod sink;
 }

@@ -74,8 +74,11 @@ mod client;
 mod commit;
 mod config;
 mod deser;
+mod group;
 mod record;
+mod sink;
 mod source;
+mod state;
 mod stats;
 mod strategy;
 mod stream;
@@ -92,12 +95,15 @@ pub use rdkafka;
 pub use client::{close_consumer, kafka_error, CLOSE_TIMEOUT};
 pub use config::DirectStreamConfig;
 pub use deser::{DeserializeError, Json, KafkaDeserialize};
+pub use group::Rebalance;
 pub use record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
+pub use sink::{KafkaSerialize, ToKafkaRecord};
+pub use state::{PartitionStateError, PartitionedState};
 pub use stats::KafkaStreamStats;
 pub use strategy::{ConsumerStrategy, LocationStrategy, OffsetReset};
 
 use source::{DirectKafkaSource, Shared};
-use streaming_core::{DStream, Data, Result, StreamingContext, Time};
+use streaming_core::{DStream, Data, Result, StreamingContext, StreamingError, Time};
 
 /// Creates Kafka direct streams (Spark's `KafkaUtils`).
 pub struct KafkaUtils;
@@ -276,5 +282,146 @@ impl KafkaOffsets {
     /// The stream's counters.
     pub fn stats(&self) -> KafkaStreamStats {
         self.shared.info.stats.clone()
+    }
+
+    /// Group mode: the partitions this process owns (those of the latest
+    /// planned batch); empty for a stream not in group mode.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.shared
+            .group_member()
+            .map(|g| g.assignment())
+            .unwrap_or_default()
+    }
+
+    /// Group mode: every change of the partitions this process owns, with
+    /// the first batch that read the new assignment.
+    pub fn rebalances(&self) -> Vec<Rebalance> {
+        self.shared
+            .group_member()
+            .map(|g| g.rebalances())
+            .unwrap_or_default()
+    }
+
+    /// Group mode: the offsets this process last committed, per partition.
+    pub fn group_committed(&self) -> BTreeMap<TopicPartition, i64> {
+        self.shared
+            .group_member()
+            .map(|g| g.committed())
+            .unwrap_or_default()
+    }
+
+    /// Whether the stream is in group mode.
+    pub fn is_group_member(&self) -> bool {
+        self.shared.group_member().is_some()
+    }
+}
+
+impl KafkaOffsets {
+    /// Per-partition keyed state for this group-mode stream (see
+    /// [`PartitionedState`]), with the snapshots of the operator `name`
+    /// under `dir`, a directory every process of the group can reach (a
+    /// local directory for processes on one host, a shared file system
+    /// otherwise). `name` must be unique among the job's stateful
+    /// operators and stable across runs.
+    pub fn partitioned_state(
+        &self,
+        dir: impl AsRef<std::path::Path>,
+        name: &str,
+    ) -> PartitionedState {
+        PartitionedState::new(self.shared.clone(), dir.as_ref(), name)
+    }
+}
+
+/// Kafka outputs of a stream.
+pub trait KafkaSink<T> {
+    /// Writes every batch to `topic` with the idempotent producer
+    /// configured by `params` (Kafka producer settings; `bootstrap.servers`
+    /// is required; `key.serializer`, `value.serializer` and `group.id`
+    /// are ignored): plain values as records without key, `(key, value)`
+    /// pairs with the key as the record's key (Java's partitioner picks
+    /// the partition). A batch's output ends when all its records are
+    /// acknowledged; an undeliverable record fails the batch. Exactly-once
+    /// while the process runs, at-least-once across a crash (see the
+    /// [`ToKafkaRecord`] and the README's "Scaling out": the test broker
+    /// cannot commit transactions).
+    ///
+    /// Invalid producer settings are a [`Config`](StreamingError::Config)
+    /// error; the broker is first contacted by the first batch.
+    fn save_to_kafka<I, PK, PV>(&self, topic: &str, params: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (PK, PV)>,
+        PK: Into<String>,
+        PV: Into<String>;
+
+    /// Re-keys pairs through Kafka (Kafka Streams' `repartition`): writes
+    /// each batch's pairs to `topic`, keyed by their key, and returns a
+    /// group-mode direct stream of `topic` as the next stage's input, in
+    /// the consumer group of `params` (`group.id` is required). The
+    /// records of one key are then all in one partition of `topic`, so
+    /// [`PartitionedState`] downstream is
+    /// co-partitioned with the new key.
+    ///
+    /// Latency: one batch; what batch `t` writes is read by batch `t + 1`
+    /// (or later, under a rate limit). Ordering: the records of a key keep
+    /// the order in which they were written, which within one process is
+    /// batch order, then input partition order; records of one key
+    /// written by different processes in the same batch interleave in no
+    /// defined order. Delivery: as [`save_to_kafka`](Self::save_to_kafka),
+    /// at-least-once across a crash of a writer.
+    ///
+    /// `topic` must exist (create it with as many partitions as the state
+    /// downstream needs).
+    fn repartition_through<K, V>(
+        &self,
+        ssc: &StreamingContext,
+        topic: &str,
+        params: Vec<(String, String)>,
+        config: DirectStreamConfig,
+    ) -> Result<DirectKafkaStream<K, V>>
+    where
+        T: ToKafkaRecord,
+        K: KafkaDeserialize + Data,
+        V: KafkaDeserialize + Data;
+}
+
+impl<T: ToKafkaRecord + Data> KafkaSink<T> for DStream<T> {
+    fn save_to_kafka<I, PK, PV>(&self, topic: &str, params: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (PK, PV)>,
+        PK: Into<String>,
+        PV: Into<String>,
+    {
+        sink::save_to_kafka(self, topic, params)
+    }
+
+    fn repartition_through<K, V>(
+        &self,
+        ssc: &StreamingContext,
+        topic: &str,
+        params: Vec<(String, String)>,
+        config: DirectStreamConfig,
+    ) -> Result<DirectKafkaStream<K, V>>
+    where
+        T: ToKafkaRecord,
+        K: KafkaDeserialize + Data,
+        V: KafkaDeserialize + Data,
+    {
+        if !params.iter().any(|(k, v)| k == "group.id" && !v.is_empty()) {
+            return Err(StreamingError::Config(
+                "repartition_through needs the Kafka parameter group.id".into(),
+            ));
+        }
+        self.save_to_kafka(topic, sink::producer_params(&params))?;
+        // Everything written to the topic is read: a partition without a
+        // committed offset starts at its beginning.
+        let mut params = params;
+        params.retain(|(k, _)| k != "auto.offset.reset");
+        params.push(("auto.offset.reset".into(), "earliest".into()));
+        KafkaUtils::create_direct_stream_with_config(
+            ssc,
+            LocationStrategy::PreferConsistent,
+            ConsumerStrategy::subscribe([topic.to_string()], params).join_group(),
+            config,
+        )
     }
 }

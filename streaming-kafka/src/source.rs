@@ -4,22 +4,27 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::Consumer;
 use serde::{Deserialize, Serialize};
 
 use super::client::{self, close_consumer, create_consumer, End, KafkaConsumer};
 use super::commit::{CommitCallback, Committer};
 use super::config::Settings;
 use super::deser::KafkaDeserialize;
+use super::group::{self, GroupMember};
 use super::record::{ConsumerRecord, OffsetRange, TopicPartition};
 use super::stats::KafkaStreamStats;
 use super::strategy::{ConsumerParams, ConsumerStrategy, LocationStrategy, OffsetReset, Selection};
 use super::stream::StreamInfo;
 use super::worker::{ReadTask, Workers};
 use streaming_core::rate::{max_messages_per_partition, RateController, RateListener};
-use streaming_core::{Batch, Data, InputContext, InputSource, Result, StreamingError, Time};
+use streaming_core::{
+    Batch, BatchInfo, Data, InputContext, InputSource, Result, StreamingError, StreamingListener,
+    Time,
+};
 
 /// The ranges of one batch time.
 #[derive(Clone, Debug)]
@@ -78,6 +83,8 @@ pub(crate) struct Shared {
     min_retention_ms: AtomicU64,
     /// Backpressure's rate estimate, when enabled (set at start).
     rate: OnceLock<Arc<RateController>>,
+    /// Group mode's state, when the stream is a group member.
+    group: Option<GroupMember>,
 }
 
 impl Shared {
@@ -99,6 +106,58 @@ impl Shared {
         self.tracking.lock().unwrap().placement.clone()
     }
 
+    /// Group mode's state, when the stream is a group member.
+    pub(crate) fn group_member(&self) -> Option<&GroupMember> {
+        self.group.as_ref()
+    }
+
+    /// Group mode: commits the end offsets of batch `time`'s ranges through
+    /// the member consumer.
+    pub(crate) fn commit_group_batch(&self, time: Time) -> Result<BTreeMap<TopicPartition, i64>> {
+        let Some(ranges) = self.offset_ranges(time) else {
+            return Ok(BTreeMap::new());
+        };
+        let group = self.info.params.group_id.clone().unwrap_or_default();
+        let driver = self.driver.lock().unwrap();
+        match driver.as_ref() {
+            Some(consumer) => blocking(|| group::commit_ranges(consumer, &group, &ranges)),
+            None => Err(client::kafka_error(
+                format!("commit to group {group:?}"),
+                "the group member consumer is closed",
+            )),
+        }
+    }
+
+    /// Creates the driver consumer; in group mode, subscribed to the
+    /// stream's topics as a member of `group.id`.
+    fn create_driver(&self) -> Result<KafkaConsumer> {
+        let group = self
+            .info
+            .params
+            .group_id
+            .clone()
+            .unwrap_or_else(|| self.info.executor_group.clone());
+        let mut config = self.info.params.config_with_group(&group);
+        if self.group.is_some() && config.get("partition.assignment.strategy").is_none() {
+            // See ConsumerStrategy::join_group.
+            config.set("partition.assignment.strategy", "cooperative-sticky");
+        }
+        let consumer = create_consumer(&config, format!("{}/driver", self.info.name))?;
+        if self.group.is_some() {
+            let topics: Vec<String> = match &self.selection {
+                Selection::Topics(t) => t.clone(),
+                Selection::Pattern(r) => vec![r.as_str().to_string()],
+                Selection::Partitions(_) => Vec::new(),
+            };
+            let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+            consumer
+                .subscribe(&refs)
+                .map_err(|e| client::kafka_error(format!("joining group {group:?}"), e))?;
+            tracing::info!(input = %self.info.name, group, ?topics, "joined the consumer group");
+        }
+        Ok(consumer)
+    }
+
     pub(crate) fn commit(&self, ranges: &[OffsetRange], callback: Option<CommitCallback>) {
         let mut offsets = BTreeMap::new();
         for r in ranges {
@@ -114,20 +173,14 @@ impl Shared {
         let timeout = self.info.settings.query_timeout;
         let mut driver = self.driver.lock().unwrap();
         if driver.is_none() {
-            let group = self
-                .info
-                .params
-                .group_id
-                .clone()
-                .unwrap_or_else(|| self.info.executor_group.clone());
-            let config = self.info.params.config_with_group(&group);
-            *driver = Some(create_consumer(
-                &config,
-                format!("{}/driver", self.info.name),
-            )?);
+            *driver = Some(self.create_driver()?);
         }
         let consumer = driver.as_ref().expect("created above");
-        let partitions = client::discover_partitions(consumer, &self.selection, timeout)?;
+        let partitions = if self.group.is_some() {
+            group::poll_assignment(consumer)?
+        } else {
+            client::discover_partitions(consumer, &self.selection, timeout)?
+        };
         let new: Vec<TopicPartition> = partitions
             .iter()
             .filter(|tp| !known.contains_key(*tp) && !self.explicit_offsets.contains_key(*tp))
@@ -193,7 +246,7 @@ impl Shared {
         if let Some(&o) = q.committed.get(tp) {
             return Ok(o);
         }
-        if initialized {
+        if initialized && self.group.is_none() {
             // Found after the start: read everything it holds.
             return Ok(q.earliest[tp]);
         }
@@ -217,6 +270,13 @@ impl Shared {
         let mut starts = Vec::with_capacity(q.partitions.len());
         let mut error = None;
         let mut changed = false;
+        if self.group.is_some() {
+            // Group mode: forget the partitions revoked from this process
+            // (their next owner continues from the committed offsets).
+            let before = t.current.len();
+            t.current.retain(|tp, _| q.partitions.contains(tp));
+            changed |= t.current.len() != before;
+        }
         for tp in &q.partitions {
             let from = match t.current.get(tp) {
                 Some(&o) => o,
@@ -336,6 +396,17 @@ impl Shared {
             // Restored from a checkpoint: re-read exactly those ranges.
             return;
         }
+        if let Some(member) = &self.group {
+            // A rebalance takes effect between batches only: poll the
+            // group (where partitions are revoked and assigned) once every
+            // earlier batch is processed and committed.
+            let limit = (self.interval * 20).max(Duration::from_secs(60));
+            if !self.stopped.load(Ordering::SeqCst) && !member.wait_idle(limit) {
+                self.report(format!(
+                    "planning batch {time}: earlier batches are still running after {limit:?}; polling the group anyway to stay a member"
+                ));
+            }
+        }
         let query = if self.stopped.load(Ordering::SeqCst) {
             None
         } else {
@@ -356,6 +427,12 @@ impl Shared {
             },
         };
         tracing::debug!(input = %self.info.name, %time, ranges = ?planned.ranges, "batch planned");
+        if let Some(member) = &self.group {
+            member.planned(
+                time,
+                planned.ranges.iter().map(|r| r.topic_partition()).collect(),
+            );
+        }
         t.batches.insert(time, planned);
         // Forget batches older than the retention once computed (and those
         // restored from a checkpoint that recovery never asked for).
@@ -437,6 +514,23 @@ where
         interval: Duration,
     ) -> Result<Self> {
         let params = ConsumerParams::resolve(&strategy.params)?;
+        if strategy.group {
+            if params.group_id.is_none() {
+                return Err(StreamingError::Config(
+                    "join_group needs the Kafka parameter group.id".into(),
+                ));
+            }
+            if matches!(strategy.selection, Selection::Partitions(_)) {
+                return Err(StreamingError::Config(
+                    "join_group needs subscribe or subscribe_pattern: the group assigns the partitions".into(),
+                ));
+            }
+            if !strategy.offsets.is_empty() {
+                return Err(StreamingError::Config(
+                    "join_group starts from the group's committed offsets; with_offsets cannot be combined with it".into(),
+                ));
+            }
+        }
         if let LocationStrategy::PreferFixed(m) = &location {
             if let Some((tp, w)) = m.iter().find(|(_, &w)| w >= settings.workers) {
                 return Err(StreamingError::Config(format!(
@@ -492,6 +586,7 @@ where
                 stopped: AtomicBool::new(false),
                 min_retention_ms: AtomicU64::new(0),
                 rate: OnceLock::new(),
+                group: strategy.group.then(GroupMember::default),
             }),
             workers: OnceLock::new(),
         })
@@ -515,6 +610,29 @@ where
         self.shared.info.stats.undecodable_records()
     }
 
+    fn status(&self) -> Option<String> {
+        let member = self.shared.group.as_ref()?;
+        let owned = member.assignment();
+        let rebalances = member.rebalances();
+        let owned = if owned.is_empty() {
+            "none".to_string()
+        } else {
+            owned
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let last = rebalances.last().map_or(String::new(), |r| {
+            format!(", the last from batch {}", r.batch_time)
+        });
+        Some(format!(
+            "group {}: owns {owned}; {} rebalance(s){last}",
+            self.shared.info.params.group_id.as_deref().unwrap_or(""),
+            rebalances.len()
+        ))
+    }
+
     fn start(&self, ctx: &InputContext) -> Result<()> {
         self.shared.info.set_context(ctx);
         if let Some(bp) = &self.shared.info.settings.backpressure {
@@ -530,6 +648,11 @@ where
             }
         }
         self.shared.stopped.store(false, Ordering::SeqCst);
+        if self.shared.group.is_some() {
+            ctx.add_streaming_listener(GroupCommitListener {
+                shared: Arc::downgrade(&self.shared),
+            });
+        }
         if self.workers.get().is_none() {
             let w = Workers::spawn(&self.shared.info, ctx.stream_id())?;
             let _ = self.workers.set(w);
@@ -537,8 +660,10 @@ where
         // Resolve the starting offsets now, so that `latest` means the
         // latest offsets at start. A broker that is down is reported and
         // the offsets are resolved at the first batch that reaches it.
+        // In group mode the partitions and their offsets are known once the
+        // group assigns them, when the first batch is planned.
         let initialized = self.shared.tracking.lock().unwrap().initialized;
-        if !initialized {
+        if !initialized && self.shared.group.is_none() {
             if let Some(q) = self
                 .shared
                 .query_with_backoff("cannot resolve the starting offsets")
@@ -635,6 +760,10 @@ where
     }
 
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
+        if self.shared.group.is_some() {
+            // The group's committed offsets are the stream's state.
+            return None;
+        }
         let t = self.shared.tracking.lock().unwrap();
         let cp = KafkaCheckpoint {
             current: t.current.iter().map(|(tp, &o)| (tp.clone(), o)).collect(),
@@ -705,6 +834,43 @@ impl Drop for Shared {
         self.committer.shutdown();
         if let Some(d) = self.driver.get_mut().ok().and_then(Option::take) {
             close_consumer(d, &format!("{}/driver", self.info.name));
+        }
+    }
+}
+
+/// Commits each completed batch's offsets (group mode), then lets the
+/// next batch be planned.
+struct GroupCommitListener {
+    shared: Weak<Shared>,
+}
+
+impl StreamingListener for GroupCommitListener {
+    fn on_batch_completed(&self, info: &BatchInfo) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let Some(member) = shared.group_member() else {
+            return;
+        };
+        let time = info.batch_time;
+        if info.failure.is_some() {
+            shared.report(format!(
+                "batch {time} failed: its offsets are not committed (the partitions' next owner re-reads them)"
+            ));
+            member.finished(time, None);
+            return;
+        }
+        match shared.commit_group_batch(time) {
+            Ok(c) => {
+                tracing::debug!(%time, offsets = ?c, "group mode: batch committed");
+                shared.info.stats.committed();
+                member.finished(time, Some(&c));
+            }
+            Err(e) => {
+                shared.info.stats.commit_failed();
+                shared.report(format!("committing batch {time}: {e}"));
+                member.finished(time, None);
+            }
         }
     }
 }

@@ -92,8 +92,9 @@ pub(crate) enum Selection {
 ///   is applied by the stream: to partitions without a committed offset at
 ///   start and to offsets out of the range the broker holds;
 /// - `group.id` is the group whose committed offsets the stream starts from
-///   and to which it commits; the stream never joins the group (it reads
-///   every selected partition itself).
+///   and to which it commits; the stream does not join the group (it reads
+///   every selected partition itself), unless in group mode
+///   ([`join_group`](Self::join_group)).
 ///
 /// A partition's first offset is, in this order: the one given with
 /// [`with_offsets`](Self::with_offsets), the group's committed offset, and
@@ -120,6 +121,8 @@ pub struct ConsumerStrategy {
     pub(crate) selection: Selection,
     pub(crate) params: BTreeMap<String, String>,
     pub(crate) offsets: BTreeMap<TopicPartition, i64>,
+    /// Group mode (see [`join_group`](Self::join_group)).
+    pub(crate) group: bool,
 }
 
 fn collect_params<I, PK, PV>(params: I) -> BTreeMap<String, String>
@@ -149,6 +152,7 @@ impl ConsumerStrategy {
             selection: Selection::Topics(topics.into_iter().map(Into::into).collect()),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         }
     }
 
@@ -170,6 +174,7 @@ impl ConsumerStrategy {
             selection: Selection::Pattern(regex),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         })
     }
 
@@ -188,6 +193,7 @@ impl ConsumerStrategy {
             selection: Selection::Partitions(partitions),
             params: collect_params(params),
             offsets: BTreeMap::new(),
+            group: false,
         }
     }
 
@@ -199,6 +205,77 @@ impl ConsumerStrategy {
         offsets: impl IntoIterator<Item = (TopicPartition, i64)>,
     ) -> Self {
         self.offsets.extend(offsets);
+        self
+    }
+
+    /// Group mode: the stream joins the consumer group `group.id` and each
+    /// batch reads only the partitions the group protocol assigns to this
+    /// process, so N processes running the same job share the partitions
+    /// (Kafka Streams' deployment model; see the README's "Scaling out").
+    ///
+    /// - Partitions are rebalanced when a process joins, leaves, or dies
+    ///   (after the group's `session.timeout.ms`); a rebalance takes effect
+    ///   between two batches, never inside one.
+    /// - A newly assigned partition starts at the group's committed
+    ///   offset (else `auto.offset.reset`).
+    /// - Offsets are committed automatically, through the group member,
+    ///   when a batch completes; [`commit_async`](super::KafkaOffsets::commit_async)
+    ///   is not needed.
+    /// - Batch times are multiples of the batch interval since the epoch,
+    ///   so they are aligned on every process.
+    ///
+    /// The assignor is `cooperative-sticky` unless
+    /// `partition.assignment.strategy` says otherwise: partitions that
+    /// stay with their owner are not revoked, and the test broker (tansu
+    /// 0.6) only starts a new group generation when a member's
+    /// subscription changes, which the sticky assignor's owned-partitions
+    /// data does after a rebalance; with an eager assignor (`range`,
+    /// `roundrobin`) on tansu, the survivors of a dead member never learn
+    /// of its partitions.
+    ///
+    /// Needs [`subscribe`](Self::subscribe) or
+    /// [`subscribe_pattern`](Self::subscribe_pattern) and a `group.id`;
+    /// anything else is a [`Config`](StreamingError::Config) error when the
+    /// stream is created.
+    ///
+    /// A word count scaled out over N processes: lines re-keyed by word
+    /// through a topic, each word's count kept with its partition.
+    ///
+    /// ```no_run
+    /// use streaming_core::{StreamingConf, StreamingContext};
+    /// use streaming_kafka::{ConsumerStrategy, DirectStreamConfig, KafkaSink, KafkaUtils, LocationStrategy};
+    /// use std::time::Duration;
+    ///
+    /// let ssc = StreamingContext::new(
+    ///     StreamingConf::new().master("local[*]").batch_interval(Duration::from_secs(1)),
+    /// )?;
+    /// let params: Vec<(String, String)> = vec![
+    ///     ("bootstrap.servers".into(), "broker:9092".into()),
+    ///     ("group.id".into(), "word-count".into()),
+    ///     ("auto.offset.reset".into(), "earliest".into()),
+    /// ];
+    /// let input = KafkaUtils::create_direct_stream::<String, String>(
+    ///     &ssc,
+    ///     LocationStrategy::PreferConsistent,
+    ///     ConsumerStrategy::subscribe(["lines"], params.clone()).join_group(),
+    /// )?;
+    /// let words = input
+    ///     .flat_map(|r| r.value.split_whitespace().map(|w| (w.to_string(), 1i64)).collect::<Vec<_>>())
+    ///     .repartition_through::<String, i64>(&ssc, "words-by-key", params, DirectStreamConfig::new())?;
+    /// let counts = words
+    ///     .offsets()
+    ///     .partitioned_state("/shared/state", "counts")
+    ///     .update_state_by_key(
+    ///         &words.map(|r| (r.key.unwrap_or_default(), r.value)),
+    ///         |new: &[i64], count: Option<i64>| Some(count.unwrap_or(0) + new.iter().sum::<i64>()),
+    ///     );
+    /// counts.save_to_kafka("word-counts", [("bootstrap.servers", "broker:9092")])?;
+    /// ssc.start()?;
+    /// ssc.await_termination()?;
+    /// # Ok::<(), streaming_core::StreamingError>(())
+    /// ```
+    pub fn join_group(mut self) -> Self {
+        self.group = true;
         self
     }
 

@@ -114,6 +114,13 @@ pub trait InputSource<T>: Send + Sync + 'static {
         0
     }
 
+    /// A short line about the input's current state for the Streaming
+    /// page, next to its name (for instance, the partitions a Kafka
+    /// consumer-group member owns); `None` (the default) shows nothing.
+    fn status(&self) -> Option<String> {
+        None
+    }
+
     /// Whether this input can be recovered from a checkpoint: whether its
     /// batches can be replayed (files, Kafka offsets). Recovering a pipeline
     /// with an input that cannot (a queue stream, as in Spark) is an error
@@ -171,6 +178,8 @@ pub(crate) trait InputHandle: Send + Sync {
     fn is_recoverable(&self) -> bool;
     #[cfg_attr(not(feature = "ui"), allow(dead_code))]
     fn bad_records(&self) -> u64;
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn status(&self) -> Option<String>;
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>>;
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()>;
 }
@@ -242,6 +251,9 @@ impl<T: Data> InputHandle for SourceOp<T> {
     }
     fn bad_records(&self) -> u64 {
         self.source.bad_records()
+    }
+    fn status(&self) -> Option<String> {
+        self.source.status()
     }
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
         self.source.checkpoint_data()

@@ -317,9 +317,13 @@ fn inputs(app: &UiApp, s: &Status) -> String {
         });
         let _ = write!(
             out,
-            "<tr><td>{id}</td><td>{}</td><td class=\"num\">{avg}</td><td class=\"num\">{}</td>\
+            "<tr><td>{id}</td><td>{}{}</td><td class=\"num\">{avg}</td><td class=\"num\">{}</td>\
              <td class=\"num bad-records\">{}</td><td>{}</td><td class=\"failed\">{err}</td></tr>",
             esc(&input.name()),
+            input.status().map_or(String::new(), |st| format!(
+                "<br><small class=\"input-status\">{}</small>",
+                esc(&st)
+            )),
             s.received_by_stream.get(&id).copied().unwrap_or(0),
             input.bad_records(),
             timeline(&format!("input-{id}"), "records/s", &points, None)

@@ -74,6 +74,25 @@ impl<S> State<S> {
         }
     }
 
+    /// A key's state for a mapping function called outside
+    /// [`map_with_state`](DStream::map_with_state), by an operator that
+    /// keeps its state elsewhere (per Kafka partition, for instance):
+    /// `value` is the key's current state. Read the outcome with
+    /// [`into_state`](Self::into_state).
+    pub fn detached(value: Option<S>) -> Self {
+        Self::wrap(value)
+    }
+
+    /// The key's state after the mapping function ran: `None` if it was
+    /// removed or never set.
+    pub fn into_state(self) -> Option<S> {
+        if self.removed {
+            None
+        } else {
+            self.value
+        }
+    }
+
     /// Whether the key has a state.
     pub fn exists(&self) -> bool {
         self.value.is_some() && !self.removed
