@@ -75,7 +75,7 @@ pub use dstream::state::{
 };
 pub use dstream::DStream;
 pub use error::{panic_message, Result, StreamingError};
-pub use graph::source::{InputContext, InputSource};
+pub use graph::source::{InputContext, InputSource, PartitionOwnership};
 pub use graph::stateful::{
     CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
 };

@@ -22,8 +22,8 @@ use super::stream::StreamInfo;
 use super::worker::{ReadTask, Workers};
 use streaming_core::rate::{max_messages_per_partition, RateController, RateListener};
 use streaming_core::{
-    Batch, BatchInfo, Data, InputContext, InputSource, Result, StreamingError, StreamingListener,
-    Time,
+    Batch, BatchInfo, Data, InputContext, InputSource, PartitionOwnership, Result, StreamingError,
+    StreamingListener, Time,
 };
 
 /// The ranges of one batch time.
@@ -631,6 +631,21 @@ where
             self.shared.info.params.group_id.as_deref().unwrap_or(""),
             rebalances.len()
         ))
+    }
+
+    fn ownership(&self) -> Option<PartitionOwnership> {
+        let member = self.shared.group.as_ref()?;
+        let rebalances = member.rebalances();
+        Some(PartitionOwnership {
+            group: self.shared.info.params.group_id.clone().unwrap_or_default(),
+            partitions: member
+                .assignment()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            rebalances: rebalances.len() as u64,
+            last_rebalance: rebalances.last().map(|r| r.batch_time),
+        })
     }
 
     fn start(&self, ctx: &InputContext) -> Result<()> {

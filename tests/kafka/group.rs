@@ -458,6 +458,40 @@ fn a_new_owner_restores_partition_state_at_the_committed_offsets() {
                 && page.contains("rebalance(s), the last from batch"),
             "{page}"
         );
+        // So does /metrics, with the rebalances it saw.
+        let metrics = ureq::get(&format!(
+            "{}/metrics",
+            ssc.ui_web_url().expect("the UI runs")
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+        let has = |prefix: &str, suffix: &str| {
+            metrics.lines().any(|l| {
+                l.starts_with(prefix) && l.contains("group=\"restore\"") && l.ends_with(suffix)
+            })
+        };
+        assert!(has("streaming_input_owned_partitions{", "} 2"), "{metrics}");
+        assert!(
+            has("streaming_input_owned_partition{", "} 1")
+                && metrics.contains("partition=\"keyed-0\"")
+                && metrics.contains("partition=\"keyed-1\""),
+            "{metrics}"
+        );
+        let rebalances = offsets.rebalances().len();
+        assert!(
+            has(
+                "streaming_input_rebalances_total{",
+                &format!("}} {rebalances}")
+            ),
+            "{metrics}"
+        );
+        assert!(
+            has("streaming_input_last_rebalance_batch_time_seconds{", ""),
+            "{metrics}"
+        );
         let first: Vec<(String, i64)> = seen.lock().unwrap().clone();
         ssc.stop(StopMode::Immediate);
         // The group holds the ends of what A processed.

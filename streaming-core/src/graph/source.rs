@@ -121,6 +121,14 @@ pub trait InputSource<T>: Send + Sync + 'static {
         None
     }
 
+    /// The partitions this process owns, for an input that shares its
+    /// partitions with other processes of the same job (a Kafka
+    /// consumer-group member): exported by `/metrics`. `None` (the
+    /// default) for inputs that own all their data.
+    fn ownership(&self) -> Option<PartitionOwnership> {
+        None
+    }
+
     /// Whether this input can be recovered from a checkpoint: whether its
     /// batches can be replayed (files, Kafka offsets). Recovering a pipeline
     /// with an input that cannot (a queue stream, as in Spark) is an error
@@ -166,6 +174,20 @@ pub(crate) trait LazyInput<T>: Send + Sync {
     fn compute_lazy(&self, time: Time) -> Result<Option<Lazy<T>>>;
 }
 
+/// What one process of a job owns of an input shared by several processes
+/// (see [`InputSource::ownership`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionOwnership {
+    /// The group the processes form (Kafka's `group.id`).
+    pub group: String,
+    /// The partitions owned now, e.g. `words-3`.
+    pub partitions: Vec<String>,
+    /// Rebalances seen since the input started.
+    pub rebalances: u64,
+    /// The batch time from which the last rebalance took effect.
+    pub last_rebalance: Option<Time>,
+}
+
 /// The type-erased lifecycle of an input, kept by the graph.
 pub(crate) trait InputHandle: Send + Sync {
     fn name(&self) -> String;
@@ -180,6 +202,8 @@ pub(crate) trait InputHandle: Send + Sync {
     fn bad_records(&self) -> u64;
     #[cfg_attr(not(feature = "ui"), allow(dead_code))]
     fn status(&self) -> Option<String>;
+    #[cfg_attr(not(feature = "ui"), allow(dead_code))]
+    fn ownership(&self) -> Option<PartitionOwnership>;
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>>;
     fn restore_checkpoint_data(&self, bytes: &[u8]) -> Result<()>;
 }
@@ -254,6 +278,9 @@ impl<T: Data> InputHandle for SourceOp<T> {
     }
     fn status(&self) -> Option<String> {
         self.source.status()
+    }
+    fn ownership(&self) -> Option<PartitionOwnership> {
+        self.source.ownership()
     }
     fn checkpoint_data(&self) -> Option<Result<Vec<u8>>> {
         self.source.checkpoint_data()

@@ -143,6 +143,57 @@ pub(crate) fn render(app: &UiApp) -> String {
         "Input that could not become a record (invalid UTF-8, undecodable...), per input",
         bad,
     );
+    // Inputs shared by the processes of a group (Kafka group mode): what
+    // this process owns, and the rebalances it saw.
+    let owned = Family::<Labels, Gauge>::default();
+    let owned_partition = Family::<Labels, Gauge>::default();
+    let rebalances = Family::<Labels, Counter>::default();
+    let last_rebalance = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    for input in &app.inputs {
+        let Some(own) = input.ownership() else {
+            continue;
+        };
+        let labels = vec![
+            ("stream_id", input.stream_id().to_string()),
+            ("input", input.name()),
+            ("group", own.group.clone()),
+        ];
+        owned
+            .get_or_create(&labels)
+            .set(own.partitions.len() as i64);
+        rebalances.get_or_create(&labels).inc_by(own.rebalances);
+        if let Some(t) = own.last_rebalance {
+            last_rebalance
+                .get_or_create(&labels)
+                .set(t.as_millis() as f64 / 1000.0);
+        }
+        for p in &own.partitions {
+            let mut labels = labels.clone();
+            labels.push(("partition", p.clone()));
+            owned_partition.get_or_create(&labels).set(1);
+        }
+    }
+    r.register(
+        "input_owned_partitions",
+        "Partitions of a group-shared input (Kafka group mode) this process owns",
+        owned,
+    );
+    r.register(
+        "input_owned_partition",
+        "1 for each partition of a group-shared input this process owns",
+        owned_partition,
+    );
+    r.register(
+        "input_rebalances",
+        "Rebalances of a group-shared input this process saw",
+        rebalances,
+    );
+    r.register_with_unit(
+        "input_last_rebalance_batch_time",
+        "Batch time from which the last rebalance of a group-shared input took effect, since the epoch",
+        Unit::Seconds,
+        last_rebalance,
+    );
     r.register_with_unit(
         "checkpoint_duration",
         "Time the executor spent taking each checkpoint, by kind (metadata, state)",
