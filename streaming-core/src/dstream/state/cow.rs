@@ -57,6 +57,9 @@ pub(crate) struct CowMap<K, V> {
     /// What the changes since [`begin`](Self::begin) replaced, if
     /// journaling.
     journal: Option<Journal<K, V>>,
+    /// The last journal's vector, emptied, kept for the next (so a batch
+    /// does not allocate its journal anew).
+    spare: Vec<Undo<K, V>>,
 }
 
 /// The undo journal of a [`CowMap`]: its length when the journal began and
@@ -83,6 +86,7 @@ impl<K: Key, V: Data> Default for CowMap<K, V> {
             shards: (0..SHARDS).map(|_| Arc::new(HashTable::new())).collect(),
             len: 0,
             journal: None,
+            spare: Vec::new(),
         }
     }
 }
@@ -271,15 +275,21 @@ impl<K: Key, V: Data> CowMap<K, V> {
     /// Starts journaling changes (replacing any journal in progress), so
     /// that [`rollback`](Self::rollback) can undo them.
     pub(crate) fn begin(&mut self) {
+        let mut undo = std::mem::take(&mut self.spare);
+        undo.clear();
         self.journal = Some(Journal {
             len: self.len,
-            undo: Vec::new(),
+            undo,
         });
     }
 
     /// Keeps the changes since [`begin`](Self::begin) and stops journaling.
     pub(crate) fn commit(&mut self) {
-        self.journal = None;
+        if let Some(journal) = self.journal.take() {
+            let mut undo = journal.undo;
+            undo.clear();
+            self.spare = undo;
+        }
     }
 
     /// Undoes every change since [`begin`](Self::begin), newest first, and
@@ -288,7 +298,8 @@ impl<K: Key, V: Data> CowMap<K, V> {
         let Some(journal) = self.journal.take() else {
             return;
         };
-        for undo in journal.undo.into_iter().rev() {
+        let mut entries = journal.undo;
+        for undo in entries.drain(..).rev() {
             match undo {
                 Undo::Shard { index, table } => self.shards[index] = table,
                 Undo::Entry { h, key, old } => {
@@ -303,6 +314,7 @@ impl<K: Key, V: Data> CowMap<K, V> {
             }
         }
         self.len = journal.len;
+        self.spare = entries;
     }
 }
 
