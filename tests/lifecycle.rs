@@ -655,6 +655,21 @@ fn run_with_a_failing_batch<U: Data + Ord>(
     (failures, outputs, ssc.checkpoint_failures())
 }
 
+/// The failures of [`run_with_a_failing_batch`]: the second batch's (on
+/// its 99), and only that one.
+fn assert_only_the_bad_batch_failed(failures: &[Option<String>]) {
+    assert!(
+        failures[0].is_none() && failures[2].is_none(),
+        "{failures:?}"
+    );
+    assert!(
+        failures[1]
+            .as_deref()
+            .is_some_and(|f| f.contains("bad value")),
+        "{failures:?}"
+    );
+}
+
 fn no_99(v: u64) -> u64 {
     assert_ne!(v, 99, "bad value");
     v
@@ -669,16 +684,7 @@ fn no_99(v: u64) -> u64 {
 fn a_failed_batch_leaves_the_state_as_it_was_before_it() {
     let w = |s: &str, n: u64| (s.to_string(), n);
     let check = |failures: &[Option<String>], checkpoint_failures: u64| {
-        assert!(
-            failures[0].is_none() && failures[2].is_none(),
-            "{failures:?}"
-        );
-        assert!(
-            failures[1]
-                .as_deref()
-                .is_some_and(|f| f.contains("bad value")),
-            "{failures:?}"
-        );
+        assert_only_the_bad_batch_failed(failures);
         assert_eq!(checkpoint_failures, 0, "the state is checkpointed as usual");
     };
 
@@ -731,16 +737,7 @@ fn a_failed_slide_of_a_window_without_inverse_restarts_it_after_the_failure() {
             Duration::from_secs(1),
         )
     });
-    assert!(
-        failures[0].is_none() && failures[2].is_none(),
-        "{failures:?}"
-    );
-    assert!(
-        failures[1]
-            .as_deref()
-            .is_some_and(|f| f.contains("bad value")),
-        "{failures:?}"
-    );
+    assert_only_the_bad_batch_failed(&failures);
     assert_eq!(out.len(), 2, "{out:?}");
     let w = |s: &str, n: u64| (s.to_string(), n);
     assert_eq!(out[1], vec![w("b", 1), w("d", 1)]);

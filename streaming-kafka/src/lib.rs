@@ -97,7 +97,7 @@ pub use config::DirectStreamConfig;
 pub use deser::{DeserializeError, Json, KafkaDeserialize};
 pub use group::Rebalance;
 pub use record::{ConsumerRecord, Header, OffsetRange, RecordTimestamp, TopicPartition};
-pub use sink::{KafkaSerialize, ToKafkaRecord};
+pub use sink::{DeliveryCounter, KafkaSerialize, ToKafkaRecord};
 pub use state::{PartitionStateError, PartitionedState};
 pub use stats::KafkaStreamStats;
 pub use strategy::{ConsumerStrategy, LocationStrategy, OffsetReset};

@@ -114,16 +114,42 @@ impl<K: KafkaSerialize, V: KafkaSerialize> ToKafkaRecord for (K, V) {
     }
 }
 
-/// Counts deliveries of the batch being written.
+/// A producer context that counts the records a write failed to deliver:
+/// what the sink (and the test kit's producer) check after flushing.
 #[derive(Default)]
-struct Deliveries {
+pub struct DeliveryCounter {
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
 
-impl ClientContext for Deliveries {}
+impl DeliveryCounter {
+    /// Starts counting for a new write.
+    pub fn reset(&self) {
+        self.failed.store(0, Ordering::Relaxed);
+        *self.first_error.lock().unwrap() = None;
+    }
 
-impl ProducerContext for Deliveries {
+    /// After a flush: an error naming `topic` and the first delivery error
+    /// if any of the `sent` records since [`reset`](Self::reset) was not
+    /// delivered.
+    pub fn check(&self, topic: &str, sent: u64) -> Result<()> {
+        let failed = self.failed.load(Ordering::Relaxed);
+        if failed == 0 {
+            return Ok(());
+        }
+        Err(kafka_error(
+            format!("producing to {topic}"),
+            format!(
+                "{failed} of {sent} records were not delivered (first error: {})",
+                self.first_error.lock().unwrap().clone().unwrap_or_default()
+            ),
+        ))
+    }
+}
+
+impl ClientContext for DeliveryCounter {}
+
+impl ProducerContext for DeliveryCounter {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
@@ -143,7 +169,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// An idempotent producer writing batches to one topic.
 struct BatchWriter {
     topic: String,
-    producer: ThreadedProducer<Deliveries>,
+    producer: ThreadedProducer<DeliveryCounter>,
     /// One batch is written at a time (the delivery counters are per batch).
     writing: Mutex<()>,
 }
@@ -185,8 +211,8 @@ impl BatchWriter {
         }
         config.set("enable.idempotence", "true");
         config.set("acks", "all");
-        let producer: ThreadedProducer<Deliveries> = config
-            .create_with_context(Deliveries::default())
+        let producer: ThreadedProducer<DeliveryCounter> = config
+            .create_with_context(DeliveryCounter::default())
             .map_err(|e| StreamingError::Config(format!("save_to_kafka to {topic}: {e}")))?;
         Ok(BatchWriter {
             topic: topic.to_string(),
@@ -202,8 +228,7 @@ impl BatchWriter {
     ) -> Result<u64> {
         let _one = self.writing.lock().unwrap();
         let ctx = self.producer.context();
-        ctx.failed.store(0, Ordering::Relaxed);
-        *ctx.first_error.lock().unwrap() = None;
+        ctx.reset();
         let mut sent = 0u64;
         for element in records {
             let key = element.kafka_key();
@@ -234,16 +259,7 @@ impl BatchWriter {
         self.producer
             .flush(FLUSH_TIMEOUT)
             .map_err(|e| kafka_error(format!("flushing records to {}", self.topic), e))?;
-        let failed = ctx.failed.load(Ordering::Relaxed);
-        if failed > 0 {
-            return Err(kafka_error(
-                format!("producing to {}", self.topic),
-                format!(
-                    "{failed} of {sent} records were not delivered (first error: {})",
-                    ctx.first_error.lock().unwrap().clone().unwrap_or_default()
-                ),
-            ));
-        }
+        ctx.check(&self.topic, sent)?;
         Ok(sent)
     }
 }

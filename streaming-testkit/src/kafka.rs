@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,14 +21,12 @@ use streaming_kafka::rdkafka::client::DefaultClientContext;
 use streaming_kafka::rdkafka::config::ClientConfig;
 use streaming_kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use streaming_kafka::rdkafka::message::{Header as RdHeader, OwnedHeaders};
-use streaming_kafka::rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
-};
+use streaming_kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use streaming_kafka::rdkafka::types::RDKafkaErrorCode;
-use streaming_kafka::rdkafka::{ClientContext, Offset, TopicPartitionList};
+use streaming_kafka::rdkafka::{Offset, TopicPartitionList};
 
 use streaming_core::{Result, StreamingError};
-use streaming_kafka::kafka_error;
+use streaming_kafka::{kafka_error, DeliveryCounter};
 
 /// How long a broker may take to accept clients after it was spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,29 +71,6 @@ impl TestRecord {
     pub fn header(mut self, key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         self.headers.push((key.into(), value.into()));
         self
-    }
-}
-
-/// Counts failed deliveries of the test producer.
-#[derive(Default)]
-struct DeliveryCounter {
-    failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
-}
-
-impl ClientContext for DeliveryCounter {}
-
-impl ProducerContext for DeliveryCounter {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            self.first_error
-                .lock()
-                .unwrap()
-                .get_or_insert_with(|| e.to_string());
-        }
     }
 }
 
@@ -380,8 +354,7 @@ impl KafkaTestBroker {
         }
         let producer = guard.as_ref().expect("created above");
         let ctx = producer.context();
-        ctx.failed.store(0, Ordering::Relaxed);
-        *ctx.first_error.lock().unwrap() = None;
+        ctx.reset();
         let mut sent = 0u64;
         for r in records {
             let mut headers = OwnedHeaders::new_with_capacity(r.headers.len());
@@ -431,16 +404,7 @@ impl KafkaTestBroker {
         producer
             .flush(OP_TIMEOUT)
             .map_err(|e| kafka_error(format!("flushing records to {topic}"), e))?;
-        let failed = ctx.failed.load(Ordering::Relaxed);
-        if failed > 0 {
-            return Err(kafka_error(
-                format!("producing to {topic}"),
-                format!(
-                    "{failed} of {sent} records were not delivered (first error: {})",
-                    ctx.first_error.lock().unwrap().clone().unwrap_or_default()
-                ),
-            ));
-        }
+        ctx.check(topic, sent)?;
         Ok(sent)
     }
 

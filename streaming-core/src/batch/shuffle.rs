@@ -281,7 +281,7 @@ where
     C: Data,
     P: Partitioned<(K, V)> + ?Sized,
 {
-    combine_kernel(src, n, 0, |kv| kv, create, merge_value, merge_combiners)
+    combine_by_key_sized(src, n, 0, create, merge_value, merge_combiners)
 }
 
 /// Spark's `countByValue`.
