@@ -47,6 +47,7 @@ use std::time::Duration;
 
 use super::window::Windowed;
 use crate::batch::{Data, Key};
+use crate::dstream::window::KeepValues;
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 
@@ -125,10 +126,10 @@ impl<K: Key, V: WindowSum> Windowed<(K, V)> {
             SumPath::Counted => {
                 let counted = self.mapped(|(k, v)| (k, (v, 1u64)));
                 counted
-                    .reduce_by_key_inv_filtered(
+                    .inverse(
                         |(a, n), (b, m)| (V::add(a, b), n + m),
                         |(a, n), (b, m)| (V::sub(a, b), n - m),
-                        |(_, (_, n))| *n > 0,
+                        KeepValues(|(_, n): &(V, u64)| *n > 0),
                     )
                     .map_values(|(sum, _)| sum)
             }

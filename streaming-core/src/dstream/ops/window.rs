@@ -40,7 +40,7 @@
 use std::time::Duration;
 
 use crate::batch::{Data, Key};
-use crate::dstream::window::{FilterFn, Geometry, NoFilter};
+use crate::dstream::window::{Geometry, Keep, KeepAll, KeepEntries, KeepValues};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
 use crate::graph::stateful::StateData;
@@ -379,7 +379,7 @@ impl<T: Data> Windowed<T> {
             "count_by_window",
             |a, b| a + b,
             |a, b| a - b,
-            None::<NoFilter<(), u64>>,
+            KeepAll,
             self.geo,
             Some(1),
         );
@@ -403,14 +403,8 @@ impl<T: Data> Windowed<T> {
         T: StateData,
     {
         let keyed = self.stream.map(|x| ((), x));
-        let reduced = keyed.inverse_window(
-            "reduce_by_window",
-            f,
-            inv_f,
-            None::<NoFilter<(), T>>,
-            self.geo,
-            Some(1),
-        );
+        let reduced =
+            keyed.inverse_window("reduce_by_window", f, inv_f, KeepAll, self.geo, Some(1));
         reduced.map(|(_, v)| v)
     }
 
@@ -424,7 +418,7 @@ impl<T: Data> Windowed<T> {
             "count_by_value_and_window",
             |a, b| a + b,
             |a, b| a - b,
-            Some(|(_, c): &(T, u64)| *c != 0),
+            KeepValues(|c: &u64| *c != 0),
             self.geo,
             None,
         )
@@ -461,7 +455,7 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, None::<NoFilter<K, V>>)
+        self.inverse(f, inv_f, KeepAll)
     }
 
     /// [`reduce_by_key_inv`](Self::reduce_by_key_inv) keeping the pairs for
@@ -477,20 +471,20 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, Some(filter))
+        self.inverse(f, inv_f, KeepEntries(filter))
     }
 
-    fn inverse(
+    pub(super) fn inverse(
         &self,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
         inv_f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        filter: Option<impl FilterFn<K, V>>,
+        keep: impl Keep<K, V>,
     ) -> DStream<(K, V)>
     where
         K: StateData,
         V: StateData,
     {
         self.stream
-            .inverse_window("reduce_by_key_and_window", f, inv_f, filter, self.geo, None)
+            .inverse_window("reduce_by_key_and_window", f, inv_f, keep, self.geo, None)
     }
 }

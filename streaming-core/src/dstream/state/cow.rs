@@ -50,6 +50,14 @@ fn shard_of(h: u64) -> usize {
 
 type Table<K, V> = HashTable<(K, V)>;
 
+/// Where an entry of a [`CowMap`] is: its shard and its slot there, valid
+/// until the map next changes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    shard: usize,
+    index: usize,
+}
+
 /// A map of keyed state, sharded into copy-on-write tables.
 pub(crate) struct CowMap<K, V> {
     shards: Vec<Arc<Table<K, V>>>,
@@ -158,60 +166,70 @@ impl<K: Key, V: Data> CowMap<K, V> {
         Some(entry)
     }
 
-    /// Replaces the entry of `k` (hash `h`) with what `f(stored key,
-    /// current value)` returns: both `Some` when the entry exists, both
-    /// `None` otherwise (`f` then returns an entry with a key of its own,
-    /// equal to `k`, to insert one); `f` returning `None` removes the entry.
-    /// The key is hashed once (by the caller), found once and never cloned
-    /// when present; the entry is written back into its slot.
+    /// The slot and value of `k` (hash `h`), for a change planned now and
+    /// made later by [`apply`](Self::apply) (reading first and writing
+    /// after, a batch that fails while it plans leaves the map untouched,
+    /// with no journal). The shard of a present key is made unshared first
+    /// (once: `unique` holds a bit per shard already made so); an absent
+    /// key copies nothing.
     #[inline]
-    pub(crate) fn update_ref(
-        &mut self,
-        h: u64,
-        k: &K,
-        f: impl FnOnce(Option<K>, Option<V>) -> Option<(K, V)>,
-    ) {
-        let i = shard_of(h);
-        if Arc::get_mut(&mut self.shards[i]).is_none()
-            && self.shards[i].find(h, |(q, _)| q == k).is_none()
-        {
-            // Absent from a shard a capture shares: copy it only to insert.
-            if let Some(entry) = f(None, None) {
-                if let Some(j) = &mut self.journal {
-                    j.entry(h, entry.0.clone(), None);
-                }
-                Arc::make_mut(&mut self.shards[i]).insert_unique(h, entry, |(q, _)| hash_key(q));
-                self.len += 1;
-            }
-            return;
+    pub(crate) fn find_slot(&mut self, h: u64, k: &K, unique: &mut u64) -> Option<(Slot, &V)> {
+        let shard = shard_of(h);
+        let bit = 1u64 << shard;
+        if *unique & bit == 0 {
+            self.shards[shard].find(h, |(q, _)| q == k)?;
+            Arc::make_mut(&mut self.shards[shard]);
+            *unique |= bit;
         }
-        let shard = Arc::make_mut(&mut self.shards[i]);
-        match shard.find_entry(h, |(q, _)| q == k) {
-            Ok(occupied) => {
-                let ((key, cur), vacant) = occupied.remove();
-                if let Some(j) = &mut self.journal {
-                    // Before `f` runs: it may panic with the entry out of
-                    // the table.
-                    j.entry(h, key.clone(), Some(cur.clone()));
+        let table = &self.shards[shard];
+        let index = table.find_bucket_index(h, |(q, _)| q == k)?;
+        let (_, v) = table.get_bucket(index)?;
+        Some((Slot { shard, index }, v))
+    }
+
+    /// Makes the changes planned with [`find_slot`](Self::find_slot) since
+    /// the map last changed (with the same `unique`): each slot's new
+    /// value, or its removal (`None`), then the new entries. Runs no
+    /// function of the caller's, so it cannot fail half way.
+    pub(crate) fn apply(
+        &mut self,
+        unique: u64,
+        changes: impl IntoIterator<Item = (Slot, Option<V>)>,
+        inserts: impl IntoIterator<Item = (u64, K, V)>,
+    ) {
+        // Slots first: removing an entry moves no other, inserting may
+        // (when the table grows).
+        let mut tables: Vec<Option<&mut Table<K, V>>> = self
+            .shards
+            .iter_mut()
+            .enumerate()
+            .map(|(i, shard)| (unique & (1u64 << i) != 0).then(|| Arc::make_mut(shard)))
+            .collect();
+        let mut removed = 0;
+        for (slot, value) in changes {
+            let table = tables[slot.shard]
+                .as_deref_mut()
+                .expect("a planned slot's shard was made unshared");
+            match value {
+                Some(v) => {
+                    table
+                        .get_bucket_mut(slot.index)
+                        .expect("a planned slot is occupied")
+                        .1 = v
                 }
-                match f(Some(key), Some(cur)) {
-                    Some(entry) => {
-                        vacant.insert(entry);
+                None => {
+                    if let Ok(e) = table.get_bucket_entry(slot.index) {
+                        e.remove();
+                        removed += 1;
                     }
-                    None => self.len -= 1,
                 }
             }
-            Err(absent) => {
-                if let Some(entry) = f(None, None) {
-                    if let Some(j) = &mut self.journal {
-                        j.entry(h, entry.0.clone(), None);
-                    }
-                    absent
-                        .into_table()
-                        .insert_unique(h, entry, |(q, _)| hash_key(q));
-                    self.len += 1;
-                }
-            }
+        }
+        self.len -= removed;
+        for (h, k, v) in inserts {
+            Arc::make_mut(&mut self.shards[shard_of(h)])
+                .insert_unique(h, (k, v), |(q, _)| hash_key(q));
+            self.len += 1;
         }
     }
 
@@ -377,7 +395,8 @@ mod tests {
         let mut m: CowMap<u64, u64> = (0..1000).map(|k| (k, k)).collect();
         let frozen = m.capture();
         for k in 0..500 {
-            m.update_ref(hash_key(&k), &k, |stored, v| Some((stored?, v? + 1)));
+            let v = m.get(hash_key(&k), &k).copied().unwrap();
+            m.insert(hash_key(&k), k, v + 1);
         }
         assert!(m.remove(hash_key(&999), &999).is_some());
         m.insert(hash_key(&5000), 5000, 1);
@@ -411,16 +430,15 @@ mod tests {
         m.begin();
         let before = contents(&m);
         for k in (0..600).step_by(7) {
-            m.update_ref(hash_key(&k), &k, |stored, v| {
-                Some((stored.unwrap_or(k), v.unwrap_or(0) + 1))
-            });
+            let v = m.get(hash_key(&k), &k).copied().unwrap_or(0);
+            m.insert(hash_key(&k), k, v + 1);
         }
         m.rebuild(|_, k, v| (k % 5 != 0).then_some(v * 3));
         for k in (0..700).step_by(11) {
             m.insert(hash_key(&k), k, 42);
             m.remove(hash_key(&(k + 1)), &(k + 1));
         }
-        m.update_ref(hash_key(&3), &3, |_, _| None);
+        m.remove(hash_key(&3), &3);
         assert_ne!(contents(&m), before);
         m.rollback();
         assert_eq!(contents(&m), before);
@@ -433,6 +451,43 @@ mod tests {
         m.rollback();
         assert_eq!(m.get(hash_key(&1000), &1000), Some(&1));
         assert_eq!(m.len(), 501);
+    }
+
+    #[test]
+    fn planned_changes_touch_nothing_until_applied_and_spare_a_capture() {
+        let mut m: CowMap<u64, u64> = (0..2000).map(|k| (k, k)).collect();
+        let frozen = m.capture();
+        let before = contents(&m);
+        // Plan: every third key gains 1000, every fifth goes, keys from
+        // 2000 on come in (growing the shards they land in).
+        let mut unique = 0;
+        let (mut changes, mut inserts) = (Vec::new(), Vec::new());
+        for k in 0..3000u64 {
+            let h = hash_key(&k);
+            match m.find_slot(h, &k, &mut unique) {
+                Some((slot, v)) if k % 5 == 0 => {
+                    assert_eq!(*v, k);
+                    changes.push((slot, None));
+                }
+                Some((slot, v)) if k % 3 == 0 => changes.push((slot, Some(v + 1000))),
+                Some(_) => {}
+                None => inserts.push((h, k, 7)),
+            }
+        }
+        assert_eq!(contents(&m), before, "planning changes nothing");
+        m.apply(unique, changes, inserts);
+        let expected: Vec<(u64, u64)> = (0..3000u64)
+            .filter(|k| *k >= 2000 || k % 5 != 0)
+            .map(|k| match k {
+                k if k >= 2000 => (k, 7),
+                k if k % 3 == 0 => (k, k + 1000),
+                k => (k, k),
+            })
+            .collect();
+        assert_eq!(contents(&m), expected);
+        assert_eq!(m.len(), expected.len());
+        assert_eq!(frozen.iter().count(), 2000);
+        assert!(frozen.iter().all(|(k, v)| k == v));
     }
 
     #[test]

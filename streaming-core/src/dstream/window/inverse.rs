@@ -25,7 +25,7 @@ use hashbrown::hash_table::{self, HashTable};
 
 use super::panes::{parent_remember, Geometry, Pane, ReduceFn};
 use crate::batch::{Data, Key, Lazy, PartitionIter};
-use crate::dstream::state::cow::{hash_key, CowMap, Frozen};
+use crate::dstream::state::cow::{hash_key, CowMap, Frozen, Slot};
 use crate::dstream::state::{
     atomically, check_order, decode, lock, lock_for_snapshot, lock_intact, partition_of, replace,
     zero_time, CapturedState, StateData, StateSnapshot, StateSnapshotError, StatefulOperator,
@@ -36,13 +36,46 @@ use crate::graph::env::Env;
 use crate::graph::node::{Node, Operator};
 use crate::time::Time;
 
-/// The filter applied to the window's state after each slide (a type
-/// parameter, so its calls are monomorphized).
-pub(crate) trait FilterFn<K, V>: Fn(&(K, V)) -> bool + Send + Sync + 'static {}
-impl<K, V, P: Fn(&(K, V)) -> bool + Send + Sync + 'static> FilterFn<K, V> for P {}
+/// What an incremental window keeps of a key after a slide (a type
+/// parameter, so its calls are monomorphized): given the key and its new
+/// value, the value to keep, or `None` to drop the key.
+pub(crate) trait Keep<K, V>: Send + Sync + 'static {
+    /// The value to keep for `key`, or `None`.
+    fn keep(&self, key: &K, value: V) -> Option<V>;
+}
 
-/// The filter type of an incremental window without a filter.
-pub(crate) type NoFilter<K, V> = fn(&(K, V)) -> bool;
+/// Keeps every key: Spark's inverse forms without a filter function.
+pub(crate) struct KeepAll;
+
+impl<K, V> Keep<K, V> for KeepAll {
+    #[inline]
+    fn keep(&self, _: &K, value: V) -> Option<V> {
+        Some(value)
+    }
+}
+
+/// Spark's filter function, on the whole entry (the key is cloned to call
+/// it).
+pub(crate) struct KeepEntries<P>(pub(crate) P);
+
+impl<K: Clone, V, P: Fn(&(K, V)) -> bool + Send + Sync + 'static> Keep<K, V> for KeepEntries<P> {
+    #[inline]
+    fn keep(&self, key: &K, value: V) -> Option<V> {
+        let entry = (key.clone(), value);
+        (self.0)(&entry).then_some(entry.1)
+    }
+}
+
+/// A filter on the value alone (the built-in windows' rule of dropping a
+/// key whose count reached 0).
+pub(crate) struct KeepValues<G>(pub(crate) G);
+
+impl<K, V, G: Fn(&V) -> bool + Send + Sync + 'static> Keep<K, V> for KeepValues<G> {
+    #[inline]
+    fn keep(&self, _: &K, value: V) -> Option<V> {
+        (self.0)(&value).then_some(value)
+    }
+}
 
 /// What the operator carries from slide to slide.
 struct InvState<K, V> {
@@ -73,13 +106,11 @@ impl<K: Key, V: Data> Transactional for InvState<K, V> {
             self.panes.len(),
             self.window.is_empty(),
         ));
-        self.window.iter_mut().for_each(CowMap::begin);
     }
 
     fn commit(&mut self) {
         self.left.clear();
         self.before = None;
-        self.window.iter_mut().for_each(CowMap::commit);
     }
 
     fn rollback(&mut self) {
@@ -87,10 +118,10 @@ impl<K: Key, V: Data> Transactional for InvState<K, V> {
             return;
         };
         (self.last, self.covered) = (last, covered);
+        // The window's maps are changed only once nothing can fail any
+        // more (see `slide`): as they were, unless this slide made them.
         if empty {
             self.window.clear();
-        } else {
-            self.window.iter_mut().for_each(CowMap::rollback);
         }
         // Panes added after those that left (none are, unless the slide
         // got that far), then the ones that left, back in front.
@@ -128,7 +159,7 @@ pub(crate) struct InvShared<K, V, F, I, P> {
     name: &'static str,
     f: F,
     inv_f: I,
-    filter: Option<P>,
+    keep: P,
     geo: Geometry,
     partitions: Option<usize>,
     state: Mutex<InvState<K, V>>,
@@ -140,7 +171,7 @@ pub(crate) struct InvReduceOp<K, V, F, I, P> {
     shared: Arc<InvShared<K, V, F, I, P>>,
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
     InvReduceOp<K, V, F, I, P>
 {
     #[allow(clippy::too_many_arguments)]
@@ -149,7 +180,7 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
         parent: Arc<Node<(K, V)>>,
         f: F,
         inv_f: I,
-        filter: Option<P>,
+        keep: P,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> Self {
@@ -159,7 +190,7 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
                 name,
                 f,
                 inv_f,
-                filter,
+                keep,
                 geo,
                 partitions,
                 state: Mutex::new(InvState {
@@ -175,7 +206,7 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
     }
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
     InvReduceOp<K, V, F, I, P>
 {
     /// Slides the window to `time` (run [`atomically`]: a failure leaves
@@ -216,11 +247,23 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
         }
         st.left.clone_from(&leaving);
         let InvState { window, panes, .. } = st;
-        window.par_iter_mut().enumerate().for_each(|(j, w)| {
-            let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
-            let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
-            slide_partition(w, &left, &entered, sh);
-        });
+        // Two phases, so that a failure (a panic in `f`, `inv_f` or the
+        // filter) leaves the window as it was without journaling it: every
+        // partition's changes are computed, reading the window only, then
+        // made, running no function of the caller's.
+        let plans: Vec<SlidePlan<K, V>> = window
+            .par_iter_mut()
+            .enumerate()
+            .map(|(j, w)| {
+                let left: Vec<&[(K, V)]> = leaving.iter().map(|p| &p.parts[j][..]).collect();
+                let entered: Vec<&[(K, V)]> = entering.iter().map(|p| &p.parts[j][..]).collect();
+                plan_partition(w, &left, &entered, sh)
+            })
+            .collect();
+        window
+            .par_iter_mut()
+            .zip(plans)
+            .for_each(|(w, plan)| w.apply(plan.unique, plan.changes, plan.inserts));
         // The output shares the window's shards and clones entries only as
         // they are read; the next slide copies the shards it changes only
         // if this batch is still held by then.
@@ -282,44 +325,64 @@ fn touch<'a, K: Key, V: StateData>(
     }
 }
 
-/// Applies one slide to one partition of the window: each touched key is
-/// hashed once, found once, updated in place (`f(inv_f(prev, left),
+/// The changes one slide makes to one partition of the window, computed
+/// before any is made (see [`CowMap::find_slot`]).
+struct SlidePlan<K, V> {
+    /// The shards made unshared while planning.
+    unique: u64,
+    /// New values of present keys (`None`: the key goes).
+    changes: Vec<(Slot, Option<V>)>,
+    /// Keys entering the window, with their hashes and values.
+    inserts: Vec<(u64, K, V)>,
+}
+
+/// Plans one slide of one partition of the window: each touched key is
+/// hashed once, found once, its new value computed (`f(inv_f(prev, left),
 /// entered)`) and filtered; no other key is read or copied, and a key is
-/// cloned only when it enters the window.
-fn slide_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>(
+/// cloned only when it enters the window. Only reads the window.
+fn plan_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>(
     window: &mut CowMap<K, V>,
     left: &[&[(K, V)]],
     entered: &[&[(K, V)]],
     sh: &InvShared<K, V, F, I, P>,
-) {
+) -> SlidePlan<K, V> {
     // Sized once for every pane entry (an upper bound of the keys touched),
     // so that the table never grows while it is filled.
     let entries: usize = left.iter().chain(entered).map(|p| p.len()).sum();
     let mut touched: Touched<'_, K, V> = HashTable::with_capacity(entries);
     touch(&mut touched, left, true, &sh.f);
     touch(&mut touched, entered, false, &sh.f);
+    let mut plan = SlidePlan {
+        unique: 0,
+        changes: Vec::with_capacity(touched.len()),
+        inserts: Vec::new(),
+    };
     for (h, k, old, new) in touched {
-        window.update_ref(h, k, |stored, cur| {
-            let value = match (cur, old, new) {
-                (Some(cur), Some(o), Some(n)) => (sh.f)((sh.inv_f)(cur, o), n),
-                (Some(cur), Some(o), None) => (sh.inv_f)(cur, o),
-                (Some(cur), None, Some(n)) => (sh.f)(cur, n),
-                (Some(cur), None, None) => cur,
-                // No previous value (the key was filtered out, or never
-                // seen): what left is ignored.
-                (None, _, Some(n)) => n,
-                (None, _, None) => return None,
-            };
-            let entry = (stored.unwrap_or_else(|| k.clone()), value);
-            match &sh.filter {
-                Some(keep) if !keep(&entry) => None,
-                _ => Some(entry),
-            }
-        });
+        let (slot, cur) = match window.find_slot(h, k, &mut plan.unique) {
+            Some((slot, cur)) => (Some(slot), Some(cur.clone())),
+            None => (None, None),
+        };
+        let value = match (cur, old, new) {
+            (Some(cur), Some(o), Some(n)) => (sh.f)((sh.inv_f)(cur, o), n),
+            (Some(cur), Some(o), None) => (sh.inv_f)(cur, o),
+            (Some(cur), None, Some(n)) => (sh.f)(cur, n),
+            (Some(cur), None, None) => cur,
+            // No previous value (the key was filtered out, or never seen):
+            // what left is ignored.
+            (None, _, Some(n)) => n,
+            (None, _, None) => continue,
+        };
+        let kept = sh.keep.keep(k, value);
+        match (slot, kept) {
+            (Some(slot), kept) => plan.changes.push((slot, kept)),
+            (None, Some(v)) => plan.inserts.push((h, k.clone(), v)),
+            (None, None) => {}
+        }
     }
+    plan
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
     Operator<(K, V)> for InvReduceOp<K, V, F, I, P>
 {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
@@ -348,7 +411,7 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Filter
     }
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: FilterFn<K, V>>
+impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
     StatefulOperator for InvShared<K, V, F, I, P>
 {
     fn operation(&self) -> &'static str {

@@ -17,7 +17,7 @@ use crate::batch::{Data, Key};
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 use inverse::InvReduceOp;
-pub(crate) use inverse::{FilterFn, NoFilter};
+pub(crate) use inverse::{Keep, KeepAll, KeepEntries, KeepValues};
 pub(crate) use panes::{Geometry, ReduceFn};
 use slicing::WindowOp;
 use two_stacks::PaneReduceOp;
@@ -57,7 +57,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         name: &'static str,
         f: impl ReduceFn<V>,
         inv_f: impl ReduceFn<V>,
-        filter: Option<impl FilterFn<K, V>>,
+        keep: impl Keep<K, V>,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> DStream<(K, V)>
@@ -65,7 +65,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        let op = InvReduceOp::new(name, self.node.clone(), f, inv_f, filter, geo, partitions);
+        let op = InvReduceOp::new(name, self.node.clone(), f, inv_f, keep, geo, partitions);
         self.derive(name, geo.slide, op)
     }
 }
