@@ -23,6 +23,8 @@ const NAIVE_MAX: u8 = 4;
 const GROUP: u8 = 5;
 const COUNT: u8 = 6;
 const PANE_CONCAT: u8 = 7;
+const SUMMED: u8 = 8;
+const COMBINED_SUM: u8 = 9;
 
 /// All pipelines over one input, tagged and merged into one stream.
 fn pipelines(s: DStream<(u8, i64)>, w: Duration, sl: Duration) -> DStream<Row> {
@@ -63,9 +65,29 @@ fn pipelines(s: DStream<(u8, i64)>, w: Duration, sl: Duration) -> DStream<Row> {
             sl,
         )
         .map(|(k, vs)| (PANE_CONCAT, k, vs));
+    // The built-in sum: exact (a key with elements stays, even at 0; one
+    // without is gone), fed by pairs or by a combine of its own whose panes
+    // are made straight from the elements.
+    let summed = s.sum_by_key_and_window(w, sl).map(tag(SUMMED));
+    let combined_sum = s
+        .sum_ref_into_by_key_and_window(
+            |&(k, v): &(u8, i64), out| out.insert(k, v, |v| v, <i64 as streaming::WindowSum>::add),
+            w,
+            sl,
+        )
+        .map(tag(COMBINED_SUM));
     let ssc = s.context();
     ssc.union(vec![
-        inverse, pane_sum, naive_sum, pane_max, naive_max, group, count, concat,
+        inverse,
+        pane_sum,
+        naive_sum,
+        pane_max,
+        naive_max,
+        group,
+        count,
+        concat,
+        summed,
+        combined_sum,
     ])
 }
 
@@ -137,6 +159,8 @@ proptest! {
             prop_assert_eq!(&rows_of(rows, GROUP), &groups, "group at batch {}", end);
             prop_assert_eq!(&rows_of(rows, PANE_CONCAT), &groups, "concat at batch {}", end);
             prop_assert_eq!(&rows_of(rows, COUNT), &counts, "counts at batch {}", end);
+            prop_assert_eq!(&rows_of(rows, SUMMED), &sums, "built-in sum at batch {}", end);
+            prop_assert_eq!(&rows_of(rows, COMBINED_SUM), &sums, "combined sum at batch {}", end);
 
             // The inverse path: the model's keys with their sums, plus keys
             // seen earlier whose window value is back to zero.

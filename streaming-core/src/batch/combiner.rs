@@ -48,6 +48,15 @@ impl<K: Key, C> Combiner<K, C> {
         }
     }
 
+    /// [`new`](Self::new) with each table sized for `capacity` keys.
+    pub(crate) fn with_capacity(n: usize, capacity: usize) -> Self {
+        Combiner {
+            tables: (0..n.max(1))
+                .map(|_| Table::with_capacity(capacity))
+                .collect(),
+        }
+    }
+
     /// Adds `value` under the owned `key`: `create(value)` if the key is
     /// new in this partition, `merge(combiner, value)` otherwise.
     #[inline]

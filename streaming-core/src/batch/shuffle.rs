@@ -140,7 +140,7 @@ where
         let h = FxBuildHasher.hash_one(&k);
         upsert(&mut tables[bucket_of(h, n)], h, k, v, &create, &merge_value);
     });
-    reduce_side(map_out, n, merge_combiners)
+    Batch::from_partitions(reduce_side(map_out, n, merge_combiners, |c| c))
 }
 
 /// The map side of a combine written by the caller: `each` folds every
@@ -157,11 +157,12 @@ where
     K: Key,
     C: Data,
 {
-    combine_partitions(src, n, merge_combiners, |i, combiner| {
+    let parts = combine_partitions(src, n, 0, merge_combiners, |c| c, |i, combiner| {
         for x in src.partition_iter(i) {
             each(x, combiner);
         }
-    })
+    });
+    Batch::from_partitions(parts)
 }
 
 /// [`combine_each`] given each element by reference: a batch's shared
@@ -177,49 +178,80 @@ where
     K: Key,
     C: Data,
 {
-    combine_partitions(src, n, merge_combiners, |i, combiner| {
+    let parts = combine_partitions(src, n, 0, merge_combiners, |c| c, |i, combiner| {
+        src.for_each_ref(i, |x| each(x, combiner));
+    });
+    Batch::from_partitions(parts)
+}
+
+/// [`combine_each_ref`] into the partitions of
+/// [`partition_of`] as vectors, each map-side table sized for `capacity`
+/// keys (0: grown as needed) and each combiner finished by `lift`: a pane
+/// of a window fed by a combine written by the caller.
+pub(crate) fn combine_each_ref_into<T, K, C, W>(
+    src: &Lazy<T>,
+    n: usize,
+    capacity: usize,
+    each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync,
+    merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+    lift: impl Fn(C) -> W + Send + Sync,
+) -> Vec<Vec<(K, W)>>
+where
+    T: Data,
+    K: Key,
+    C: Data,
+    W: Data,
+{
+    combine_partitions(src, n, capacity, merge_combiners, lift, |i, combiner| {
         src.for_each_ref(i, |x| each(x, combiner));
     })
 }
 
 /// Runs `fill(i, combiner)` for every input partition `i` of `src` in
-/// parallel, then the reduce side.
-fn combine_partitions<T, K, C>(
+/// parallel (each combiner's tables sized for `capacity` keys), then the
+/// reduce side.
+fn combine_partitions<T, K, C, W>(
     src: &Lazy<T>,
     n: usize,
+    capacity: usize,
     merge_combiners: impl Fn(C, C) -> C + Send + Sync,
+    lift: impl Fn(C) -> W + Send + Sync,
     fill: impl Fn(usize, &mut Combiner<K, C>) + Send + Sync,
-) -> Batch<(K, C)>
+) -> Vec<Vec<(K, W)>>
 where
     T: Data,
     K: Key,
     C: Data,
+    W: Data,
 {
     let n = n.max(1);
     let map_out = (0..src.num_partitions())
         .into_par_iter()
         .map(|i| {
-            let mut combiner = Combiner::new(n);
+            let mut combiner = Combiner::with_capacity(n, capacity);
             fill(i, &mut combiner);
             combiner.into_tables()
         })
         .collect();
-    reduce_side(map_out, n, merge_combiners)
+    reduce_side(map_out, n, merge_combiners, lift)
 }
 
 /// The reduce side shared by the combines: for each output partition, in
 /// parallel, the tables every input partition made for it merged in input
-/// partition order with `merge_combiners`.
-fn reduce_side<K, C>(
+/// partition order with `merge_combiners`, each combiner then finished by
+/// `lift`.
+fn reduce_side<K, C, W>(
     map_out: Vec<Vec<Table<K, C>>>,
     n: usize,
     merge_combiners: impl Fn(C, C) -> C + Send + Sync,
-) -> Batch<(K, C)>
+    lift: impl Fn(C) -> W + Send + Sync,
+) -> Vec<Vec<(K, W)>>
 where
     K: Key,
     C: Data,
+    W: Data,
 {
-    let parts = transpose(map_out, n)
+    transpose(map_out, n)
         .into_par_iter()
         .map(|tables| {
             let mut tables = tables.into_iter();
@@ -231,11 +263,10 @@ where
                 }
             }
             acc.into_iter()
-                .map(|(_, k, c)| (k, c.expect("combiner slot filled")))
-                .collect::<Vec<(K, C)>>()
+                .map(|(_, k, c)| (k, lift(c.expect("combiner slot filled"))))
+                .collect::<Vec<(K, W)>>()
         })
-        .collect();
-    Batch::from_partitions(parts)
+        .collect()
 }
 
 /// [`combine_by_key`] with each map-side table (one per input and output

@@ -84,6 +84,19 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
         )
     };
     let expr = match target.spec.combine {
+        Some(Combine::Precombine) if borrowed && summed_by_key(target) => {
+            // Each pane is combined straight from the input's elements
+            // (keys borrowed until they enter a table), with no batch of
+            // pairs in between.
+            let method = Ident::new("sum_ref_into_by_key_and_window", target.op.span());
+            let args = target.args.iter().map(|a| arg(graph, plan, a));
+            quote! {
+                #input.#method(
+                    move |#x0, #out: &mut ::streaming::Combiner<_, _>| { #body },
+                    #(#args),*
+                )
+            }
+        }
         Some(Combine::Precombine) => window_on(graph, plan, target, combined, &mut prelude),
         Some(Combine::Grouped(method)) => {
             let method = Ident::new(method, target.op.span());
@@ -104,6 +117,14 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
             #expr
         }
     }
+}
+
+/// Whether `target` is the built-in windowed sum by key, whose panes a
+/// borrowing chain's combine can make directly
+/// (`sum_ref_into_by_key_and_window`).
+fn summed_by_key(target: &Node) -> bool {
+    target.spec.reduction == Some(Reduction::Summed)
+        && target.spec.emit.method() == "sum_by_key_and_window"
 }
 
 /// The name of a function argument shared through an `Arc` (see
@@ -158,13 +179,16 @@ fn combine(
         .combine
         .expect("a combined stage ends with a combining operator");
     match how {
+        Combine::Precombine if target.spec.reduction == Some(Reduction::Summed) => (
+            // A function item: no handle to share.
+            quote! {
+                #pair
+                #out.#insert(#k, #v, |#v| #v, |#c, #v| ::streaming::WindowSum::add(#c, #v));
+            },
+            quote!(|#a, #b| ::streaming::WindowSum::add(#a, #b)),
+        ),
         Combine::ReduceByKey | Combine::Precombine => {
-            let f = match (how, target.spec.reduction) {
-                (Combine::Precombine, Some(Reduction::Summed)) => {
-                    quote_spanned!(span=> <_ as ::streaming::WindowSum>::add)
-                }
-                _ => arg(graph, plan, &target.args[0]),
-            };
+            let f = arg(graph, plan, &target.args[0]);
             share(f, "__reduce", prelude);
             let f1 = clone_of("__reduce", "loop", prelude);
             let f2 = clone_of("__reduce", "merge", prelude);

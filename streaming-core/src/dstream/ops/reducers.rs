@@ -46,7 +46,7 @@
 use std::time::Duration;
 
 use super::window::Windowed;
-use crate::batch::{Data, Key};
+use crate::batch::{Combiner, Data, Key};
 use crate::dstream::window::KeepValues;
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
@@ -158,6 +158,79 @@ impl<K: Key + StateData, V: WindowSum> DStream<(K, V)> {
     pub fn sum_by_key_and_window(&self, window: Duration, slide: Duration) -> DStream<(K, V)> {
         self.spark_window("reduce_by_key_and_window", window, slide)
             .sum_by_key()
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// Every `slide`, the sum of each key's values over the last `window`,
+    /// the pairs made from this stream's elements by `each` (as in
+    /// [`combine_ref_into_by_key`](DStream::combine_ref_into_by_key): keys
+    /// may borrow from the element and become owned when they first enter a
+    /// partition's table). Equal to
+    /// `self.combine_ref_into_by_key(each, V::add).sum_by_key_and_window(window, slide)`,
+    /// which is what it runs for float values; for integers each pane is
+    /// combined once, straight from this stream's batches, into the exact
+    /// counted sum (see the [module documentation](self)): no batch of
+    /// pairs is made in between, and no pair is hashed twice. `each` must
+    /// add values with [`WindowSum::add`] (any other merge is a different
+    /// reduction). `stream!` compiles a borrowing chain into
+    /// `reduce_by_key_and_window(sum, ..)` to this.
+    ///
+    /// ```
+    /// use streaming_core::WindowSum;
+    /// use streaming_testkit::run_operation;
+    /// use std::time::Duration;
+    /// let out = run_operation(
+    ///     vec![vec!["a b".to_string()], vec!["b".to_string()], vec![]],
+    ///     |lines| {
+    ///         lines.sum_ref_into_by_key_and_window(
+    ///             |line: &String, out| {
+    ///                 for w in line.split(' ') {
+    ///                     out.insert_ref(w, 1i64, |v| v, i64::add);
+    ///                 }
+    ///             },
+    ///             Duration::from_secs(2),
+    ///             Duration::from_secs(1),
+    ///         )
+    ///     },
+    ///     3,
+    /// );
+    /// let mut second = out[1].clone();
+    /// second.sort();
+    /// assert_eq!(second, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    /// assert_eq!(out[2], vec![("b".to_string(), 1)]);
+    /// ```
+    ///
+    /// # Panics
+    /// On invalid durations (see [`over`](DStream::over)).
+    #[track_caller]
+    pub fn sum_ref_into_by_key_and_window<K, V>(
+        &self,
+        each: impl Fn(&T, &mut Combiner<K, V>) + Send + Sync + 'static,
+        window: Duration,
+        slide: Duration,
+    ) -> DStream<(K, V)>
+    where
+        K: Key + StateData,
+        V: WindowSum,
+    {
+        let windowed = self.spark_window("reduce_by_key_and_window", window, slide);
+        match V::PATH {
+            SumPath::Panes => self
+                .combine_ref_into_by_key(each, V::add)
+                .spark_window("reduce_by_key_and_window", window, slide)
+                .sum_by_key(),
+            SumPath::Counted => windowed
+                .inverse_combined(
+                    each,
+                    V::add,
+                    |v| (v, 1u64),
+                    |(a, n), (b, m)| (V::add(a, b), n + m),
+                    |(a, n), (b, m)| (V::sub(a, b), n - m),
+                    KeepValues(|(_, n): &(V, u64)| *n > 0),
+                )
+                .map_values(|(sum, _)| sum),
+        }
     }
 }
 

@@ -39,7 +39,7 @@
 
 use std::time::Duration;
 
-use crate::batch::{Data, Key};
+use crate::batch::{Combiner, Data, Key};
 use crate::dstream::window::{Geometry, Keep, KeepAll, KeepEntries, KeepValues};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
@@ -421,6 +421,37 @@ impl<T: Data> Windowed<T> {
             KeepValues(|c: &u64| *c != 0),
             self.geo,
             None,
+        )
+    }
+}
+
+impl<T: Data> Windowed<T> {
+    /// The incremental window of the pairs `each` makes from this stream's
+    /// elements (see `DStream::combined_inverse_window`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn inverse_combined<K, C, V>(
+        &self,
+        each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
+        merge: impl Fn(C, C) -> C + Send + Sync + 'static,
+        lift: impl Fn(C) -> V + Send + Sync + 'static,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        inv_f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        keep: impl Keep<K, V>,
+    ) -> DStream<(K, V)>
+    where
+        K: Key + StateData,
+        C: Data,
+        V: StateData,
+    {
+        self.stream.combined_inverse_window(
+            "reduce_by_key_and_window",
+            each,
+            merge,
+            lift,
+            f,
+            inv_f,
+            keep,
+            self.geo,
         )
     }
 }

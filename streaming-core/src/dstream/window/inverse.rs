@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use hashbrown::hash_table::{self, HashTable};
 
-use super::panes::{parent_remember, Geometry, Pane, ReduceFn};
+use super::panes::{parent_remember, Geometry, Pane, PaneSource, ReduceFn};
 use crate::batch::{Data, Key, Lazy, PartitionIter};
 use crate::dstream::state::cow::{hash_key, CowMap, Frozen, Slot};
 use crate::dstream::state::{
@@ -165,19 +165,26 @@ pub(crate) struct InvShared<K, V, F, I, P> {
     state: Mutex<InvState<K, V>>,
 }
 
-/// The graph node's operator.
-pub(crate) struct InvReduceOp<K, V, F, I, P> {
-    parent: Arc<Node<(K, V)>>,
+/// The graph node's operator, reading its panes from `S` (the parent
+/// stream of pairs, or a combine over the parent's elements).
+pub(crate) struct InvReduceOp<K, V, F, I, P, S = Arc<Node<(K, V)>>> {
+    parent: S,
     shared: Arc<InvShared<K, V, F, I, P>>,
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
-    InvReduceOp<K, V, F, I, P>
+impl<
+        K: Key + StateData,
+        V: StateData,
+        F: ReduceFn<V>,
+        I: ReduceFn<V>,
+        P: Keep<K, V>,
+        S: PaneSource<K, V>,
+    > InvReduceOp<K, V, F, I, P, S>
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         name: &'static str,
-        parent: Arc<Node<(K, V)>>,
+        parent: S,
         f: F,
         inv_f: I,
         keep: P,
@@ -206,8 +213,14 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K
     }
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
-    InvReduceOp<K, V, F, I, P>
+impl<
+        K: Key + StateData,
+        V: StateData,
+        F: ReduceFn<V>,
+        I: ReduceFn<V>,
+        P: Keep<K, V>,
+        S: PaneSource<K, V>,
+    > InvReduceOp<K, V, F, I, P, S>
 {
     /// Slides the window to `time` (run [`atomically`]: a failure leaves
     /// the state as it was).
@@ -237,7 +250,9 @@ impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K
             .entering(covered, time)
             .into_iter()
             .map(|end| {
-                Pane::build(&self.parent, &sh.geo, end, n, capacity, &sh.f, env).map(Arc::new)
+                self.parent
+                    .pane(&sh.geo, end, n, capacity, &sh.f, env)
+                    .map(Arc::new)
             })
             .collect::<Result<Vec<_>>>()?;
         let limit = sh.geo.window_start(time);
@@ -382,8 +397,14 @@ fn plan_partition<K: Key, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<
     plan
 }
 
-impl<K: Key + StateData, V: StateData, F: ReduceFn<V>, I: ReduceFn<V>, P: Keep<K, V>>
-    Operator<(K, V)> for InvReduceOp<K, V, F, I, P>
+impl<
+        K: Key + StateData,
+        V: StateData,
+        F: ReduceFn<V>,
+        I: ReduceFn<V>,
+        P: Keep<K, V>,
+        S: PaneSource<K, V>,
+    > Operator<(K, V)> for InvReduceOp<K, V, F, I, P, S>
 {
     fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
         let sh = &*self.shared;

@@ -13,12 +13,13 @@ mod panes;
 mod slicing;
 mod two_stacks;
 
-use crate::batch::{Data, Key};
+use crate::batch::{Combiner, Data, Key};
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 use inverse::InvReduceOp;
 pub(crate) use inverse::{Keep, KeepAll, KeepEntries, KeepValues};
 pub(crate) use panes::{Geometry, ReduceFn};
+use panes::CombinedSource;
 use slicing::WindowOp;
 use two_stacks::PaneReduceOp;
 
@@ -66,6 +67,39 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         V: StateData,
     {
         let op = InvReduceOp::new(name, self.node.clone(), f, inv_f, keep, geo, partitions);
+        self.derive(name, geo.slide, op)
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// [`inverse_window`](DStream::inverse_window) of the pairs a combine
+    /// written by the caller makes from this stream's elements, each pane
+    /// combined straight from them (see [`CombinedSource`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn combined_inverse_window<K, C, V>(
+        &self,
+        name: &'static str,
+        each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
+        merge: impl Fn(C, C) -> C + Send + Sync + 'static,
+        lift: impl Fn(C) -> V + Send + Sync + 'static,
+        f: impl ReduceFn<V>,
+        inv_f: impl ReduceFn<V>,
+        keep: impl Keep<K, V>,
+        geo: Geometry,
+    ) -> DStream<(K, V)>
+    where
+        K: Key + StateData,
+        C: Data,
+        V: StateData,
+    {
+        let source = CombinedSource {
+            parent: self.node.clone(),
+            each,
+            merge,
+            lift,
+            combiner: std::marker::PhantomData,
+        };
+        let op = InvReduceOp::new(name, source, f, inv_f, keep, geo, None);
         self.derive(name, geo.slide, op)
     }
 }

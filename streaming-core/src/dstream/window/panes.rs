@@ -13,7 +13,7 @@ use hashbrown::hash_map::Entry;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{shuffle, Data, Key, Lazy, Partitioned};
+use crate::batch::{shuffle, Combiner, Data, Key, Lazy, Partitioned};
 use crate::error::Result;
 use crate::graph::env::Env;
 use crate::graph::node::Node;
@@ -168,6 +168,88 @@ impl<K: Key, V: Data> Pane<K, V> {
     /// Number of keys held, over all partitions.
     pub(crate) fn len(&self) -> usize {
         self.parts.iter().map(Vec::len).sum()
+    }
+}
+
+/// Where a window's panes come from: a stream of pairs (each pane the
+/// parent's batches in it reduced by key), or a stream whose pairs a
+/// combine written by the caller makes ([`CombinedSource`]).
+pub(crate) trait PaneSource<K, V>: Send + Sync + 'static {
+    /// The pane ending at `end`, reduced by key with `f` into `n`
+    /// partitions (see [`Pane::build`]).
+    #[allow(clippy::too_many_arguments)]
+    fn pane(
+        &self,
+        geo: &Geometry,
+        end: Time,
+        n: usize,
+        capacity: usize,
+        f: &impl ReduceFn<V>,
+        env: &Env,
+    ) -> Result<Pane<K, V>>;
+}
+
+impl<K: Key, V: Data> PaneSource<K, V> for std::sync::Arc<Node<(K, V)>> {
+    fn pane(
+        &self,
+        geo: &Geometry,
+        end: Time,
+        n: usize,
+        capacity: usize,
+        f: &impl ReduceFn<V>,
+        env: &Env,
+    ) -> Result<Pane<K, V>> {
+        Pane::build(self, geo, end, n, capacity, f, env)
+    }
+}
+
+/// Panes made straight from a stream of any element type by a combine the
+/// caller wrote: `each` puts each element's pairs into a [`Combiner`]
+/// (keys possibly borrowed from the element), `merge` merges combiners of
+/// different input partitions and `lift` turns each key's combiner into
+/// the window's value. A pane is then one combine over its batches, with
+/// no batch of pairs in between; `lift(merge(a, b))` must equal
+/// `f(lift(a), lift(b))` for the window's `f`, so the pane is the one the
+/// stream of pairs would give.
+pub(crate) struct CombinedSource<T, C, E, M, L> {
+    pub(crate) parent: std::sync::Arc<Node<T>>,
+    pub(crate) each: E,
+    pub(crate) merge: M,
+    pub(crate) lift: L,
+    pub(crate) combiner: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<T, K, C, V, E, M, L> PaneSource<K, V> for CombinedSource<T, C, E, M, L>
+where
+    T: Data,
+    K: Key,
+    C: Data,
+    V: Data,
+    E: Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
+    M: Fn(C, C) -> C + Send + Sync + 'static,
+    L: Fn(C) -> V + Send + Sync + 'static,
+{
+    fn pane(
+        &self,
+        geo: &Geometry,
+        end: Time,
+        n: usize,
+        capacity: usize,
+        _f: &impl ReduceFn<V>,
+        env: &Env,
+    ) -> Result<Pane<K, V>> {
+        let parts = match gather(&self.parent, geo.pane_times(end), env)? {
+            Some(src) => shuffle::combine_each_ref_into(
+                &src,
+                n,
+                capacity,
+                &self.each,
+                &self.merge,
+                &self.lift,
+            ),
+            None => (0..n).map(|_| Vec::new()).collect(),
+        };
+        Ok(Pane { end, parts })
     }
 }
 
