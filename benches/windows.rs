@@ -595,6 +595,14 @@ fn job() {
             println!("{a} / {b} median full-window batch: {:.2}x", x / y);
         }
     }
+    // Issue #11: `stream!`'s windowed `sum` (borrowed words) against the
+    // plain API with a closure reducer (the pane path), as a speed-up.
+    if let (Some(sum), Some(plain)) = (median_of("stream! sum"), median_of("plain pane")) {
+        println!(
+            "TARGET (issue #11): stream! sum speed-up over the plain closure form (plain pane / stream! sum, full-window medians): {:.2}x (target >= 1.30x)",
+            plain / sum
+        );
+    }
     if std::env::var_os("WINDOWS_BENCH_VERBOSE").is_some() {
         for r in &runs {
             let per: Vec<String> = r

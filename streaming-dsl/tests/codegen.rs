@@ -256,3 +256,32 @@ fn plan_macro_expands_to_the_mermaid_text() {
     let failed = expand_plan(tokens("socket_text_stream(h, p).print();")).to_string();
     assert!(failed.contains("compile_error"));
 }
+
+#[test]
+fn a_borrowing_chain_runs_inside_the_panes_of_a_windowed_sum() {
+    let code = expansion(
+        r#"
+        context(batch = 1s, checkpoint = "/tmp/c");
+        let lines = socket_text_stream(h, p);
+        lines.flat_map(|line: &str| line.split(' ')).map(|w: &str| (w, 1i64)).reduce_by_key_and_window(sum, 30s, 1s).print();
+        lines.flat_map(|line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>()).map(|w| (w, 1i64)).reduce_by_key_and_window(sum, 30s, 1s).print();
+        "#,
+    );
+    // Borrowed: the loop is the window's own pane combine, no stream of
+    // pairs in between; the sum merges with `WindowSum::add` directly.
+    assert!(code.contains("lines.sum_ref_into_by_key_and_window(move|__x0,__out:&mut::streaming::Combiner<_,_>|{for__x1in::core::iter::IntoIterator::into_iter({letline:&str=__x0;line.split('')}){let__x2={letw:&str=__x1;(w,1i64)};"), "{code}");
+    assert!(
+        code.contains(
+            "__out.insert_ref(__k,__v,|__v|__v,|__c,__v|::streaming::WindowSum::add(__c,__v));"
+        ),
+        "{code}"
+    );
+    // Owned: a per-batch combine, then the exact windowed sum.
+    assert_eq!(
+        code.matches(".sum_ref_into_by_key_and_window(").count(),
+        1,
+        "{code}"
+    );
+    assert!(code.contains(".combine_into_by_key("), "{code}");
+    assert_eq!(code.matches(".sum_by_key_and_window(").count(), 1, "{code}");
+}

@@ -144,3 +144,24 @@ fn joins_and_unions_are_boundaries_with_two_inputs() {
         "a single narrow op after a join is a plain call"
     );
 }
+
+#[test]
+fn a_borrowing_chain_into_a_windowed_sum_is_the_window_s_combine() {
+    assert_eq!(
+        dump(
+            r#"
+            context(batch = 1s, checkpoint = "/tmp/c");
+            let lines = socket_text_stream(h, p);
+            lines.flat_map(|l: &str| l.split(' ')).map(|w: &str| (w, 1i64)).reduce_by_key_and_window(sum, 30s, 1s).print();
+            "#
+        ),
+        "\
+flowchart TD
+    s0[\"lines = socket_text_stream<br/>input · socket_text_stream\"]
+    s1[\"flat_map → map → reduce_by_key_and_window(sum)<br/>window · fused 2 ops into sum_ref_into_by_key_and_window · exact sum · slide 1s\"]
+    s2[\"print<br/>output · print\"]
+    s0 --> s1
+    s1 --> s2
+"
+    );
+}

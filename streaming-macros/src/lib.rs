@@ -130,7 +130,11 @@ use proc_macro::TokenStream;
 ///   at least one element in the window (even if its sum is 0) and is gone
 ///   once it has none, as with `|a, b| a + b`. The value type picks the path
 ///   (`WindowSum`): incremental with a per-key element count for integers,
-///   slide-sized panes for floats, so float sums do not drift.
+///   slide-sized panes for floats, so float sums do not drift. A borrowing
+///   chain in front of a by-key `sum` sliding by the batch interval runs in
+///   the window's own combine (`sum_ref_into_by_key_and_window`): each pane
+///   is combined straight from the input's elements, keys borrowed until
+///   they first enter the pane's table.
 /// - Explicit inverse functions (`reduce_by_key_and_window(f, inv_f, w, s)`,
 ///   the same as `reduce_by_key_and_window_inv`) keep Spark's documented
 ///   semantics: a key whose value returns to its zero stays in the output

@@ -157,11 +157,18 @@ where
     K: Key,
     C: Data,
 {
-    let parts = combine_partitions(src, n, 0, merge_combiners, |c| c, |i, combiner| {
-        for x in src.partition_iter(i) {
-            each(x, combiner);
-        }
-    });
+    let parts = combine_partitions(
+        src,
+        n,
+        0,
+        merge_combiners,
+        |c| c,
+        |i, combiner| {
+            for x in src.partition_iter(i) {
+                each(x, combiner);
+            }
+        },
+    );
     Batch::from_partitions(parts)
 }
 
@@ -178,9 +185,16 @@ where
     K: Key,
     C: Data,
 {
-    let parts = combine_partitions(src, n, 0, merge_combiners, |c| c, |i, combiner| {
-        src.for_each_ref(i, |x| each(x, combiner));
-    });
+    let parts = combine_partitions(
+        src,
+        n,
+        0,
+        merge_combiners,
+        |c| c,
+        |i, combiner| {
+            src.for_each_ref(i, |x| each(x, combiner));
+        },
+    );
     Batch::from_partitions(parts)
 }
 

@@ -31,6 +31,11 @@
 //! function expression. Captured variables are moved into the loop's
 //! closure, as a `move` closure of the user's would be.
 //!
+//! The built-in windowed `sum` behind a borrowing chain
+//! ([`plan::in_window_combine`]) is the runtime's
+//! `sum_ref_into_by_key_and_window`, given the same loop: each pane is
+//! combined straight from the input's elements.
+//!
 //! A stateful operator runs on the groups the combine makes (each key's
 //! values in arrival order) through its `_grouped` runtime form.
 //!
@@ -41,6 +46,7 @@
 //! when they first enter the partition's table.
 //!
 //! [`plan::borrows`]: crate::plan::borrows
+//! [`plan::in_window_combine`]: crate::plan::in_window_combine
 
 use super::helpers;
 use super::tokens::{arg, hygienic, located, var_of};
@@ -84,7 +90,7 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
         )
     };
     let expr = match target.spec.combine {
-        Some(Combine::Precombine) if borrowed && summed_by_key(target) => {
+        Some(Combine::Precombine) if plan::in_window_combine(graph, stage) => {
             // Each pane is combined straight from the input's elements
             // (keys borrowed until they enter a table), with no batch of
             // pairs in between.
@@ -117,14 +123,6 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
             #expr
         }
     }
-}
-
-/// Whether `target` is the built-in windowed sum by key, whose panes a
-/// borrowing chain's combine can make directly
-/// (`sum_ref_into_by_key_and_window`).
-fn summed_by_key(target: &Node) -> bool {
-    target.spec.reduction == Some(Reduction::Summed)
-        && target.spec.emit.method() == "sum_by_key_and_window"
 }
 
 /// The name of a function argument shared through an `Arc` (see

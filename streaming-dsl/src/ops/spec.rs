@@ -154,7 +154,10 @@ pub enum Combine {
     /// fused into a per-batch `reduce_by_key` with `f`, and the windowed
     /// operator runs on its output. Only where that gives the same result
     /// bit for bit: when the window slides by its parent's slide, so each
-    /// pane is one batch, reduced exactly as the runtime would.
+    /// pane is one batch, reduced exactly as the runtime would. The
+    /// built-in `sum` behind a borrowing chain goes further: the chain runs
+    /// in the window's own pane combine (`sum_ref_into_by_key_and_window`),
+    /// with no per-batch stream of pairs.
     Precombine,
     /// A stateful by-key operator: the chain is fused into a grouping
     /// combine (each key's values in arrival order, as the operator would

@@ -86,6 +86,15 @@ fn how(graph: &Graph, stage: &Stage) -> String {
                 ops::fused_method(indexed)
             )
         }
+        Shape::Combined if crate::plan::in_window_combine(graph, stage) => {
+            let chain = stage.nodes.len() - 1;
+            let ops = if chain == 1 { "op" } else { "ops" };
+            format!(
+                "{} · fused {chain} {ops} into sum_ref_into_by_key_and_window · {}",
+                last.kind().label(),
+                ops::Reduction::Summed.label(),
+            )
+        }
         Shape::Combined => {
             let method = ops::combine_method(crate::plan::borrows(graph, stage));
             let chain = stage.nodes.len() - 1;

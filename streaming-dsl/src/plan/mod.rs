@@ -34,7 +34,7 @@ pub mod dump;
 use crate::check::windows::{slides, Slide};
 use crate::graph::Arg;
 use crate::graph::{Graph, NodeId};
-use crate::ops::{Combine, Fused, Kind};
+use crate::ops::{Combine, Fused, Kind, Reduction};
 use syn::{Expr, Pat, PatType, Type};
 
 /// Index of a stage in [`Plan::stages`].
@@ -123,6 +123,22 @@ pub fn borrows(graph: &Graph, stage: &Stage) -> bool {
         closure.inputs.first(),
         Some(Pat::Type(PatType { ty, .. })) if matches!(**ty, Type::Reference(_))
     )
+}
+
+/// Whether a [`Shape::Combined`] stage's chain runs inside its window's
+/// own pane combine: a borrowing chain ([`borrows`]) in front of the
+/// built-in windowed sum by key, emitted as the runtime's
+/// `sum_ref_into_by_key_and_window` (each pane combined straight from the
+/// input's elements, with no per-batch stream of pairs).
+pub fn in_window_combine(graph: &Graph, stage: &Stage) -> bool {
+    let Some(&last) = stage.nodes.last() else {
+        return false;
+    };
+    let target = &graph.nodes[last];
+    target.spec.combine == Some(Combine::Precombine)
+        && target.spec.reduction == Some(Reduction::Summed)
+        && target.spec.emit.method() == "sum_by_key_and_window"
+        && borrows(graph, stage)
 }
 
 /// Plans a graph (which must have passed the checks).

@@ -18,8 +18,8 @@ use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 use inverse::InvReduceOp;
 pub(crate) use inverse::{Keep, KeepAll, KeepEntries, KeepValues};
-pub(crate) use panes::{Geometry, ReduceFn};
 use panes::CombinedSource;
+pub(crate) use panes::{Geometry, ReduceFn};
 use slicing::WindowOp;
 use two_stacks::PaneReduceOp;
 
