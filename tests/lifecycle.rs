@@ -723,6 +723,42 @@ fn a_failed_batch_leaves_the_state_as_it_was_before_it() {
     assert_eq!(out.len(), 2, "{out:?}");
     // The window over batches 1..3 without the failed batch.
     assert_eq!(out[1], vec![w("a", 1), w("b", 2), w("c", 1), w("d", 1)]);
+
+    // Spark's filter function failing on one key of the slide, after other
+    // keys were computed: the window is as before the batch.
+    let (failures, out, cpf) = run_with_a_failing_batch(|s| {
+        s.reduce_by_key_and_window_inv_filtered(
+            |a, b| a + b,
+            |a, b| a - b,
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+            |(_, v): &(String, u64)| {
+                no_99(v.wrapping_sub(1));
+                true
+            },
+        )
+    });
+    check(&failures, cpf);
+    assert_eq!(out[1], vec![w("a", 1), w("b", 2), w("c", 1), w("d", 1)]);
+
+    // The built-in sum fed by a combine of its own (what `stream!` makes of
+    // a borrowing chain), failing while it builds the batch's pane.
+    let (failures, out, cpf) = run_with_a_failing_batch(|s| {
+        s.sum_ref_into_by_key_and_window(
+            |(k, v): &(String, u64), out| {
+                out.insert_ref(
+                    k.as_str(),
+                    no_99(*v),
+                    |v| v,
+                    <u64 as streaming::WindowSum>::add,
+                )
+            },
+            Duration::from_secs(3),
+            Duration::from_secs(1),
+        )
+    });
+    check(&failures, cpf);
+    assert_eq!(out[1], vec![w("a", 1), w("b", 2), w("c", 1), w("d", 1)]);
 }
 
 /// A window without an inverse is not journaled: a panic in its reducer
