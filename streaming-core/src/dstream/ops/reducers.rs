@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use super::window::Windowed;
 use crate::batch::{Combiner, Data, Key};
-use crate::dstream::window::KeepValues;
+use crate::dstream::window::{Incremental, Keep, KeepValues, Project, ReduceFn};
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 
@@ -114,6 +114,24 @@ macro_rules! float_sums {
 
 float_sums!(f32, f64);
 
+/// The counted sum's incremental window over `(sum, count)` values: added
+/// and subtracted pairwise, a key kept while its count is above 0, the
+/// output holding the sum alone.
+#[allow(clippy::type_complexity)]
+fn counted_sum<K, V: WindowSum>() -> Incremental<
+    impl ReduceFn<(V, u64)>,
+    impl ReduceFn<(V, u64)>,
+    impl Keep<K, (V, u64)>,
+    impl Project<(V, u64), V>,
+> {
+    Incremental {
+        f: |(a, n), (b, m)| (V::add(a, b), n + m),
+        inv_f: |(a, n): (V, u64), (b, m): (V, u64)| (V::sub(a, b), n - m),
+        keep: KeepValues(|(_, n): &(V, u64)| *n > 0),
+        project: |(sum, _): &(V, u64)| sum.clone(),
+    }
+}
+
 impl<K: Key, V: WindowSum> Windowed<(K, V)> {
     /// The sum of each key's values over each window:
     /// [`DStream::sum_by_key_and_window`].
@@ -125,13 +143,7 @@ impl<K: Key, V: WindowSum> Windowed<(K, V)> {
             SumPath::Panes => self.reduce_by_key(V::add),
             SumPath::Counted => {
                 let counted = self.mapped(|(k, v)| (k, (v, 1u64)));
-                counted
-                    .inverse(
-                        |(a, n), (b, m)| (V::add(a, b), n + m),
-                        |(a, n), (b, m)| (V::sub(a, b), n - m),
-                        KeepValues(|(_, n): &(V, u64)| *n > 0),
-                    )
-                    .map_values(|(sum, _)| sum)
+                counted.inverse(counted_sum::<K, V>())
             }
         }
     }
@@ -220,16 +232,9 @@ impl<T: Data> DStream<T> {
                 .combine_ref_into_by_key(each, V::add)
                 .spark_window("reduce_by_key_and_window", window, slide)
                 .sum_by_key(),
-            SumPath::Counted => windowed
-                .inverse_combined(
-                    each,
-                    V::add,
-                    |v| (v, 1u64),
-                    |(a, n), (b, m)| (V::add(a, b), n + m),
-                    |(a, n), (b, m)| (V::sub(a, b), n - m),
-                    KeepValues(|(_, n): &(V, u64)| *n > 0),
-                )
-                .map_values(|(sum, _)| sum),
+            SumPath::Counted => {
+                windowed.inverse_combined(each, V::add, |v| (v, 1u64), counted_sum::<K, V>())
+            }
         }
     }
 }

@@ -40,7 +40,9 @@
 use std::time::Duration;
 
 use crate::batch::{Combiner, Data, Key};
-use crate::dstream::window::{Geometry, Keep, KeepAll, KeepEntries, KeepValues};
+use crate::dstream::window::{
+    Geometry, Incremental, Keep, KeepAll, KeepEntries, KeepValues, Project, ReduceFn,
+};
 use crate::dstream::DStream;
 use crate::error::{Result, StreamingError};
 use crate::graph::stateful::StateData;
@@ -377,9 +379,7 @@ impl<T: Data> Windowed<T> {
         let ones = self.stream.map(|_| ((), 1u64));
         let counts = ones.inverse_window(
             "count_by_window",
-            |a, b| a + b,
-            |a, b| a - b,
-            KeepAll,
+            Incremental::new(|a, b| a + b, |a, b| a - b, KeepAll),
             self.geo,
             Some(1),
         );
@@ -404,7 +404,7 @@ impl<T: Data> Windowed<T> {
     {
         let keyed = self.stream.map(|x| ((), x));
         let reduced =
-            keyed.inverse_window("reduce_by_window", f, inv_f, KeepAll, self.geo, Some(1));
+            keyed.inverse_window("reduce_by_window", Incremental::new(f, inv_f, KeepAll), self.geo, Some(1));
         reduced.map(|(_, v)| v)
     }
 
@@ -416,9 +416,7 @@ impl<T: Data> Windowed<T> {
     {
         self.stream.map(|x| (x, 1u64)).inverse_window(
             "count_by_value_and_window",
-            |a, b| a + b,
-            |a, b| a - b,
-            KeepValues(|c: &u64| *c != 0),
+            Incremental::new(|a, b| a + b, |a, b| a - b, KeepValues(|c: &u64| *c != 0)),
             self.geo,
             None,
         )
@@ -428,16 +426,13 @@ impl<T: Data> Windowed<T> {
 impl<T: Data> Windowed<T> {
     /// The incremental window of the pairs `each` makes from this stream's
     /// elements (see `DStream::combined_inverse_window`).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn inverse_combined<K, C, V>(
+    pub(super) fn inverse_combined<K, C, V, W: Data>(
         &self,
         each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
         merge: impl Fn(C, C) -> C + Send + Sync + 'static,
         lift: impl Fn(C) -> V + Send + Sync + 'static,
-        f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        inv_f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        keep: impl Keep<K, V>,
-    ) -> DStream<(K, V)>
+        fns: Incremental<impl ReduceFn<V>, impl ReduceFn<V>, impl Keep<K, V>, impl Project<V, W>>,
+    ) -> DStream<(K, W)>
     where
         K: Key + StateData,
         C: Data,
@@ -448,9 +443,7 @@ impl<T: Data> Windowed<T> {
             each,
             merge,
             lift,
-            f,
-            inv_f,
-            keep,
+            fns,
             self.geo,
         )
     }
@@ -486,7 +479,7 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, KeepAll)
+        self.inverse(Incremental::new(f, inv_f, KeepAll))
     }
 
     /// [`reduce_by_key_inv`](Self::reduce_by_key_inv) keeping the pairs for
@@ -502,20 +495,18 @@ impl<K: Key, V: Data> Windowed<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        self.inverse(f, inv_f, KeepEntries(filter))
+        self.inverse(Incremental::new(f, inv_f, KeepEntries(filter)))
     }
 
-    pub(super) fn inverse(
+    pub(super) fn inverse<W: Data>(
         &self,
-        f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        inv_f: impl Fn(V, V) -> V + Send + Sync + 'static,
-        keep: impl Keep<K, V>,
-    ) -> DStream<(K, V)>
+        fns: Incremental<impl ReduceFn<V>, impl ReduceFn<V>, impl Keep<K, V>, impl Project<V, W>>,
+    ) -> DStream<(K, W)>
     where
         K: StateData,
         V: StateData,
     {
         self.stream
-            .inverse_window("reduce_by_key_and_window", f, inv_f, keep, self.geo, None)
+            .inverse_window("reduce_by_key_and_window", fns, self.geo, None)
     }
 }

@@ -367,11 +367,15 @@ impl<K, V> Frozen<K, V> {
 }
 
 impl<K: Data, V: Data> Frozen<K, V> {
-    /// Every entry, cloned as it is read (one shard at a time), for a
-    /// lazy output that shares the map's entries instead of copying them.
-    pub(crate) fn into_cloned_iter(self) -> impl Iterator<Item = (K, V)> + Send + 'static {
+    /// Every entry through `f` (one shard at a time), for a lazy output
+    /// that shares the map's entries instead of copying them: `f` clones
+    /// what the output needs of each entry as it is read.
+    pub(crate) fn into_mapped_iter<U: Send + 'static>(
+        self,
+        f: impl Fn(&(K, V)) -> U + Send + 'static,
+    ) -> impl Iterator<Item = U> + Send + 'static {
         let shards = self.shards;
-        (0..shards.len()).flat_map(move |i| shards[i].iter().cloned().collect::<Vec<_>>())
+        (0..shards.len()).flat_map(move |i| shards[i].iter().map(&f).collect::<Vec<_>>())
     }
 }
 

@@ -109,7 +109,13 @@ impl<K: Key, V: Data> Transactional for InvState<K, V> {
     }
 
     fn commit(&mut self) {
-        self.left.clear();
+        // The panes that left are freed off the batch's path (on an idle
+        // worker of the pool), unless a checkpoint capture still holds
+        // them: no batch pays for freeing the window's turnover.
+        let left = std::mem::take(&mut self.left);
+        if !left.is_empty() {
+            rayon::spawn(move || drop(left));
+        }
         self.before = None;
     }
 
@@ -167,9 +173,12 @@ pub(crate) struct InvShared<K, V, F, I, P> {
 
 /// The graph node's operator, reading its panes from `S` (the parent
 /// stream of pairs, or a combine over the parent's elements).
-pub(crate) struct InvReduceOp<K, V, F, I, P, S = Arc<Node<(K, V)>>> {
+pub(crate) struct InvReduceOp<K, V, F, I, P, S = Arc<Node<(K, V)>>, O = fn(&V) -> V> {
     parent: S,
     shared: Arc<InvShared<K, V, F, I, P>>,
+    /// What the output holds of each key's window value (the value itself,
+    /// or a part of it: the counted sum's sum), cloned as it is read.
+    project: Arc<O>,
 }
 
 impl<
@@ -179,12 +188,14 @@ impl<
         I: ReduceFn<V>,
         P: Keep<K, V>,
         S: PaneSource<K, V>,
-    > InvReduceOp<K, V, F, I, P, S>
+        O,
+    > InvReduceOp<K, V, F, I, P, S, O>
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         name: &'static str,
         parent: S,
+        project: O,
         f: F,
         inv_f: I,
         keep: P,
@@ -193,6 +204,7 @@ impl<
     ) -> Self {
         InvReduceOp {
             parent,
+            project: Arc::new(project),
             shared: Arc::new(InvShared {
                 name,
                 f,
@@ -220,7 +232,8 @@ impl<
         I: ReduceFn<V>,
         P: Keep<K, V>,
         S: PaneSource<K, V>,
-    > InvReduceOp<K, V, F, I, P, S>
+        O,
+    > InvReduceOp<K, V, F, I, P, S, O>
 {
     /// Slides the window to `time` (run [`atomically`]: a failure leaves
     /// the state as it was).
@@ -230,7 +243,7 @@ impl<
         time: Time,
         zero: Time,
         env: &Env,
-    ) -> Result<Lazy<(K, V)>> {
+    ) -> Result<Arc<Vec<Frozen<K, V>>>> {
         let sh = &*self.shared;
         if st.window.is_empty() {
             let n = sh.partitions.unwrap_or(env.parallelism()).max(1);
@@ -283,9 +296,6 @@ impl<
         // they are read; the next slide copies the shards it changes only
         // if this batch is still held by then.
         let views: Arc<Vec<Frozen<K, V>>> = Arc::new(window.iter().map(CowMap::capture).collect());
-        let out = Lazy::new(views.len(), move |j| {
-            PartitionIter::new(views[j].clone().into_cloned_iter())
-        });
         tracing::trace!(
             operation = sh.name,
             %time,
@@ -296,7 +306,7 @@ impl<
         panes.extend(entering);
         st.covered = Some(time);
         st.last = Some(time);
-        Ok(out)
+        Ok(views)
     }
 }
 
@@ -404,9 +414,11 @@ impl<
         I: ReduceFn<V>,
         P: Keep<K, V>,
         S: PaneSource<K, V>,
-    > Operator<(K, V)> for InvReduceOp<K, V, F, I, P, S>
+        O: Fn(&V) -> W + Send + Sync + 'static,
+        W: Data,
+    > Operator<(K, W)> for InvReduceOp<K, V, F, I, P, S, O>
 {
-    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, V)>>> {
+    fn compute(&self, time: Time, env: &Env) -> Result<Option<Lazy<(K, W)>>> {
         let sh = &*self.shared;
         let zero = zero_time(env)?;
         let mut st = lock_intact(&sh.state, sh.name, time)?;
@@ -418,7 +430,16 @@ impl<
             // slide), and the next slide does not read them again.
             (st.covered, st.last) = (Some(time), Some(time));
         }
-        Ok(Some(out?))
+        let views = out?;
+        let project = self.project.clone();
+        Ok(Some(Lazy::new(views.len(), move |j| {
+            let project = project.clone();
+            PartitionIter::new(
+                views[j]
+                    .clone()
+                    .into_mapped_iter(move |(k, v)| (k.clone(), project(v))),
+            )
+        })))
     }
     /// Only the batches of the slide in progress: older ones live on as
     /// panes inside the operator.

@@ -53,40 +53,79 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         self.derive(name, geo.slide, op)
     }
 
-    pub(crate) fn inverse_window(
+    /// Adds an incremental window node (see `inverse.rs`).
+    pub(crate) fn inverse_window<W: Data>(
         &self,
         name: &'static str,
-        f: impl ReduceFn<V>,
-        inv_f: impl ReduceFn<V>,
-        keep: impl Keep<K, V>,
+        fns: Incremental<impl ReduceFn<V>, impl ReduceFn<V>, impl Keep<K, V>, impl Project<V, W>>,
         geo: Geometry,
         partitions: Option<usize>,
-    ) -> DStream<(K, V)>
+    ) -> DStream<(K, W)>
     where
         K: StateData,
         V: StateData,
     {
-        let op = InvReduceOp::new(name, self.node.clone(), f, inv_f, keep, geo, partitions);
+        let Incremental {
+            f,
+            inv_f,
+            keep,
+            project,
+        } = fns;
+        let op = InvReduceOp::new(
+            name,
+            self.node.clone(),
+            project,
+            f,
+            inv_f,
+            keep,
+            geo,
+            partitions,
+        );
         self.derive(name, geo.slide, op)
     }
 }
+
+/// The functions of an incremental window: `f` and its inverse `inv_f`,
+/// what the window keeps of a key after a slide, and what its output holds
+/// of each kept value (`Clone::clone` for the value itself).
+pub(crate) struct Incremental<F, I, P, O> {
+    pub(crate) f: F,
+    pub(crate) inv_f: I,
+    pub(crate) keep: P,
+    pub(crate) project: O,
+}
+
+impl<F, I, P> Incremental<F, I, P, ()> {
+    /// `f` and `inv_f` keeping what `keep` keeps, the output holding each
+    /// value whole.
+    pub(crate) fn new<V: Clone>(f: F, inv_f: I, keep: P) -> Incremental<F, I, P, fn(&V) -> V> {
+        Incremental {
+            f,
+            inv_f,
+            keep,
+            project: V::clone,
+        }
+    }
+}
+
+/// What an incremental window's output holds of a value.
+pub(crate) trait Project<V, W>: Fn(&V) -> W + Send + Sync + 'static {}
+impl<V, W, O: Fn(&V) -> W + Send + Sync + 'static> Project<V, W> for O {}
 
 impl<T: Data> DStream<T> {
     /// [`inverse_window`](DStream::inverse_window) of the pairs a combine
     /// written by the caller makes from this stream's elements, each pane
     /// combined straight from them (see [`CombinedSource`]).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn combined_inverse_window<K, C, V>(
+    pub(crate) fn combined_inverse_window<K, C, V, W: Data>(
         &self,
         name: &'static str,
         each: impl Fn(&T, &mut Combiner<K, C>) + Send + Sync + 'static,
         merge: impl Fn(C, C) -> C + Send + Sync + 'static,
         lift: impl Fn(C) -> V + Send + Sync + 'static,
-        f: impl ReduceFn<V>,
-        inv_f: impl ReduceFn<V>,
-        keep: impl Keep<K, V>,
+        fns: Incremental<impl ReduceFn<V>, impl ReduceFn<V>, impl Keep<K, V>, impl Project<V, W>>,
         geo: Geometry,
-    ) -> DStream<(K, V)>
+    ) -> DStream<(K, W)>
     where
         K: Key + StateData,
         C: Data,
@@ -99,7 +138,13 @@ impl<T: Data> DStream<T> {
             lift,
             combiner: std::marker::PhantomData,
         };
-        let op = InvReduceOp::new(name, source, f, inv_f, keep, geo, None);
+        let Incremental {
+            f,
+            inv_f,
+            keep,
+            project,
+        } = fns;
+        let op = InvReduceOp::new(name, source, project, f, inv_f, keep, geo, None);
         self.derive(name, geo.slide, op)
     }
 }
