@@ -403,8 +403,12 @@ impl<T: Data> Windowed<T> {
         T: StateData,
     {
         let keyed = self.stream.map(|x| ((), x));
-        let reduced =
-            keyed.inverse_window("reduce_by_window", Incremental::new(f, inv_f, KeepAll), self.geo, Some(1));
+        let reduced = keyed.inverse_window(
+            "reduce_by_window",
+            Incremental::new(f, inv_f, KeepAll),
+            self.geo,
+            Some(1),
+        );
         reduced.map(|(_, v)| v)
     }
 
