@@ -367,15 +367,15 @@ impl<K, V> Frozen<K, V> {
 }
 
 impl<K: Data, V: Data> Frozen<K, V> {
-    /// Every entry through `f`, in one vector sized up front: the output of
-    /// a stateful operator (always materialized), made from the shared
-    /// shards without copying them first.
-    pub(crate) fn to_vec_mapped<U>(&self, f: impl Fn(&(K, V)) -> U) -> Vec<U> {
-        let mut out = Vec::with_capacity(self.len);
-        for shard in &self.shards {
-            out.extend(shard.iter().map(&f));
-        }
-        out
+    /// Every entry through `f` (one shard at a time), for a lazy output
+    /// that shares the map's entries instead of copying them: `f` clones
+    /// what the output needs of each entry as it is read.
+    pub(crate) fn into_mapped_iter<U: Send + 'static>(
+        self,
+        f: impl Fn(&(K, V)) -> U + Send + 'static,
+    ) -> impl Iterator<Item = U> + Send + 'static {
+        let shards = self.shards;
+        (0..shards.len()).flat_map(move |i| shards[i].iter().map(&f).collect::<Vec<_>>())
     }
 }
 

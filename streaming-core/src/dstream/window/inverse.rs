@@ -109,13 +109,7 @@ impl<K: Key, V: Data> Transactional for InvState<K, V> {
     }
 
     fn commit(&mut self) {
-        // The panes that left are freed off the batch's path (on an idle
-        // worker of the pool), unless a checkpoint capture still holds
-        // them: no batch pays for freeing the window's turnover.
-        let left = std::mem::take(&mut self.left);
-        if !left.is_empty() {
-            rayon::spawn(move || drop(left));
-        }
+        self.left.clear();
         self.before = None;
     }
 
@@ -292,9 +286,9 @@ impl<
             .par_iter_mut()
             .zip(plans)
             .for_each(|(w, plan)| w.apply(plan.unique, plan.changes, plan.inserts));
-        // The output is made from the window's shards, shared with it; the
-        // next slide copies the shards it changes only if a capture still
-        // holds them by then.
+        // The output shares the window's shards and clones entries only as
+        // they are read; the next slide copies the shards it changes only
+        // if this batch is still held by then.
         let views: Arc<Vec<Frozen<K, V>>> = Arc::new(window.iter().map(CowMap::capture).collect());
         tracing::trace!(
             operation = sh.name,
@@ -432,10 +426,13 @@ impl<
         }
         let views = out?;
         let project = self.project.clone();
-        // The node memoizes (it is stateful): each partition is made once,
-        // straight from the shared shards.
         Ok(Some(Lazy::new(views.len(), move |j| {
-            PartitionIter::from_vec(views[j].to_vec_mapped(|(k, v)| (k.clone(), project(v))))
+            let project = project.clone();
+            PartitionIter::new(
+                views[j]
+                    .clone()
+                    .into_mapped_iter(move |(k, v)| (k.clone(), project(v))),
+            )
         })))
     }
     /// Only the batches of the slide in progress: older ones live on as
