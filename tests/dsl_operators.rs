@@ -228,7 +228,12 @@ same!(
         let filtered = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s, |(_, v)| *v > 2).map(|(k, v)| (k + 40, v));
         let filtered2 = pairs.reduce_by_key_and_window_inv_filtered(|a, b| a + b, |a, b| a - b, 3s, 1s, |(_, v)| *v != 0).map(|(k, v)| (k + 50, v));
         let summed = pairs.sum_by_key_and_window(3s, 1s).map(|(k, v)| (k + 60, v));
-        let out = groups.union(&panes).union(&inv).union(&inv2).union(&filtered).union(&filtered2).union(&summed);
+        let combined = pairs.sum_ref_into_by_key_and_window(
+            |(k, v): &Item, out: &mut Combiner<u8, i64>| out.insert_ref(*k + 70, *v, |v| v, |a, v| a + v),
+            3s,
+            1s,
+        );
+        let out = groups.union(&panes).union(&inv).union(&inv2).union(&filtered).union(&filtered2).union(&summed).union(&combined);
     },
     plain |_: &StreamingContext, p: DStream<Item>| {
         let groups = p.group_by_key_and_window(secs(2), secs(1)).map(|(k, mut vs)| {
@@ -245,7 +250,8 @@ same!(
             .reduce_by_key_and_window_inv_filtered(|a, b| a + b, |a, b| a - b, secs(3), secs(1), |(_, v)| *v != 0)
             .map(|(k, v)| (k + 50, v));
         let summed = p.reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1)).map(|(k, v)| (k + 60, v));
-        groups.union(&panes).union(&inv).union(&inv2).union(&filtered).union(&filtered2).union(&summed)
+        let combined = p.map(|(k, v)| (k + 70, v)).reduce_by_key_and_window(|a, b| a + b, secs(3), secs(1));
+        groups.union(&panes).union(&inv).union(&inv2).union(&filtered).union(&filtered2).union(&summed).union(&combined)
     }
 );
 

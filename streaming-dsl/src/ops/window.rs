@@ -122,6 +122,17 @@ pub(crate) static OPS: &[OpSpec] = &[
     .summed("sum_by_key_and_window")
     .combines(Combine::Precombine),
     op(
+        "sum_ref_into_by_key_and_window",
+        "reduceByKeyAndWindow",
+        Window,
+        &[Func, Duration, Duration],
+        Emit::Method("sum_ref_into_by_key_and_window"),
+        "`each(&T, &mut Combiner<K, V>)` makes each element's pairs (keys may borrow from it), summed per key over the window exactly as `sum_by_key_and_window`; each pane is one combine straight from the elements.",
+    )
+    .params("each, window, slide")
+    .reduces(Summed)
+    .checkpointed(),
+    op(
         "sum_by_key_and_window",
         "reduceByKeyAndWindow",
         Window,
