@@ -298,6 +298,23 @@ struct JobRun {
     totals: Vec<i64>,
 }
 
+/// Collects each window's total count (the check that every variant
+/// computes the same windows) and times the batches of `ssc`.
+fn watch<K: Data>(
+    ssc: &StreamingContext,
+    counts: &DStream<(K, i64)>,
+) -> (Arc<Mutex<Vec<i64>>>, BatchTimes) {
+    let totals = Arc::new(Mutex::new(Vec::new()));
+    let sink = totals.clone();
+    counts.foreach_batch(move |b, _| {
+        let total: i64 = b.iter().map(|(_, n)| *n).sum();
+        sink.lock().unwrap().push(total);
+    });
+    let times = BatchTimes::default();
+    ssc.add_streaming_listener(times.clone());
+    (totals, times)
+}
+
 /// A started job: its context, batch timer, per-batch window totals and
 /// checkpoint directory.
 struct Started {
@@ -320,14 +337,7 @@ impl Started {
         } else {
             plain_job(path, queue, dir.path())
         };
-        let totals = Arc::new(Mutex::new(Vec::new()));
-        let sink = totals.clone();
-        counts.foreach_batch(move |b, _| {
-            let total: i64 = b.iter().map(|(_, n)| *n).sum();
-            sink.lock().unwrap().push(total);
-        });
-        let times = BatchTimes::default();
-        ssc.add_streaming_listener(times.clone());
+        let (totals, times) = watch(&ssc, &counts);
         ssc.start().expect("start");
         Started {
             name: format!(
@@ -411,14 +421,7 @@ fn run_shared_inverse(input: &[Vec<Vec<SharedStr>>], text: &[Vec<Vec<String>>]) 
         .flat_map(|l: SharedStr| l.split(' '))
         .map(|w| (w, 1i64))
         .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, w, s);
-    let totals = Arc::new(Mutex::new(Vec::new()));
-    let sink = totals.clone();
-    counts.foreach_batch(move |b, _| {
-        let total: i64 = b.iter().map(|(_, n)| *n).sum();
-        sink.lock().unwrap().push(total);
-    });
-    let times = BatchTimes::default();
-    ssc.add_streaming_listener(times.clone());
+    let (totals, times) = watch(&ssc, &counts);
     ssc.start().expect("start");
     let mut hand = HandLimit::new(text.first().map_or(0, Vec::len));
     let (mut hand_rows, mut hand_totals) = (Vec::new(), Vec::new());
