@@ -185,17 +185,14 @@ where
     K: Key,
     C: Data,
 {
-    let parts = combine_partitions(
+    Batch::from_partitions(combine_each_ref_into(
         src,
         n,
         0,
+        each,
         merge_combiners,
         |c| c,
-        |i, combiner| {
-            src.for_each_ref(i, |x| each(x, combiner));
-        },
-    );
-    Batch::from_partitions(parts)
+    ))
 }
 
 /// [`combine_each_ref`] into the partitions of

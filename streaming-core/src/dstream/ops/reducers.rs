@@ -226,12 +226,12 @@ impl<T: Data> DStream<T> {
         K: Key + StateData,
         V: WindowSum,
     {
+        // Checked against this stream's slide on both paths.
         let windowed = self.spark_window("reduce_by_key_and_window", window, slide);
         match V::PATH {
             SumPath::Panes => self
                 .combine_ref_into_by_key(each, V::add)
-                .spark_window("reduce_by_key_and_window", window, slide)
-                .sum_by_key(),
+                .sum_by_key_and_window(window, slide),
             SumPath::Counted => {
                 windowed.inverse_combined(each, V::add, |v| (v, 1u64), counted_sum::<K, V>())
             }

@@ -218,10 +218,11 @@ impl<K: Key, V: Data> CowMap<K, V> {
                         .1 = v
                 }
                 None => {
-                    if let Ok(e) = table.get_bucket_entry(slot.index) {
-                        e.remove();
-                        removed += 1;
-                    }
+                    let Ok(entry) = table.get_bucket_entry(slot.index) else {
+                        unreachable!("a planned slot is occupied");
+                    };
+                    entry.remove();
+                    removed += 1;
                 }
             }
         }

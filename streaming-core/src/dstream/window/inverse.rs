@@ -77,6 +77,33 @@ impl<K, V, G: Fn(&V) -> bool + Send + Sync + 'static> Keep<K, V> for KeepValues<
     }
 }
 
+/// The functions of an incremental window: `f` and its inverse `inv_f`,
+/// what the window keeps of a key after a slide, and what its output holds
+/// of each kept value (`Clone::clone` for the value itself).
+pub(crate) struct Incremental<F, I, P, O> {
+    pub(crate) f: F,
+    pub(crate) inv_f: I,
+    pub(crate) keep: P,
+    pub(crate) project: O,
+}
+
+impl<F, I, P, V: Clone> Incremental<F, I, P, fn(&V) -> V> {
+    /// `f` and `inv_f` keeping what `keep` keeps, the output holding each
+    /// value whole.
+    pub(crate) fn new(f: F, inv_f: I, keep: P) -> Self {
+        Incremental {
+            f,
+            inv_f,
+            keep,
+            project: V::clone,
+        }
+    }
+}
+
+/// What an incremental window's output holds of a value.
+pub(crate) trait Project<V, W>: Fn(&V) -> W + Send + Sync + 'static {}
+impl<V, W, O: Fn(&V) -> W + Send + Sync + 'static> Project<V, W> for O {}
+
 /// What the operator carries from slide to slide.
 struct InvState<K, V> {
     /// The last window computed.
@@ -185,17 +212,19 @@ impl<
         O,
     > InvReduceOp<K, V, F, I, P, S, O>
 {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         name: &'static str,
         parent: S,
-        project: O,
-        f: F,
-        inv_f: I,
-        keep: P,
+        fns: Incremental<F, I, P, O>,
         geo: Geometry,
         partitions: Option<usize>,
     ) -> Self {
+        let Incremental {
+            f,
+            inv_f,
+            keep,
+            project,
+        } = fns;
         InvReduceOp {
             parent,
             project: Arc::new(project),
@@ -217,18 +246,7 @@ impl<
             }),
         }
     }
-}
 
-impl<
-        K: Key + StateData,
-        V: StateData,
-        F: ReduceFn<V>,
-        I: ReduceFn<V>,
-        P: Keep<K, V>,
-        S: PaneSource<K, V>,
-        O,
-    > InvReduceOp<K, V, F, I, P, S, O>
-{
     /// Slides the window to `time` (run [`atomically`]: a failure leaves
     /// the state as it was).
     fn slide(

@@ -17,7 +17,7 @@ use crate::batch::{Combiner, Data, Key};
 use crate::dstream::DStream;
 use crate::graph::stateful::StateData;
 use inverse::InvReduceOp;
-pub(crate) use inverse::{Keep, KeepAll, KeepEntries, KeepValues};
+pub(crate) use inverse::{Incremental, Keep, KeepAll, KeepEntries, KeepValues, Project};
 use panes::CombinedSource;
 pub(crate) use panes::{Geometry, ReduceFn};
 use slicing::WindowOp;
@@ -65,52 +65,10 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         K: StateData,
         V: StateData,
     {
-        let Incremental {
-            f,
-            inv_f,
-            keep,
-            project,
-        } = fns;
-        let op = InvReduceOp::new(
-            name,
-            self.node.clone(),
-            project,
-            f,
-            inv_f,
-            keep,
-            geo,
-            partitions,
-        );
+        let op = InvReduceOp::new(name, self.node.clone(), fns, geo, partitions);
         self.derive(name, geo.slide, op)
     }
 }
-
-/// The functions of an incremental window: `f` and its inverse `inv_f`,
-/// what the window keeps of a key after a slide, and what its output holds
-/// of each kept value (`Clone::clone` for the value itself).
-pub(crate) struct Incremental<F, I, P, O> {
-    pub(crate) f: F,
-    pub(crate) inv_f: I,
-    pub(crate) keep: P,
-    pub(crate) project: O,
-}
-
-impl<F, I, P> Incremental<F, I, P, ()> {
-    /// `f` and `inv_f` keeping what `keep` keeps, the output holding each
-    /// value whole.
-    pub(crate) fn new<V: Clone>(f: F, inv_f: I, keep: P) -> Incremental<F, I, P, fn(&V) -> V> {
-        Incremental {
-            f,
-            inv_f,
-            keep,
-            project: V::clone,
-        }
-    }
-}
-
-/// What an incremental window's output holds of a value.
-pub(crate) trait Project<V, W>: Fn(&V) -> W + Send + Sync + 'static {}
-impl<V, W, O: Fn(&V) -> W + Send + Sync + 'static> Project<V, W> for O {}
 
 impl<T: Data> DStream<T> {
     /// [`inverse_window`](DStream::inverse_window) of the pairs a combine
@@ -138,13 +96,7 @@ impl<T: Data> DStream<T> {
             lift,
             combiner: std::marker::PhantomData,
         };
-        let Incremental {
-            f,
-            inv_f,
-            keep,
-            project,
-        } = fns;
-        let op = InvReduceOp::new(name, source, project, f, inv_f, keep, geo, None);
+        let op = InvReduceOp::new(name, source, fns, geo, None);
         self.derive(name, geo.slide, op)
     }
 }
