@@ -168,21 +168,34 @@ fn drive_with(
     batches: usize,
     before: &mut dyn FnMut(usize),
 ) -> Vec<(f64, f64)> {
-    let clock = ssc.manual_clock().expect("manual clock");
+    paced(batches, |i| {
+        before(i);
+        step(ssc, times, i);
+    });
+    ssc.stop(StopMode::Graceful);
+    let rows = times.rows.lock().unwrap().clone();
+    rows
+}
+
+/// Calls `run(i)` for batches `1..=batches`, one per [`pace`] (or as soon
+/// as the previous one returned, when it took longer).
+fn paced(batches: usize, mut run: impl FnMut(usize)) {
     let (start, pace) = (Instant::now(), pace());
     for i in 1..=batches {
         let due = start + pace * (i as u32 - 1);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        before(i);
-        times.tick(&clock);
-        ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
-            .expect("batch");
+        run(i);
     }
-    ssc.stop(StopMode::Graceful);
-    let rows = times.rows.lock().unwrap().clone();
-    rows
+}
+
+/// Ticks batch `i` of `ssc` and waits for it.
+fn step(ssc: &StreamingContext, times: &BatchTimes, i: usize) {
+    let clock = ssc.manual_clock().expect("manual clock");
+    times.tick(&clock);
+    ssc.await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
+        .expect("batch");
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -352,15 +365,6 @@ impl Started {
         }
     }
 
-    /// Ticks batch `i` and waits for it.
-    fn step(&self, i: usize) {
-        let clock = self.ssc.manual_clock().expect("manual clock");
-        self.times.tick(&clock);
-        self.ssc
-            .await_batch_completion(Time::from_millis(i as u64 * 1000), Duration::from_secs(600))
-            .expect("batch");
-    }
-
     fn finish(self) -> JobRun {
         self.ssc.stop(StopMode::Graceful);
         let rows = self.times.rows.lock().unwrap().clone();
@@ -375,10 +379,8 @@ impl Started {
 
 fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
     let job = Started::new(path, dsl, input);
-    let rows = drive(&job.ssc, &job.times, JOB_BATCHES);
-    let mut run = job.finish();
-    run.rows = rows;
-    run
+    paced(JOB_BATCHES, |i| step(&job.ssc, &job.times, i));
+    job.finish()
 }
 
 /// Two jobs run side by side, batch by batch (which goes first alternates),
@@ -386,17 +388,12 @@ fn run_job(path: JobPath, dsl: bool, input: &[Vec<Vec<String>>]) -> JobRun {
 /// windowed `sum` and the plain API's closure form.
 fn run_pair(a: (JobPath, bool), b: (JobPath, bool), input: &[Vec<Vec<String>>]) -> [JobRun; 2] {
     let jobs = [Started::new(a.0, a.1, input), Started::new(b.0, b.1, input)];
-    let (start, pace) = (Instant::now(), pace());
-    for i in 1..=JOB_BATCHES {
-        let due = start + pace * (i as u32 - 1);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
+    paced(JOB_BATCHES, |i| {
         let order = if i % 2 == 1 { [0, 1] } else { [1, 0] };
         for j in order {
-            jobs[j].step(i);
+            step(&jobs[j].ssc, &jobs[j].times, i);
         }
-    }
+    });
     jobs.map(Started::finish)
 }
 
