@@ -94,7 +94,7 @@ pub fn stage(graph: &Graph, plan: &Plan, stage: &Stage) -> TokenStream {
             // Each pane is combined straight from the input's elements
             // (keys borrowed until they enter a table), with no batch of
             // pairs in between.
-            let method = Ident::new("sum_ref_into_by_key_and_window", target.op.span());
+            let method = Ident::new(ops::window_combine_method(), target.op.span());
             let args = target.args.iter().map(|a| arg(graph, plan, a));
             quote! {
                 #input.#method(

@@ -121,6 +121,13 @@ pub fn combine_method(borrowed: bool) -> &'static str {
     }
 }
 
+/// The runtime method a borrowing chain into the built-in windowed sum by
+/// key is emitted as ([`crate::plan::in_window_combine`]): the window's own
+/// pane combine, given each element by reference.
+pub fn window_combine_method() -> &'static str {
+    "sum_ref_into_by_key_and_window"
+}
+
 /// The runtime method a fused chain of narrow operators is emitted as: that
 /// of `map_partitions_with_index` when one of its steps needs the partition
 /// index ([`Fused::indexed`]), of `map_partitions` otherwise.

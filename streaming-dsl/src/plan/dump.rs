@@ -86,21 +86,22 @@ fn how(graph: &Graph, stage: &Stage) -> String {
                 ops::fused_method(indexed)
             )
         }
-        Shape::Combined if crate::plan::in_window_combine(graph, stage) => {
-            let chain = stage.nodes.len() - 1;
-            let ops = if chain == 1 { "op" } else { "ops" };
-            format!(
-                "{} · fused {chain} {ops} into sum_ref_into_by_key_and_window · {}",
-                last.kind().label(),
-                ops::Reduction::Summed.label(),
-            )
-        }
         Shape::Combined => {
-            let method = ops::combine_method(crate::plan::borrows(graph, stage));
+            let in_window = crate::plan::in_window_combine(graph, stage);
+            let method = if in_window {
+                ops::window_combine_method()
+            } else {
+                ops::combine_method(crate::plan::borrows(graph, stage))
+            };
             let chain = stage.nodes.len() - 1;
             let ops = if chain == 1 { "op" } else { "ops" };
             let fused = format!("fused {chain} {ops} into {method}");
             match (last.spec.combine, last.spec.reduction) {
+                // The chain runs in the window's own combine: no method
+                // after it.
+                (_, Some(reduction)) if in_window => {
+                    format!("{} · {fused} · {}", last.kind().label(), reduction.label())
+                }
                 (Some(Combine::Precombine), Some(reduction)) => format!(
                     "{} · {fused} · {} · {}",
                     last.kind().label(),
